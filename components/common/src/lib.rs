@@ -1,0 +1,1 @@
+//! darkroom-spin (stub)

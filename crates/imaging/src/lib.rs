@@ -1,0 +1,1 @@
+//! darkroom imaging (stub)

@@ -1,0 +1,1 @@
+//! darkroom vectors (stub)

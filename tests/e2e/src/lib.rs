@@ -1,0 +1,1 @@
+//! darkroom-e2e (stub)
