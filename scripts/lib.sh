@@ -1,0 +1,59 @@
+# Shared helpers for darkroom's scripts. Source it from the repository root:
+#   cd "$(dirname "$0")" && source scripts/lib.sh
+
+# The wasm components' target.
+WASM_TARGET=wasm32-wasip2
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# spin.toml's `source` paths are relative to the repository (target/...): a different
+# CARGO_TARGET_DIR would build the components where neither Spin nor the host look.
+check_target_dir() {
+    if [[ -n "${CARGO_TARGET_DIR:-}" ]]; then
+        local want have
+        want="$(cd "$PWD" && pwd -P)/target"
+        have="$(mkdir -p "$CARGO_TARGET_DIR" && cd "$CARGO_TARGET_DIR" && pwd -P)"
+        if [[ "$have" != "$want" ]]; then
+            log "warning: CARGO_TARGET_DIR=$CARGO_TARGET_DIR, but spin.toml loads components from $want"
+        fi
+    fi
+}
+
+# Installs the wasm32-wasip2 target if it is missing.
+ensure_wasm_target() {
+    command -v cargo >/dev/null || die "cargo not found: install Rust (https://rustup.rs)"
+    if command -v rustup >/dev/null; then
+        if ! rustup target list --installed | grep -qx "$WASM_TARGET"; then
+            log "installing the $WASM_TARGET target"
+            rustup target add "$WASM_TARGET"
+        fi
+    else
+        log "rustup not found; assuming the $WASM_TARGET target is installed"
+    fi
+}
+
+# The component packages: the wasm files spin.toml loads (`source = ".../NAME.wasm"`),
+# plus the test host's probe component.
+component_packages() {
+    local names=()
+    if [[ -f spin.toml ]]; then
+        mapfile -t names < <(sed -nE 's/^[[:space:]]*source[[:space:]]*=[[:space:]]*"[^"]*\/([A-Za-z0-9_-]+)\.wasm".*/\1/p' spin.toml | sort -u)
+    fi
+    if [[ ${#names[@]} -eq 0 ]]; then
+        names=(upload thumbnail vectorize media)
+    fi
+    names+=(probe)
+    printf '%s\n' "${names[@]}" | sort -u
+}
+
+# Builds every component for wasm32-wasip2 in release (as `spin build` does); extra
+# arguments go to cargo.
+build_components() {
+    ensure_wasm_target
+    check_target_dir
+    local args=() pkg
+    while read -r pkg; do args+=(-p "$pkg"); done < <(component_packages)
+    log "building components: cargo build --release --target $WASM_TARGET ${args[*]}"
+    cargo build --release --target "$WASM_TARGET" "${args[@]}" "$@"
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# darkroom's test entry point (CI runs it through .ci/run).
+#
+#   ./test.sh                 install what is missing, build the components, run every test
+#   ./test.sh --no-build      skip the component build (fast iteration)
+#   ./test.sh --e2e           only the end-to-end suite (against the in-process test host)
+#   ./test.sh -- ARGS         extra arguments for `cargo test` (e.g. -- -p darkroom-store)
+#
+# `cargo test --release` covers the workspace's default members: the core crates, the
+# test host and the end-to-end suite (which starts the host on the built components).
+# Set BASE_URL to point the end-to-end suite at a running darkroom instead.
+set -euo pipefail
+cd "$(dirname "$0")"
+source scripts/lib.sh
+
+build=1
+packages=()
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --no-build) build=0 ;;
+        --e2e) packages=(-p darkroom-e2e) ;;
+        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+        --) shift; break ;;
+        *) die "unknown option $1 (see --help)" ;;
+    esac
+    shift
+done
+
+ensure_wasm_target
+if [[ $build -eq 1 ]]; then
+    build_components
+fi
+
+log "cargo test --release --no-fail-fast ${packages[*]} $*"
+logfile="$(mktemp "${TMPDIR:-/tmp}/darkroom-test.XXXXXX")"
+trap 'rm -f "$logfile"' EXIT
+set +e
+cargo test --release --no-fail-fast "${packages[@]}" "$@" 2>&1 | tee "$logfile"
+status=${PIPESTATUS[0]}
+set -e
+
+# One line per test runner: which binary, and cargo's own summary of it.
+echo
+echo "==> summary"
+awk '
+    /^[[:space:]]+Running / {
+        line = $0; sub(/^[[:space:]]+Running /, "", line)
+        bin = line; sub(/^.*\//, "", bin); sub(/\)$/, "", bin); sub(/-[0-9a-f]+$/, "", bin)
+        sub(/ \(.*$/, "", line); runner = bin ": " line; next
+    }
+    /^[[:space:]]+Doc-tests / { runner = $2 ": doc-tests"; next }
+    /^test result:/ { sub(/^test result: /, ""); printf "  %-44s %s\n", runner, $0 }
+' "$logfile"
+if [[ $status -ne 0 ]]; then
+    echo "==> FAILED (cargo test exit status $status)"
+    grep -E '^error(\[|:)|^    [A-Za-z0-9_:]+$' "$logfile" | sed -n '1,40p' | sed 's/^/  /' || true
+else
+    echo "==> all tests passed"
+fi
+exit "$status"
