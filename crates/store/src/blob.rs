@@ -1,0 +1,165 @@
+//! Chunked blobs: values bigger than the platform's 1 MB cap are split into chunks, and
+//! a manifest written after the last chunk is the commit point, so a reader either sees
+//! no manifest (the blob is absent) or a manifest whose chunks are all in place.
+
+use crate::{Error, KeyValue, Result, Store, content_id, is_valid_id, keys};
+use serde::{Deserialize, Serialize};
+
+/// Largest chunk (and so value) the store writes: Fermyon's KV cap.
+pub const MAX_CHUNK_BYTES: u32 = 1_000_000;
+
+/// What a blob holds; each kind is stored under its own key prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum BlobKind {
+    /// The uploaded bytes, unchanged.
+    Original,
+    /// The encoded thumbnail.
+    Thumbnail,
+    /// The feature vector, f32 little-endian.
+    Vector,
+}
+
+impl BlobKind {
+    /// Every kind, the original first (the order deletes go in).
+    pub const ALL: [BlobKind; 3] = [BlobKind::Original, BlobKind::Thumbnail, BlobKind::Vector];
+
+    /// The key segment: `original`, `thumbnail`, `vector`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BlobKind::Original => "original",
+            BlobKind::Thumbnail => "thumbnail",
+            BlobKind::Vector => "vector",
+        }
+    }
+
+    /// The inverse of [`as_str`](Self::as_str).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// The commit record of a blob, stored as JSON at `img/{id}/{kind}/m`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobManifest {
+    /// Total length in bytes.
+    pub size: u64,
+    /// Number of chunks (`ceil(size / chunk_size)`, 0 for an empty blob).
+    pub chunks: u32,
+    /// Length of every chunk but the last.
+    pub chunk_size: u32,
+    /// The MIME type the bytes were sniffed as (never taken from a client header).
+    pub content_type: String,
+    /// Lowercase hex SHA-256 of the whole blob, checked on every read.
+    pub sha256: String,
+}
+
+impl BlobManifest {
+    /// Rejects manifests whose numbers contradict each other before anything is
+    /// allocated from them.
+    fn validate(&self) -> Result<()> {
+        let ok_chunk = (1..=MAX_CHUNK_BYTES).contains(&self.chunk_size);
+        let expected = self.size.div_ceil(u64::from(self.chunk_size.max(1)));
+        if !ok_chunk || expected != u64::from(self.chunks) || !is_valid_id(&self.sha256) {
+            return Err(Error::Corrupt(format!("inconsistent manifest {self:?}")));
+        }
+        Ok(())
+    }
+}
+
+impl<K: KeyValue> Store<K> {
+    /// Stores `bytes` as blob `kind` of image `id`: chunks first, manifest last.
+    ///
+    /// Rewriting a blob with the same bytes (a retried upload) is harmless. Replacing it
+    /// with different bytes first removes the old manifest, so a concurrent reader sees
+    /// the blob absent rather than old chunks mixed with new ones.
+    pub fn put_blob(
+        &self,
+        id: &str,
+        kind: BlobKind,
+        bytes: &[u8],
+        content_type: &str,
+    ) -> Result<BlobManifest> {
+        let manifest_key = keys::manifest(id, kind)?;
+        let manifest = BlobManifest {
+            size: bytes.len() as u64,
+            chunks: u32::try_from(bytes.len().div_ceil(self.chunk_size as usize))
+                .map_err(|_| Error::TooLarge)?,
+            chunk_size: self.chunk_size,
+            content_type: content_type.to_owned(),
+            sha256: content_id(bytes),
+        };
+        let previous = self.blob_manifest(id, kind).ok().flatten();
+        if previous
+            .as_ref()
+            .is_some_and(|p| p.sha256 != manifest.sha256)
+        {
+            self.kv.delete(&manifest_key)?;
+        }
+        for (n, chunk) in bytes.chunks(self.chunk_size as usize).enumerate() {
+            self.kv.set(&keys::chunk(id, kind, n as u32)?, chunk)?;
+        }
+        self.kv.set(&manifest_key, &to_json(&manifest))?;
+        // Chunks beyond the new end belonged to a longer previous version.
+        if let Some(previous) = previous {
+            for n in manifest.chunks..previous.chunks {
+                self.kv.delete(&keys::chunk(id, kind, n)?)?;
+            }
+        }
+        Ok(manifest)
+    }
+
+    /// The manifest of a committed blob, `None` when absent.
+    pub fn blob_manifest(&self, id: &str, kind: BlobKind) -> Result<Option<BlobManifest>> {
+        let Some(raw) = self.kv.get(&keys::manifest(id, kind)?)? else {
+            return Ok(None);
+        };
+        let manifest: BlobManifest = from_json(&raw, "blob manifest")?;
+        manifest.validate()?;
+        Ok(Some(manifest))
+    }
+
+    /// A committed blob, reassembled and verified (length and SHA-256).
+    ///
+    /// A missing chunk or a mismatch is [`Error::Corrupt`]: once the manifest exists the
+    /// chunks must too, so this is damage, not a race with a writer.
+    pub fn get_blob(&self, id: &str, kind: BlobKind) -> Result<Option<(BlobManifest, Vec<u8>)>> {
+        let Some(manifest) = self.blob_manifest(id, kind)? else {
+            return Ok(None);
+        };
+        let size = usize::try_from(manifest.size).map_err(|_| Error::TooLarge)?;
+        let mut bytes = Vec::with_capacity(size);
+        for n in 0..manifest.chunks {
+            let key = keys::chunk(id, kind, n)?;
+            let chunk = self
+                .kv
+                .get(&key)?
+                .ok_or_else(|| Error::Corrupt(format!("missing chunk {key}")))?;
+            let last = n + 1 == manifest.chunks;
+            let fits = if last {
+                bytes.len() + chunk.len() == size
+            } else {
+                chunk.len() == manifest.chunk_size as usize
+            };
+            if !fits {
+                return Err(Error::Corrupt(format!("chunk {key} has the wrong length")));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        if bytes.len() != size || content_id(&bytes) != manifest.sha256 {
+            return Err(Error::Corrupt(format!(
+                "blob {id}/{} fails its checksum",
+                kind.as_str()
+            )));
+        }
+        Ok(Some((manifest, bytes)))
+    }
+}
+
+pub(crate) fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
+    // Plain structs of strings and integers always serialise.
+    serde_json::to_vec(value).expect("store JSON types serialise")
+}
+
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(raw: &[u8], what: &str) -> Result<T> {
+    serde_json::from_slice(raw).map_err(|e| Error::Corrupt(format!("{what}: {e}")))
+}

@@ -1,0 +1,144 @@
+//! The key layout of `docs/contracts.md`, built in one place.
+//!
+//! ```text
+//! img/{id}/{kind}/m        blob manifest (JSON), written last: the commit point
+//! img/{id}/{kind}/{n}      blob chunk n (0-based)
+//! img/{id}/meta            image record (JSON)
+//! idx/{rev:020}/{id}       listing entry, rev = u64::MAX - created_micros
+//! ```
+//! Every builder takes an id that has already been validated or checks it itself, so a
+//! key is always ASCII and at most [`MAX_KEY_BYTES`] long.
+
+use crate::{BlobKind, Error, Result, is_valid_id};
+
+/// Longest key the store ever builds (Fermyon allows 255).
+pub const MAX_KEY_BYTES: usize = 250;
+
+/// Prefix of every listing entry.
+pub const INDEX_PREFIX: &str = "idx/";
+
+/// Prefix of every key that belongs to image `id`, except its listing entries.
+pub fn image_prefix(id: &str) -> Result<String> {
+    checked(format!("img/{}/", valid(id)?))
+}
+
+/// The manifest key of a blob.
+pub fn manifest(id: &str, kind: BlobKind) -> Result<String> {
+    checked(format!("img/{}/{}/m", valid(id)?, kind.as_str()))
+}
+
+/// The key of chunk `n` of a blob.
+pub fn chunk(id: &str, kind: BlobKind, n: u32) -> Result<String> {
+    checked(format!("img/{}/{}/{n}", valid(id)?, kind.as_str()))
+}
+
+/// The image record key.
+pub fn record(id: &str) -> Result<String> {
+    checked(format!("img/{}/meta", valid(id)?))
+}
+
+/// The listing key of `id` created at `created_micros`.
+pub fn index(created_micros: u64, id: &str) -> Result<String> {
+    checked(format!(
+        "{INDEX_PREFIX}{:020}/{}",
+        rev(created_micros),
+        valid(id)?
+    ))
+}
+
+/// Reverse time, so ascending key order is newest first.
+pub fn rev(created_micros: u64) -> u64 {
+    u64::MAX - created_micros
+}
+
+/// Splits a listing key into `(rev, id)`; `None` for anything else.
+pub fn parse_index(key: &str) -> Option<(u64, &str)> {
+    let rest = key.strip_prefix(INDEX_PREFIX)?;
+    let (rev, id) = rest.split_once('/')?;
+    if rev.len() != 20 || !rev.bytes().all(|b| b.is_ascii_digit()) || !is_valid_id(id) {
+        return None;
+    }
+    Some((rev.parse().ok()?, id))
+}
+
+/// Splits `img/{id}/{kind}/m` into `(id, kind)`; `None` for any other key.
+pub fn parse_manifest(key: &str) -> Option<(&str, BlobKind)> {
+    let rest = key.strip_prefix("img/")?.strip_suffix("/m")?;
+    let (id, kind) = rest.split_once('/')?;
+    Some((id, BlobKind::parse(kind)?)).filter(|(id, _)| is_valid_id(id))
+}
+
+fn valid(id: &str) -> Result<&str> {
+    if is_valid_id(id) {
+        Ok(id)
+    } else {
+        Err(Error::InvalidKey(format!(
+            "not an image id: {:?}",
+            truncate(id)
+        )))
+    }
+}
+
+fn checked(key: String) -> Result<String> {
+    if key.len() > MAX_KEY_BYTES || !key.is_ascii() {
+        return Err(Error::InvalidKey(format!(
+            "key breaks the layout: {:?}",
+            truncate(&key)
+        )));
+    }
+    Ok(key)
+}
+
+fn truncate(s: &str) -> &str {
+    match s.char_indices().nth(80) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+
+    #[test]
+    fn layout_matches_the_contract() {
+        assert_eq!(
+            manifest(ID, BlobKind::Original).unwrap(),
+            format!("img/{ID}/original/m")
+        );
+        assert_eq!(
+            chunk(ID, BlobKind::Thumbnail, 3).unwrap(),
+            format!("img/{ID}/thumbnail/3")
+        );
+        assert_eq!(record(ID).unwrap(), format!("img/{ID}/meta"));
+        let idx = index(5, ID).unwrap();
+        assert_eq!(idx, format!("idx/{:020}/{ID}", u64::MAX - 5));
+        assert_eq!(parse_index(&idx), Some((u64::MAX - 5, ID)));
+        assert_eq!(
+            parse_manifest(&format!("img/{ID}/vector/m")),
+            Some((ID, BlobKind::Vector))
+        );
+        assert_eq!(parse_manifest(&format!("img/{ID}/vector/0")), None);
+    }
+
+    #[test]
+    fn longest_keys_fit() {
+        assert!(chunk(ID, BlobKind::Thumbnail, u32::MAX).unwrap().len() <= MAX_KEY_BYTES);
+        assert!(index(0, ID).unwrap().len() <= MAX_KEY_BYTES);
+    }
+
+    #[test]
+    fn bad_ids_never_become_keys() {
+        for id in ["", "../idx", &"A".repeat(64), &"a".repeat(300)] {
+            assert!(matches!(record(id), Err(Error::InvalidKey(_))));
+        }
+    }
+
+    #[test]
+    fn newer_sorts_first() {
+        assert!(index(2, ID).unwrap() < index(1, ID).unwrap());
+        assert!(index(u64::MAX, ID).unwrap() < index(0, ID).unwrap());
+    }
+}

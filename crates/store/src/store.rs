@@ -1,0 +1,90 @@
+//! The [`Store`] itself: construction, and the operations that span every key of an id.
+
+use crate::{BlobKind, Error, KeyValue, Result, blob::MAX_CHUNK_BYTES, keys};
+
+/// A content-addressed blob store and image index over a [`KeyValue`] backend.
+///
+/// Cheap to build per request. Every writer owns the keys it writes (chunks, manifests,
+/// its listing entry): nothing is read-modify-written, so it is safe on Spin KV without
+/// transactions and on a Redis backend shared by all replicas.
+#[derive(Debug, Clone)]
+pub struct Store<K: KeyValue> {
+    pub(crate) kv: K,
+    pub(crate) chunk_size: u32,
+}
+
+impl<K: KeyValue> Store<K> {
+    /// A store writing chunks of `chunk_size` bytes (1..=1,000,000).
+    pub fn new(kv: K, chunk_size: u32) -> Result<Self> {
+        if !(1..=MAX_CHUNK_BYTES).contains(&chunk_size) {
+            return Err(Error::InvalidConfig(format!(
+                "chunk size {chunk_size} is outside 1..={MAX_CHUNK_BYTES}"
+            )));
+        }
+        Ok(Self { kv, chunk_size })
+    }
+
+    /// The backend, e.g. to inspect keys in tests.
+    pub fn kv(&self) -> &K {
+        &self.kv
+    }
+
+    /// The chunk size blobs are written with.
+    pub fn chunk_size(&self) -> u32 {
+        self.chunk_size
+    }
+
+    /// Removes image `id` and everything derived from it; `false` if nothing was there.
+    ///
+    /// The original's manifest goes first, so readers get 404 at once even if a later
+    /// delete fails; then the other manifests, the listing entries, the record, and the
+    /// chunks. Running it again finishes an interrupted delete.
+    pub fn delete_image(&self, id: &str) -> Result<bool> {
+        let prefix = keys::image_prefix(id)?;
+        let mut doomed: Vec<String> = self
+            .kv
+            .get_keys()?
+            .into_iter()
+            .filter(|k| {
+                k.starts_with(&prefix) || keys::parse_index(k).is_some_and(|(_, i)| i == id)
+            })
+            .collect();
+        if doomed.is_empty() {
+            return Ok(false);
+        }
+        let manifests: Vec<String> = BlobKind::ALL
+            .iter()
+            .map(|&kind| keys::manifest(id, kind))
+            .collect::<Result<_>>()?;
+        let record = keys::record(id)?;
+        // Order: manifests (original first), listing entries, record, then the rest.
+        doomed.sort_by_key(|k| {
+            let rank = match manifests.iter().position(|m| m == k) {
+                Some(i) => i,
+                None if k.starts_with(keys::INDEX_PREFIX) => 3,
+                None if *k == record => 4,
+                None => 5,
+            };
+            (rank, k.clone())
+        });
+        for key in &doomed {
+            self.kv.delete(key)?;
+        }
+        Ok(true)
+    }
+
+    /// Ids that have a committed vector blob, sorted (the candidates of a similarity
+    /// search).
+    pub fn vector_ids(&self) -> Result<Vec<String>> {
+        let mut ids: Vec<String> = self
+            .kv
+            .get_keys()?
+            .iter()
+            .filter_map(|k| keys::parse_manifest(k))
+            .filter(|(_, kind)| *kind == BlobKind::Vector)
+            .map(|(id, _)| id.to_owned())
+            .collect();
+        ids.sort_unstable();
+        Ok(ids)
+    }
+}

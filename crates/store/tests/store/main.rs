@@ -1,0 +1,6 @@
+//! Integration tests of the store over `MemoryKv` (one binary, shared helpers in util).
+
+mod blobs;
+mod delete;
+mod listing;
+mod util;
