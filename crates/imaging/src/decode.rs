@@ -1,0 +1,53 @@
+//! Full decodes and shrink-on-load decodes, with limits and EXIF orientation applied.
+
+use image::{DynamicImage, ImageDecoder};
+
+use crate::header::open;
+use crate::orientation::{apply_orientation, to_stored};
+use crate::{Error, Format, Header, Limits, shrink};
+
+/// Decodes the whole image: header checked against `limits` first, `image::Limits` set,
+/// EXIF orientation applied (the result is upright).
+pub fn decode(bytes: &[u8], limits: &Limits) -> Result<DynamicImage, Error> {
+    let (header, decoder) = open(bytes, limits)?;
+    finish(header, decoder)
+}
+
+/// Decodes an image that will be shown at (or reduced to) `min_w` x `min_h` (upright
+/// orientation). JPEGs are decoded with DCT scaling, at the smallest size that is still at
+/// least twice the box (and never smaller than the box); other formats are decoded fully.
+/// Orientation is applied. Resize the result to the final size with [`crate::resize`].
+pub fn decode_at_least(
+    bytes: &[u8],
+    limits: &Limits,
+    min_w: u32,
+    min_h: u32,
+) -> Result<DynamicImage, Error> {
+    decode_planned(bytes, limits, |_| Ok((min_w, min_h))).map(|(_, img)| img)
+}
+
+/// Opens `bytes`, lets `plan` choose the upright box from the header (geometry decided
+/// before any pixel is touched), then decodes at least that box. Returns the header too.
+pub fn decode_planned(
+    bytes: &[u8],
+    limits: &Limits,
+    plan: impl FnOnce(&Header) -> Result<(u32, u32), Error>,
+) -> Result<(Header, DynamicImage), Error> {
+    let (header, decoder) = open(bytes, limits)?;
+    let (min_w, min_h) = plan(&header)?;
+    if min_w == 0 || min_h == 0 {
+        return Err(Error::InvalidParameter(format!("box {min_w}x{min_h} is empty")));
+    }
+    if header.format == Format::Jpeg {
+        let (sw, sh) = to_stored(header.orientation, min_w, min_h);
+        if let Some(img) = shrink::decode_jpeg_scaled(bytes, &header, limits, sw, sh)? {
+            return Ok((header, apply_orientation(img, header.orientation)));
+        }
+    }
+    finish(header, decoder).map(|img| (header, img))
+}
+
+fn finish(header: Header, decoder: impl ImageDecoder) -> Result<DynamicImage, Error> {
+    let img = DynamicImage::from_decoder(decoder).map_err(Error::from_decode)?;
+    Ok(apply_orientation(img, header.orientation))
+}

@@ -1,0 +1,182 @@
+//! Test helpers shared by this crate's tests, `vectors`' tests and the e2e suite
+//! (enable with `features = ["testkit"]`). Not for production use: failures panic.
+//!
+//! [`synthetic_photo`] draws a deterministic photo-like picture: a sky/ground gradient
+//! with a wavy horizon, several soft-edged coloured shapes with shading, and mild noise.
+//! Geometry is relative to the size, so a photo at 640x480 and at 320x240 shows the same
+//! scene; distinct seeds give clearly distinct scenes.
+
+use image::{DynamicImage, Rgb, RgbImage};
+
+use crate::Format;
+
+/// A small deterministic PRNG (SplitMix64), so tests need no extra crate.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed ^ 0x9E37_79B9_7F4A_7C15)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        mix(self.0)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
+    }
+
+    /// Uniform in [lo, hi).
+    pub fn range(&mut self, lo: f32, hi: f32) -> f32 {
+        lo + (hi - lo) * self.unit()
+    }
+
+    fn colour(&mut self) -> [f32; 3] {
+        [self.range(0.0, 255.0), self.range(0.0, 255.0), self.range(0.0, 255.0)]
+    }
+}
+
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+enum Shape {
+    Ellipse { cx: f32, cy: f32, rx: f32, ry: f32 },
+    Rect { cx: f32, cy: f32, hw: f32, hh: f32, cos: f32, sin: f32 },
+}
+
+struct Object {
+    shape: Shape,
+    colour: [f32; 3],
+    /// Brightness change across the object (fake lighting), -0.4..0.4.
+    shade: f32,
+}
+
+impl Object {
+    /// Signed "inside-ness": > 0 inside, in units of the shape's size; also a shading coordinate.
+    fn coverage(&self, u: f32, v: f32, edge: f32) -> (f32, f32) {
+        let (d, t) = match self.shape {
+            Shape::Ellipse { cx, cy, rx, ry } => {
+                let (dx, dy) = ((u - cx) / rx, (v - cy) / ry);
+                let r = (dx * dx + dy * dy).sqrt();
+                ((1.0 - r) * rx.min(ry), dy)
+            }
+            Shape::Rect { cx, cy, hw, hh, cos, sin } => {
+                let (x, y) = (u - cx, v - cy);
+                let (rx, ry) = (x * cos + y * sin, -x * sin + y * cos);
+                ((hw - rx.abs()).min(hh - ry.abs()), ry / hh)
+            }
+        };
+        ((d / edge).clamp(-0.5, 0.5) + 0.5, t)
+    }
+}
+
+/// A deterministic photo-like RGB image. Distinct seeds give clearly distinct images.
+pub fn synthetic_photo(width: u32, height: u32, seed: u64) -> RgbImage {
+    let mut rng = Rng::new(seed);
+    let sky_top = rng.colour();
+    let sky_bottom = rng.colour();
+    let ground_near = rng.colour();
+    let ground_far = rng.colour();
+    let horizon = rng.range(0.35, 0.7);
+    let (wave_a, wave_f, wave_p) = (rng.range(0.02, 0.12), rng.range(0.5, 3.0), rng.range(0.0, 6.28));
+    let aspect = width as f32 / height.max(1) as f32;
+
+    let count = 4 + (rng.next_u64() % 5) as usize;
+    let objects: Vec<Object> = (0..count)
+        .map(|_| {
+            let (cx, cy) = (rng.range(0.05, 0.95), rng.range(0.05, 0.95));
+            let shape = if rng.unit() < 0.5 {
+                let r = rng.range(0.05, 0.25);
+                Shape::Ellipse { cx, cy, rx: r / aspect.sqrt(), ry: r * aspect.sqrt() * rng.range(0.6, 1.4) }
+            } else {
+                let angle = rng.range(0.0, std::f32::consts::PI);
+                Shape::Rect {
+                    cx,
+                    cy,
+                    hw: rng.range(0.04, 0.25),
+                    hh: rng.range(0.04, 0.25),
+                    cos: angle.cos(),
+                    sin: angle.sin(),
+                }
+            };
+            Object { shape, colour: rng.colour(), shade: rng.range(-0.4, 0.4) }
+        })
+        .collect();
+
+    let noise_seed = rng.next_u64();
+    // Soft edges of about 1.5 px, so the picture anti-aliases like a real photo.
+    let edge = 1.5 / width.min(height).max(1) as f32;
+    RgbImage::from_fn(width, height, |x, y| {
+        let u = (x as f32 + 0.5) / width as f32;
+        let v = (y as f32 + 0.5) / height as f32;
+        let line = horizon + wave_a * (wave_f * std::f32::consts::TAU * u + wave_p).sin();
+        let mut c = if v < line {
+            lerp3(sky_top, sky_bottom, v / line)
+        } else {
+            lerp3(ground_far, ground_near, (v - line) / (1.0 - line).max(1e-3))
+        };
+        // A little horizontal light falloff.
+        let vignette = 1.0 - 0.25 * (u - 0.5) * (u - 0.5) * 4.0;
+        c = c.map(|k| k * vignette);
+        for o in &objects {
+            let (alpha, t) = o.coverage(u, v, edge);
+            if alpha > 0.0 {
+                let lit = o.colour.map(|k| k * (1.0 + o.shade * t));
+                c = lerp3(c, lit, alpha);
+            }
+        }
+        let n = mix(noise_seed ^ (u64::from(y) << 32 | u64::from(x)));
+        let noise = ((n & 0xFF) as f32 / 255.0 - 0.5) * 12.0; // +-6 levels, mild
+        Rgb(c.map(|k| (k + noise).round().clamp(0.0, 255.0) as u8))
+    })
+}
+
+fn lerp3(a: [f32; 3], b: [f32; 3], t: f32) -> [f32; 3] {
+    let t = t.clamp(0.0, 1.0);
+    [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t]
+}
+
+/// Encodes `img` as `format` (`quality` used by JPEG). Panics on failure (test helper).
+pub fn encode(img: &RgbImage, format: Format, quality: u8) -> Vec<u8> {
+    crate::encode(&DynamicImage::ImageRgb8(img.clone()), format, quality)
+        .unwrap_or_else(|e| panic!("testkit: encoding {format} failed: {e}"))
+}
+
+/// Inserts an APP1 EXIF segment carrying `orientation` right after the SOI of `jpeg`.
+pub fn with_exif_orientation(jpeg: &[u8], orientation: u8) -> Vec<u8> {
+    assert!(jpeg.starts_with(&[0xFF, 0xD8]), "testkit: not a JPEG");
+    // TIFF header (little endian), IFD0 at offset 8 with one entry: 0x0112 SHORT 1 = value.
+    let mut tiff = Vec::new();
+    tiff.extend_from_slice(b"II*\0");
+    tiff.extend_from_slice(&8u32.to_le_bytes());
+    tiff.extend_from_slice(&1u16.to_le_bytes());
+    tiff.extend_from_slice(&0x0112u16.to_le_bytes());
+    tiff.extend_from_slice(&3u16.to_le_bytes());
+    tiff.extend_from_slice(&1u32.to_le_bytes());
+    tiff.extend_from_slice(&u16::from(orientation).to_le_bytes());
+    tiff.extend_from_slice(&[0, 0]);
+    tiff.extend_from_slice(&0u32.to_le_bytes()); // no next IFD
+    let mut payload = b"Exif\0\0".to_vec();
+    payload.extend_from_slice(&tiff);
+    let len = u16::try_from(payload.len() + 2).expect("small segment");
+    let mut out = Vec::with_capacity(jpeg.len() + payload.len() + 4);
+    out.extend_from_slice(&jpeg[..2]);
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(&payload);
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}
+
+/// Mean absolute difference per channel between two images of the same size (0..=255).
+pub fn mean_abs_diff(a: &RgbImage, b: &RgbImage) -> f64 {
+    assert_eq!(a.dimensions(), b.dimensions(), "testkit: sizes differ");
+    let sum: u64 = a.as_raw().iter().zip(b.as_raw()).map(|(&x, &y)| u64::from(x.abs_diff(y))).sum();
+    sum as f64 / a.as_raw().len().max(1) as f64
+}
