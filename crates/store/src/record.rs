@@ -46,8 +46,8 @@ pub struct ThumbInfo {
 /// The vector blob's shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VectorInfo {
-    /// Number of f32 components.
-    pub dims: u32,
+    /// Number of f32 components (`usize` like `Vec::len`, so step answers pass through).
+    pub dims: usize,
     /// 64-bit perceptual hash as hex.
     pub phash: String,
 }
