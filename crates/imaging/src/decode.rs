@@ -10,7 +10,7 @@ use crate::{Error, Format, Header, Limits, shrink};
 /// EXIF orientation applied (the result is upright).
 pub fn decode(bytes: &[u8], limits: &Limits) -> Result<DynamicImage, Error> {
     let (header, decoder) = open(bytes, limits)?;
-    finish(header, decoder)
+    finish(header, decoder, limits)
 }
 
 /// Decodes an image that will be shown at (or reduced to) `min_w` x `min_h` (upright
@@ -44,10 +44,18 @@ pub fn decode_planned(
             return Ok((header, apply_orientation(img, header.orientation)));
         }
     }
-    finish(header, decoder).map(|img| (header, img))
+    finish(header, decoder, limits).map(|img| (header, img))
 }
 
-fn finish(header: Header, decoder: impl ImageDecoder) -> Result<DynamicImage, Error> {
+fn finish(header: Header, decoder: impl ImageDecoder, limits: &Limits) -> Result<DynamicImage, Error> {
+    // `DynamicImage::from_decoder` does not check `max_alloc` itself (`ImageReader::decode` would).
+    let needed = decoder.total_bytes();
+    if needed > limits.max_alloc {
+        return Err(Error::TooLarge(format!(
+            "{}x{} needs {needed} bytes, more than the limit of {}",
+            header.width, header.height, limits.max_alloc
+        )));
+    }
     let img = DynamicImage::from_decoder(decoder).map_err(Error::from_decode)?;
     Ok(apply_orientation(img, header.orientation))
 }
