@@ -1,1 +1,49 @@
-//! darkroom-spin (stub)
+//! Spin glue shared by darkroom's components.
+//!
+//! Components stay a page long: they parse a request with [`Incoming`], call a core
+//! crate, and answer with a [`Reply`] or an [`api::ApiError`]. Everything that touches
+//! the Spin SDK lives here, so the core crates never depend on Spin.
+//!
+//! - [`incoming`]: the request head, and a body read with a byte cap (413 past it).
+//! - [`reply`]: responses, including `application/problem+json` for every error.
+//! - [`kv`]: [`store::KeyValue`] over a Spin key-value store.
+//! - [`settings`]: [`api::Settings`] from Spin variables.
+//! - [`chain`]: calls to sibling components over local service chaining.
+//!
+//! ```ignore
+//! #[spin_sdk::http_component]
+//! async fn handle(req: IncomingRequest, out: ResponseOutparam) {
+//!     darkroom_spin::serve(req, out, route).await
+//! }
+//! async fn route(req: Incoming) -> Result<Reply, ApiError> { /* ... */ }
+//! ```
+
+pub mod chain;
+pub mod incoming;
+pub mod kv;
+pub mod reply;
+pub mod settings;
+
+pub use incoming::Incoming;
+pub use reply::Reply;
+
+use api::ApiError;
+use spin_sdk::http::{IncomingRequest, ResponseOutparam};
+
+/// Runs `handler` and writes its reply; an error becomes a problem+json response.
+pub async fn serve<F, Fut>(req: IncomingRequest, out: ResponseOutparam, handler: F)
+where
+    F: FnOnce(Incoming) -> Fut,
+    Fut: std::future::Future<Output = Result<Reply, ApiError>>,
+{
+    let reply = match handler(Incoming::new(req)).await {
+        Ok(reply) => reply,
+        Err(err) => {
+            if err.status() >= 500 {
+                eprintln!("darkroom: {err:#}");
+            }
+            Reply::problem(&err)
+        }
+    };
+    reply.send(out).await;
+}

@@ -1,0 +1,80 @@
+//! The incoming request: method, path, query and headers up front, the body on demand.
+
+use api::ApiError;
+use futures::StreamExt;
+use spin_sdk::http::{IncomingRequest, Method};
+
+/// An incoming request whose body has not been read yet.
+pub struct Incoming {
+    method: Method,
+    path: String,
+    query: String,
+    headers: Vec<(String, Vec<u8>)>,
+    request: IncomingRequest,
+}
+
+impl Incoming {
+    pub fn new(request: IncomingRequest) -> Self {
+        let path_with_query = request.path_with_query().unwrap_or_else(|| "/".into());
+        let (path, query) = match path_with_query.split_once('?') {
+            Some((path, query)) => (path.to_owned(), query.to_owned()),
+            None => (path_with_query, String::new()),
+        };
+        let headers = request.headers().entries();
+        Self { method: request.method(), path, query, headers, request }
+    }
+
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The request path without the query, as the client sent it.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Path segments after `prefix`, e.g. `["{id}", "thumbnail"]` for `/images/{id}/thumbnail`.
+    pub fn segments_after<'a>(&'a self, prefix: &str) -> Option<Vec<&'a str>> {
+        let rest = self.path.strip_prefix(prefix)?;
+        Some(rest.split('/').filter(|s| !s.is_empty()).collect())
+    }
+
+    pub fn query(&self) -> &str {
+        &self.query
+    }
+
+    /// The first value of a header (names compare case-insensitively), if it is UTF-8.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .and_then(|(_, v)| std::str::from_utf8(v).ok())
+    }
+
+    /// Reads the whole body, refusing with 413 as soon as it exceeds `max_bytes`, so an
+    /// oversized upload is never buffered in full. A declared `Content-Length` over the
+    /// cap is refused before reading anything.
+    pub async fn body(self, max_bytes: u64) -> Result<Vec<u8>, ApiError> {
+        let too_large = || ApiError::PayloadTooLarge(format!("the request body exceeds max_upload_bytes ({max_bytes} bytes)"));
+        if let Some(declared) = self.header("content-length").and_then(|v| v.trim().parse::<u64>().ok()) {
+            if declared > max_bytes {
+                return Err(too_large());
+            }
+        }
+        let mut stream = self.request.into_body_stream();
+        let mut body = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("could not read the request body: {e:?}")))?;
+            if body.len() as u64 + chunk.len() as u64 > max_bytes {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+}
+
+/// The method as text, for `405` answers and logs.
+pub fn method_name(method: &Method) -> String {
+    method.to_string()
+}

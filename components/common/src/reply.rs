@@ -1,0 +1,58 @@
+//! Outgoing responses: JSON, bytes, empty, and problem+json for errors.
+
+use api::ApiError;
+use serde::Serialize;
+use spin_sdk::http::{Fields, OutgoingResponse, ResponseOutparam};
+
+/// A response, built in full before it is sent.
+pub struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn new(status: u16, content_type: &str, body: Vec<u8>) -> Self {
+        Self { status, headers: vec![("content-type".into(), content_type.into())], body }
+    }
+
+    pub fn json<T: Serialize>(status: u16, value: &T) -> Self {
+        // Serialising our own response types cannot fail (no maps with non-string keys).
+        let body = serde_json::to_vec(value).unwrap_or_default();
+        Self::new(status, "application/json", body)
+    }
+
+    pub fn empty(status: u16) -> Self {
+        Self { status, headers: Vec::new(), body: Vec::new() }
+    }
+
+    /// RFC 9457 problem details for an error the client can act on.
+    pub fn problem(err: &ApiError) -> Self {
+        let problem = err.problem();
+        let mut reply = Self::new(problem.status, "application/problem+json", serde_json::to_vec(&problem).unwrap_or_default());
+        for (name, value) in err.headers() {
+            reply = reply.header(name, &value);
+        }
+        reply
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_ascii_lowercase(), value.to_owned()));
+        self
+    }
+
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    pub async fn send(self, out: ResponseOutparam) {
+        let entries: Vec<(String, Vec<u8>)> =
+            self.headers.into_iter().map(|(n, v)| (n, v.into_bytes())).collect();
+        let fields = Fields::from_list(&entries).unwrap_or_else(|_| Fields::new());
+        let response = OutgoingResponse::new(fields);
+        let _ = response.set_status_code(self.status);
+        if let Err(e) = out.set_with_body(response, self.body).await {
+            eprintln!("darkroom: could not send the response body: {e:?}");
+        }
+    }
+}

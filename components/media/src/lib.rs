@@ -1,0 +1,94 @@
+//! `media`: serves stored blobs and image records.
+//!
+//! - `GET /images/{id}`, `GET /images/{id}/thumbnail`: the bytes, immutable and
+//!   content-addressed, so they carry a strong ETag and a year-long cache lifetime.
+//! - `GET`/`DELETE /api/images/{id}`: the image object; deleting removes everything
+//!   derived from the image.
+//! - `GET /healthz`.
+
+use api::{ApiError, ImageObject};
+use darkroom_spin::{Incoming, Reply, kv, settings};
+use spin_sdk::http::{IncomingRequest, Method, ResponseOutparam};
+use store::BlobKind;
+
+#[spin_sdk::http_component]
+async fn handle(req: IncomingRequest, out: ResponseOutparam) {
+    darkroom_spin::serve(req, out, route).await
+}
+
+async fn route(req: Incoming) -> Result<Reply, ApiError> {
+    if req.path() == "/healthz" {
+        return Ok(Reply::json(200, &serde_json::json!({ "status": "ok" })));
+    }
+    if let Some(segments) = req.segments_after("/api/images/") {
+        return match (req.method(), segments.as_slice()) {
+            (Method::Get | Method::Head, [id]) => record(id),
+            (Method::Delete, [id]) => delete(id),
+            (_, [_]) => Err(ApiError::MethodNotAllowed { allowed: "GET, HEAD, DELETE" }),
+            _ => Err(not_found(req.path())),
+        };
+    }
+    let segments = req.segments_after("/images/").unwrap_or_default();
+    let kind = match segments.as_slice() {
+        [_] => BlobKind::Original,
+        [_, "thumbnail"] => BlobKind::Thumbnail,
+        _ => return Err(not_found(req.path())),
+    };
+    if !matches!(req.method(), Method::Get | Method::Head) {
+        return Err(ApiError::MethodNotAllowed { allowed: "GET, HEAD" });
+    }
+    blob(&req, segments[0], kind)
+}
+
+fn not_found(path: &str) -> ApiError {
+    ApiError::NotFound(format!("no resource at {path}"))
+}
+
+fn unknown(id: &str) -> ApiError {
+    ApiError::NotFound(format!("no image with id {id}"))
+}
+
+fn record(id: &str) -> Result<Reply, ApiError> {
+    let store = kv::open_store(&settings::load()?)?;
+    if !store::is_valid_id(id) {
+        return Err(unknown(id));
+    }
+    let record = store.get_record(id)?.ok_or_else(|| unknown(id))?;
+    Ok(Reply::json(200, &ImageObject::from(&record)))
+}
+
+fn delete(id: &str) -> Result<Reply, ApiError> {
+    let store = kv::open_store(&settings::load()?)?;
+    if !store::is_valid_id(id) || !store.delete_image(id)? {
+        return Err(unknown(id));
+    }
+    Ok(Reply::empty(204))
+}
+
+fn blob(req: &Incoming, id: &str, kind: BlobKind) -> Result<Reply, ApiError> {
+    if !store::is_valid_id(id) {
+        return Err(unknown(id));
+    }
+    let store = kv::open_store(&settings::load()?)?;
+    let etag = format!("\"{id}\"");
+    let cached = |reply: Reply| {
+        reply
+            .header("etag", &etag)
+            .header("cache-control", "public, max-age=31536000, immutable")
+            .header("x-content-type-options", "nosniff")
+    };
+    if req.header("if-none-match").is_some_and(|v| etag_matches(v, &etag)) {
+        // Only answer 304 for something that exists.
+        if store.blob_manifest(id, kind)?.is_some() {
+            return Ok(cached(Reply::empty(304)));
+        }
+    }
+    let (manifest, bytes) = store.get_blob(id, kind)?.ok_or_else(|| unknown(id))?;
+    // The type was sniffed from the bytes at upload; only raster types are ever stored.
+    Ok(cached(Reply::new(200, &manifest.content_type, bytes)))
+}
+
+/// `If-None-Match` may list several tags, or `*`; weak tags match too (RFC 9110 §13.1.2).
+fn etag_matches(header: &str, etag: &str) -> bool {
+    header.split(',').map(str::trim).any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag)
+}
