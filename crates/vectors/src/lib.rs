@@ -1,1 +1,48 @@
-//! darkroom vectors (stub)
+//! # darkroom vectors
+//!
+//! Feature vectors for similar-image search and batch statistics, plain Rust with no Spin
+//! dependency (built natively and for `wasm32-wasip2`), f32 throughout.
+//!
+//! | what | module | entry points |
+//! |---|---|---|
+//! | feature extraction (versioned layout) | `extract` | [`extract`], [`Features`], [`DIMS`], [`FEATURE_VERSION`], [`BLOCKS`] |
+//! | blocks: RGB histogram, 16x16 grey, pHash bits, edge orientations | `blocks` | (internal) |
+//! | perceptual hash | `phash` | [`phash_hex`], [`phash_from_hex`], [`hamming`] |
+//! | storage codec (f32 little-endian) | `codec` | [`to_le_bytes`], [`from_le_bytes`], [`stack`] |
+//! | cosine top-k | `search` | [`top_k`], [`scores`] |
+//! | batch statistics, PCA | `batch` | [`batch_stats`], [`BatchStats`] |
+//! | one error type | `error` | [`Error`] |
+//!
+//! ```
+//! let photo = image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(200, 100, |x, y| {
+//!     image::Rgb([x as u8, y as u8, (x ^ y) as u8])
+//! }));
+//! let f = vectors::extract(&photo);
+//! assert_eq!(f.vector.len(), vectors::DIMS);
+//!
+//! let bytes = vectors::to_le_bytes(&f.vector);          // what the store keeps
+//! let back = vectors::from_le_bytes(&bytes)?;
+//! let matrix = vectors::stack(&[back.clone(), back])?;  // n x DIMS
+//! let best = vectors::top_k(&f.vector, matrix.view(), 1);
+//! assert_eq!(best[0].0, 0);
+//! assert!((best[0].1 - 1.0).abs() < 1e-5);
+//! # Ok::<(), vectors::Error>(())
+//! ```
+
+mod batch;
+mod blocks;
+mod codec;
+mod error;
+mod extract;
+mod phash;
+mod search;
+
+pub use batch::{BatchStats, batch_stats};
+pub use codec::{from_le_bytes, stack, to_le_bytes};
+pub use error::Error;
+pub use extract::{BLOCKS, Block, DIMS, FEATURE_VERSION, Features, extract};
+pub use phash::{hamming, phash_from_hex, phash_hex};
+pub use search::{scores, top_k};
+
+/// The `ndarray` version this API exposes.
+pub use ndarray;
