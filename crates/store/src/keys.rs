@@ -68,6 +68,16 @@ pub fn parse_manifest(key: &str) -> Option<(&str, BlobKind)> {
     Some((id, BlobKind::parse(kind)?)).filter(|(id, _)| is_valid_id(id))
 }
 
+/// Splits `img/{id}/{kind}/{n}` into `(id, kind, n)`; `None` for any other key.
+pub fn parse_chunk(key: &str) -> Option<(&str, BlobKind, u32)> {
+    let mut it = key.strip_prefix("img/")?.split('/');
+    let (id, kind, n) = (it.next()?, it.next()?, it.next()?);
+    if it.next().is_some() || !is_valid_id(id) || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((id, BlobKind::parse(kind)?, n.parse().ok()?))
+}
+
 fn valid(id: &str) -> Result<&str> {
     if is_valid_id(id) {
         Ok(id)
@@ -121,6 +131,12 @@ mod tests {
             Some((ID, BlobKind::Vector))
         );
         assert_eq!(parse_manifest(&format!("img/{ID}/vector/0")), None);
+        assert_eq!(
+            parse_chunk(&format!("img/{ID}/vector/12")),
+            Some((ID, BlobKind::Vector, 12))
+        );
+        assert_eq!(parse_chunk(&format!("img/{ID}/vector/m")), None);
+        assert_eq!(parse_chunk(&format!("img/{ID}/meta")), None);
     }
 
     #[test]

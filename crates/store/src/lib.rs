@@ -15,7 +15,7 @@
 //! | [`blob`] | [`BlobKind`], [`BlobManifest`], `put_blob` / `get_blob` |
 //! | [`record`] | [`ImageRecord`] and its thumbnail / vector parts |
 //! | [`listing`] | `ensure_listed`, `list` and its [`Page`] |
-//! | [`store`] | [`Store`]: construction, `delete_image`, `vector_ids` |
+//! | [`store`] | [`Store`]: construction, `delete_image`, `vector_ids`, `orphan_chunks` |
 //! | [`error`] | [`Error`] |
 //!
 //! ```

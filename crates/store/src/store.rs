@@ -87,4 +87,27 @@ impl<K: KeyValue> Store<K> {
         ids.sort_unstable();
         Ok(ids)
     }
+
+    /// Chunk keys that no committed manifest covers: left by a write that failed before
+    /// its manifest, or by a shrinking rewrite. Invisible to readers and overwritten by a
+    /// retry; tests use this to show a refused or failed upload left no partial blob.
+    pub fn orphan_chunks(&self) -> Result<Vec<String>> {
+        let keys = self.kv.get_keys()?;
+        let mut orphans = Vec::new();
+        for key in &keys {
+            let Some((id, kind, n)) = keys::parse_chunk(key) else {
+                continue;
+            };
+            let covered = match self.blob_manifest(id, kind) {
+                Ok(Some(manifest)) => n < manifest.chunks,
+                Ok(None) | Err(Error::Corrupt(_)) => false,
+                Err(e) => return Err(e),
+            };
+            if !covered {
+                orphans.push(key.clone());
+            }
+        }
+        orphans.sort_unstable();
+        Ok(orphans)
+    }
 }

@@ -85,6 +85,10 @@ fn failed_write_at_every_position_never_exposes_a_partial_blob() {
                 store.get_blob(&id, BlobKind::Original).unwrap().unwrap().1,
                 data
             );
+            assert!(
+                store.orphan_chunks().unwrap().is_empty(),
+                "a retry adopts every chunk"
+            );
         }
     }
 }
@@ -122,6 +126,7 @@ fn failed_replacement_never_mixes_versions() {
         new
     );
     assert_eq!(store.kv().len(), 4 + 1);
+    assert!(store.orphan_chunks().unwrap().is_empty());
 }
 
 #[test]
@@ -189,4 +194,8 @@ fn vector_ids_lists_committed_vectors_only() {
         .set(&keys::chunk(&b, BlobKind::Vector, 0).unwrap(), &[0; 16])
         .unwrap();
     assert_eq!(store.vector_ids().unwrap(), vec![a]);
+    assert_eq!(
+        store.orphan_chunks().unwrap(),
+        vec![keys::chunk(&b, BlobKind::Vector, 0).unwrap()]
+    );
 }
