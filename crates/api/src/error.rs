@@ -164,6 +164,14 @@ impl From<store::Error> for ApiError {
     }
 }
 
+impl From<vectors::Error> for ApiError {
+    /// Vectors are computed and stored by the service itself, so a bad one is a server
+    /// fault (e.g. a stored vector of the wrong length), never the client's.
+    fn from(err: vectors::Error) -> Self {
+        ApiError::Internal(format!("vectors: {err}"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`error`] | [`ApiError`]: one variant per cause, its status, `From` imaging / store errors |
+//! | [`error`] | [`ApiError`]: one variant per cause, its status, `From` imaging / store / vectors errors |
 //! | [`problem`] | [`Problem`]: the RFC 9457 `application/problem+json` body |
 //! | [`images`] | [`ImageObject`], [`ImageList`], [`ImageBatch`] (API.md's image JSON) |
 //! | [`steps`] | [`StepRequest`], [`ThumbnailStepResult`], [`VectorizeStepResult`], [`VectorizeResponse`] |

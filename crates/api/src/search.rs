@@ -82,9 +82,61 @@ pub struct BatchResponse {
     pub projection: Vec<[f32; 2]>,
 }
 
+impl BatchResponse {
+    /// The answer for `ids` (the request's order, which is the matrix's row order):
+    /// duplicate pairs name ids instead of row numbers.
+    pub fn new(ids: &[String], stats: vectors::BatchStats) -> Self {
+        let id = |row: usize| ids.get(row).cloned().unwrap_or_default();
+        BatchResponse {
+            n: stats.n,
+            dims: stats.dims,
+            duplicates: stats
+                .duplicates
+                .iter()
+                .map(|&(a, b, score)| DuplicatePair {
+                    a: id(a),
+                    b: id(b),
+                    score,
+                })
+                .collect(),
+            mean: stats.mean,
+            std: stats.std,
+            similarity: stats.similarity,
+            projection: stats.projection,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batch_response_names_ids() {
+        let ids = vec!["a".repeat(64), "b".repeat(64), "c".repeat(64)];
+        let rows = [[1.0f32, 0.0], [1.0, 0.001], [0.0, 1.0]].concat();
+        let matrix = vectors::ndarray::Array2::from_shape_vec((3, 2), rows).unwrap();
+        let response = BatchResponse::new(&ids, vectors::batch_stats(matrix, 0.95));
+        assert_eq!((response.n, response.dims), (3, 2));
+        assert_eq!(response.duplicates.len(), 1);
+        assert_eq!(
+            (&response.duplicates[0].a, &response.duplicates[0].b),
+            (&ids[0], &ids[1])
+        );
+        let json = serde_json::to_value(&response).unwrap();
+        for field in [
+            "n",
+            "dims",
+            "mean",
+            "std",
+            "similarity",
+            "duplicates",
+            "projection",
+        ] {
+            assert!(json.get(field).is_some(), "{field}");
+        }
+        assert_eq!(json["projection"].as_array().unwrap().len(), 3);
+    }
 
     #[test]
     fn batch_request_checks() {
