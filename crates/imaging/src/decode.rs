@@ -36,7 +36,9 @@ pub fn decode_planned(
     let (header, decoder) = open(bytes, limits)?;
     let (min_w, min_h) = plan(&header)?;
     if min_w == 0 || min_h == 0 {
-        return Err(Error::InvalidParameter(format!("box {min_w}x{min_h} is empty")));
+        return Err(Error::InvalidParameter(format!(
+            "box {min_w}x{min_h} is empty"
+        )));
     }
     if header.format == Format::Jpeg {
         let (sw, sh) = to_stored(header.orientation, min_w, min_h);
@@ -47,7 +49,11 @@ pub fn decode_planned(
     finish(header, decoder, limits).map(|img| (header, img))
 }
 
-fn finish(header: Header, decoder: impl ImageDecoder, limits: &Limits) -> Result<DynamicImage, Error> {
+fn finish(
+    header: Header,
+    decoder: impl ImageDecoder,
+    limits: &Limits,
+) -> Result<DynamicImage, Error> {
     // `DynamicImage::from_decoder` does not check `max_alloc` itself (`ImageReader::decode` would).
     let needed = decoder.total_bytes();
     if needed > limits.max_alloc {

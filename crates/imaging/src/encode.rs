@@ -23,10 +23,16 @@ pub fn encode(img: &DynamicImage, format: Format, quality: u8) -> Result<Vec<u8>
     let mut out = Cursor::new(Vec::new());
     if format == Format::Webp {
         WebPEncoder::new_lossless(&mut out)
-            .write_image(img.as_bytes(), img.width(), img.height(), img.color().into())
+            .write_image(
+                img.as_bytes(),
+                img.width(),
+                img.height(),
+                img.color().into(),
+            )
             .map_err(Error::from_encode)?;
     } else {
-        img.write_to(&mut out, format.image_format()).map_err(Error::from_encode)?;
+        img.write_to(&mut out, format.image_format())
+            .map_err(Error::from_encode)?;
     }
     Ok(out.into_inner())
 }
@@ -37,11 +43,20 @@ pub fn encode_jpeg(img: &DynamicImage, quality: u8) -> Result<Vec<u8>, Error> {
     let mut out = Vec::new();
     let encoder = JpegEncoder::new_with_quality(&mut out, quality);
     match img {
-        DynamicImage::ImageLuma8(grey) => encoder
-            .write_image(grey.as_raw(), grey.width(), grey.height(), image::ExtendedColorType::L8),
+        DynamicImage::ImageLuma8(grey) => encoder.write_image(
+            grey.as_raw(),
+            grey.width(),
+            grey.height(),
+            image::ExtendedColorType::L8,
+        ),
         _ => {
             let rgb = flatten_on_white(img);
-            encoder.write_image(rgb.as_raw(), rgb.width(), rgb.height(), image::ExtendedColorType::Rgb8)
+            encoder.write_image(
+                rgb.as_raw(),
+                rgb.width(),
+                rgb.height(),
+                image::ExtendedColorType::Rgb8,
+            )
         }
     }
     .map_err(Error::from_encode)?;
@@ -66,6 +81,8 @@ pub(crate) fn check_quality(quality: u8) -> Result<(), Error> {
     if (1..=100).contains(&quality) {
         Ok(())
     } else {
-        Err(Error::InvalidParameter(format!("quality {quality} is not in 1..=100")))
+        Err(Error::InvalidParameter(format!(
+            "quality {quality} is not in 1..=100"
+        )))
     }
 }

@@ -45,7 +45,12 @@ impl Format {
             Format::Tiff => ("tiff", "image/tiff", "tiff", F::Tiff),
             Format::Bmp => ("bmp", "image/bmp", "bmp", F::Bmp),
         };
-        Def { name, mime, extension, image }
+        Def {
+            name,
+            mime,
+            extension,
+            image,
+        }
     }
 
     /// Lowercase short name used in JSON (`"jpeg"`, `"png"`, ...).

@@ -54,5 +54,13 @@ pub(crate) fn open<'a>(
     limits.check_dimensions(width, height)?;
     // Bogus EXIF is not an error: the image is shown as stored.
     let orientation = decoder.orientation().map(|o| o.to_exif()).unwrap_or(1);
-    Ok((Header { format, width, height, orientation }, decoder))
+    Ok((
+        Header {
+            format,
+            width,
+            height,
+            orientation,
+        },
+        decoder,
+    ))
 }

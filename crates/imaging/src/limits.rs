@@ -25,7 +25,9 @@ impl Limits {
     /// Checks that the limits themselves make sense.
     pub fn validate(&self) -> Result<(), Error> {
         if self.max_pixels == 0 {
-            return Err(Error::InvalidParameter("max_pixels must be positive".into()));
+            return Err(Error::InvalidParameter(
+                "max_pixels must be positive".into(),
+            ));
         }
         if self.max_alloc == 0 {
             return Err(Error::InvalidParameter("max_alloc must be positive".into()));
@@ -36,10 +38,16 @@ impl Limits {
     /// Refuses `width x height` when it exceeds [`Limits::max_pixels`] (or is empty).
     pub fn check_dimensions(&self, width: u32, height: u32) -> Result<(), Error> {
         if width == 0 || height == 0 {
-            return Err(Error::Corrupt(format!("image has an empty size {width}x{height}")));
+            return Err(Error::Corrupt(format!(
+                "image has an empty size {width}x{height}"
+            )));
         }
         if u64::from(width) * u64::from(height) > self.max_pixels {
-            return Err(Error::TooManyPixels { width, height, max: self.max_pixels });
+            return Err(Error::TooManyPixels {
+                width,
+                height,
+                max: self.max_pixels,
+            });
         }
         Ok(())
     }
@@ -54,6 +62,9 @@ impl Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_pixels: Self::DEFAULT_MAX_PIXELS, max_alloc: Self::DEFAULT_MAX_ALLOC }
+        Limits {
+            max_pixels: Self::DEFAULT_MAX_PIXELS,
+            max_alloc: Self::DEFAULT_MAX_ALLOC,
+        }
     }
 }

@@ -18,5 +18,9 @@ pub fn apply_orientation(mut img: DynamicImage, orientation: u8) -> DynamicImage
 
 /// Converts a box given in displayed orientation into stored orientation.
 pub(crate) fn to_stored(orientation: u8, w: u32, h: u32) -> (u32, u32) {
-    if swaps_dimensions(orientation) { (h, w) } else { (w, h) }
+    if swaps_dimensions(orientation) {
+        (h, w)
+    } else {
+        (w, h)
+    }
 }

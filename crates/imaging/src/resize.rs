@@ -9,7 +9,9 @@ use crate::Error;
 /// Alpha is handled premultiplied, so transparent pixels do not bleed colour.
 pub fn resize(img: &DynamicImage, width: u32, height: u32) -> Result<DynamicImage, Error> {
     if width == 0 || height == 0 {
-        return Err(Error::InvalidParameter(format!("resize to {width}x{height}")));
+        return Err(Error::InvalidParameter(format!(
+            "resize to {width}x{height}"
+        )));
     }
     if (width, height) == (img.width(), img.height()) {
         return Ok(img.clone());

@@ -64,7 +64,10 @@ fn scan_frame(b: &[u8]) -> Option<Frame> {
         match marker {
             0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
                 let seg = b.get(i + 2..i + len)?;
-                return Some(Frame { precision: *seg.first()?, components: *seg.get(5)? });
+                return Some(Frame {
+                    precision: *seg.first()?,
+                    components: *seg.get(5)?,
+                });
             }
             0xDA | 0xD9 => return None, // scan or end before any frame header
             _ => i += len,
@@ -87,7 +90,9 @@ pub(crate) fn decode_jpeg_scaled(
     if d == 1 {
         return Ok(None);
     }
-    let Some(frame) = scan_frame(bytes) else { return Ok(None) };
+    let Some(frame) = scan_frame(bytes) else {
+        return Ok(None);
+    };
     // jpeg-decoder's `info()` panics on unusual component counts; only take known-good shapes.
     if frame.precision != 8 || !matches!(frame.components, 1 | 3) {
         return Ok(None);
@@ -119,7 +124,8 @@ pub(crate) fn decode_jpeg_scaled(
         1 => GrayImage::from_raw(w, h, pixels).map(DynamicImage::ImageLuma8),
         _ => RgbImage::from_raw(w, h, pixels).map(DynamicImage::ImageRgb8),
     };
-    img.map(Some).ok_or_else(|| Error::Corrupt("scaled JPEG decode has the wrong size".into()))
+    img.map(Some)
+        .ok_or_else(|| Error::Corrupt("scaled JPEG decode has the wrong size".into()))
 }
 
 fn map_err(e: jpeg_decoder::Error) -> Error {

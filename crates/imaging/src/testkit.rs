@@ -35,7 +35,11 @@ impl Rng {
     }
 
     fn colour(&mut self) -> [f32; 3] {
-        [self.range(0.0, 255.0), self.range(0.0, 255.0), self.range(0.0, 255.0)]
+        [
+            self.range(0.0, 255.0),
+            self.range(0.0, 255.0),
+            self.range(0.0, 255.0),
+        ]
     }
 }
 
@@ -46,8 +50,20 @@ fn mix(mut z: u64) -> u64 {
 }
 
 enum Shape {
-    Ellipse { cx: f32, cy: f32, rx: f32, ry: f32 },
-    Rect { cx: f32, cy: f32, hw: f32, hh: f32, cos: f32, sin: f32 },
+    Ellipse {
+        cx: f32,
+        cy: f32,
+        rx: f32,
+        ry: f32,
+    },
+    Rect {
+        cx: f32,
+        cy: f32,
+        hw: f32,
+        hh: f32,
+        cos: f32,
+        sin: f32,
+    },
 }
 
 struct Object {
@@ -66,7 +82,14 @@ impl Object {
                 let r = (dx * dx + dy * dy).sqrt();
                 ((1.0 - r) * rx.min(ry), dy)
             }
-            Shape::Rect { cx, cy, hw, hh, cos, sin } => {
+            Shape::Rect {
+                cx,
+                cy,
+                hw,
+                hh,
+                cos,
+                sin,
+            } => {
                 let (x, y) = (u - cx, v - cy);
                 let (rx, ry) = (x * cos + y * sin, -x * sin + y * cos);
                 ((hw - rx.abs()).min(hh - ry.abs()), ry / hh)
@@ -84,7 +107,11 @@ pub fn synthetic_photo(width: u32, height: u32, seed: u64) -> RgbImage {
     let ground_near = rng.colour();
     let ground_far = rng.colour();
     let horizon = rng.range(0.35, 0.7);
-    let (wave_a, wave_f, wave_p) = (rng.range(0.02, 0.12), rng.range(0.5, 3.0), rng.range(0.0, 6.28));
+    let (wave_a, wave_f, wave_p) = (
+        rng.range(0.02, 0.12),
+        rng.range(0.5, 3.0),
+        rng.range(0.0, std::f32::consts::TAU),
+    );
     let aspect = width as f32 / height.max(1) as f32;
 
     let count = 4 + (rng.next_u64() % 5) as usize;
@@ -93,7 +120,12 @@ pub fn synthetic_photo(width: u32, height: u32, seed: u64) -> RgbImage {
             let (cx, cy) = (rng.range(0.05, 0.95), rng.range(0.05, 0.95));
             let shape = if rng.unit() < 0.5 {
                 let r = rng.range(0.05, 0.25);
-                Shape::Ellipse { cx, cy, rx: r / aspect.sqrt(), ry: r * aspect.sqrt() * rng.range(0.6, 1.4) }
+                Shape::Ellipse {
+                    cx,
+                    cy,
+                    rx: r / aspect.sqrt(),
+                    ry: r * aspect.sqrt() * rng.range(0.6, 1.4),
+                }
             } else {
                 let angle = rng.range(0.0, std::f32::consts::PI);
                 Shape::Rect {
@@ -105,7 +137,11 @@ pub fn synthetic_photo(width: u32, height: u32, seed: u64) -> RgbImage {
                     sin: angle.sin(),
                 }
             };
-            Object { shape, colour: rng.colour(), shade: rng.range(-0.4, 0.4) }
+            Object {
+                shape,
+                colour: rng.colour(),
+                shade: rng.range(-0.4, 0.4),
+            }
         })
         .collect();
 
@@ -139,7 +175,11 @@ pub fn synthetic_photo(width: u32, height: u32, seed: u64) -> RgbImage {
 
 fn lerp3(a: [f32; 3], b: [f32; 3], t: f32) -> [f32; 3] {
     let t = t.clamp(0.0, 1.0);
-    [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t]
+    [
+        a[0] + (b[0] - a[0]) * t,
+        a[1] + (b[1] - a[1]) * t,
+        a[2] + (b[2] - a[2]) * t,
+    ]
 }
 
 /// Encodes `img` as `format` (`quality` used by JPEG). Panics on failure (test helper).
@@ -177,6 +217,11 @@ pub fn with_exif_orientation(jpeg: &[u8], orientation: u8) -> Vec<u8> {
 /// Mean absolute difference per channel between two images of the same size (0..=255).
 pub fn mean_abs_diff(a: &RgbImage, b: &RgbImage) -> f64 {
     assert_eq!(a.dimensions(), b.dimensions(), "testkit: sizes differ");
-    let sum: u64 = a.as_raw().iter().zip(b.as_raw()).map(|(&x, &y)| u64::from(x.abs_diff(y))).sum();
+    let sum: u64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(&x, &y)| u64::from(x.abs_diff(y)))
+        .sum();
     sum as f64 / a.as_raw().len().max(1) as f64
 }

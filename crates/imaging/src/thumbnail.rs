@@ -35,7 +35,10 @@ impl ThumbnailSpec {
 impl Default for ThumbnailSpec {
     /// 128 px, quality 80 (the service defaults).
     fn default() -> Self {
-        ThumbnailSpec { max_side: 128, quality: 80 }
+        ThumbnailSpec {
+            max_side: 128,
+            quality: 80,
+        }
     }
 }
 
@@ -57,13 +60,21 @@ pub struct Thumbnail {
 /// assert_eq!(imaging::fit_within(10_000, 1, 128), (128, 1));
 /// ```
 pub fn fit_within(width: u32, height: u32, max_side: u32) -> (u32, u32) {
-    let (w, h, m) = (u64::from(width), u64::from(height), u64::from(max_side.max(1)));
+    let (w, h, m) = (
+        u64::from(width),
+        u64::from(height),
+        u64::from(max_side.max(1)),
+    );
     if w <= m && h <= m {
         return (width.max(1), height.max(1));
     }
     // Round half up: (a * m + b / 2) / b.
     let scaled = |a: u64, b: u64| ((a * m + b / 2) / b).clamp(1, m) as u32;
-    if w >= h { (m as u32, scaled(h, w)) } else { (scaled(w, h), m as u32) }
+    if w >= h {
+        (m as u32, scaled(h, w))
+    } else {
+        (scaled(w, h), m as u32)
+    }
 }
 
 /// Makes a JPEG thumbnail of the image in `bytes`: fit inside `spec.max_side`², aspect
@@ -85,11 +96,23 @@ pub fn thumbnail(bytes: &[u8], spec: &ThumbnailSpec, limits: &Limits) -> Result<
 /// feeds both the thumbnail and the feature vector.
 pub fn thumbnail_from_image(img: &DynamicImage, spec: &ThumbnailSpec) -> Result<Thumbnail, Error> {
     spec.validate()?;
-    finish(img, fit_within(img.width(), img.height(), spec.max_side), spec.quality)
+    finish(
+        img,
+        fit_within(img.width(), img.height(), spec.max_side),
+        spec.quality,
+    )
 }
 
-fn finish(img: &DynamicImage, (width, height): (u32, u32), quality: u8) -> Result<Thumbnail, Error> {
+fn finish(
+    img: &DynamicImage,
+    (width, height): (u32, u32),
+    quality: u8,
+) -> Result<Thumbnail, Error> {
     let small = resize(img, width, height)?;
     let bytes = encode::encode_jpeg(&small, quality)?;
-    Ok(Thumbnail { bytes, width, height })
+    Ok(Thumbnail {
+        bytes,
+        width,
+        height,
+    })
 }

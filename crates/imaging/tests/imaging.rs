@@ -9,7 +9,9 @@ fn photo(w: u32, h: u32) -> RgbImage {
 }
 
 fn downscaled(img: &RgbImage, w: u32, h: u32) -> RgbImage {
-    imaging::resize(&DynamicImage::ImageRgb8(img.clone()), w, h).unwrap().to_rgb8()
+    imaging::resize(&DynamicImage::ImageRgb8(img.clone()), w, h)
+        .unwrap()
+        .to_rgb8()
 }
 
 /// Lossless formats decode exactly; JPEG within a few levels; GIF is paletted (256 colours).
@@ -41,8 +43,16 @@ fn sniffs_every_format_and_rejects_non_images() {
         b"\xFF\xD8",
     ];
     for bytes in not_images {
-        assert_eq!(imaging::sniff(bytes), None, "{:?}", String::from_utf8_lossy(bytes));
-        assert_eq!(imaging::read_header(bytes, &Limits::default()), Err(Error::Unsupported));
+        assert_eq!(
+            imaging::sniff(bytes),
+            None,
+            "{:?}",
+            String::from_utf8_lossy(bytes)
+        );
+        assert_eq!(
+            imaging::read_header(bytes, &Limits::default()),
+            Err(Error::Unsupported)
+        );
     }
 }
 
@@ -62,7 +72,11 @@ fn reads_headers_of_every_format() {
     for format in Format::ALL {
         let bytes = encode(&img, format, 90);
         let h = imaging::read_header(&bytes, &Limits::default()).unwrap();
-        assert_eq!((h.format, h.width, h.height, h.orientation), (format, 320, 200, 1), "{format}");
+        assert_eq!(
+            (h.format, h.width, h.height, h.orientation),
+            (format, 320, 200, 1),
+            "{format}"
+        );
         assert_eq!(h.oriented_size(), (320, 200));
     }
 }
@@ -72,7 +86,11 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -98,7 +116,10 @@ fn png_claiming(w: u32, h: u32) -> Vec<u8> {
 /// Rewrites the SOF0 dimensions of a baseline JPEG.
 fn jpeg_claiming(jpeg: &[u8], w: u16, h: u16) -> Vec<u8> {
     let mut out = jpeg.to_vec();
-    let sof = out.windows(2).position(|m| m == [0xFF, 0xC0]).expect("SOF0");
+    let sof = out
+        .windows(2)
+        .position(|m| m == [0xFF, 0xC0])
+        .expect("SOF0");
     out[sof + 5..sof + 7].copy_from_slice(&h.to_be_bytes());
     out[sof + 7..sof + 9].copy_from_slice(&w.to_be_bytes());
     out
@@ -108,31 +129,65 @@ fn jpeg_claiming(jpeg: &[u8], w: u16, h: u16) -> Vec<u8> {
 fn refuses_absurd_dimensions_from_the_header() {
     let limits = Limits::default();
     let png = png_claiming(100_000, 100_000);
-    let h = imaging::read_header(&png, &Limits { max_pixels: u64::MAX, ..limits }).unwrap();
+    let h = imaging::read_header(
+        &png,
+        &Limits {
+            max_pixels: u64::MAX,
+            ..limits
+        },
+    )
+    .unwrap();
     assert_eq!((h.width, h.height), (100_000, 100_000));
-    let expected = Err(Error::TooManyPixels { width: 100_000, height: 100_000, max: 50_000_000 });
+    let expected = Err(Error::TooManyPixels {
+        width: 100_000,
+        height: 100_000,
+        max: 50_000_000,
+    });
     assert_eq!(imaging::read_header(&png, &limits).map(|_| ()), expected);
     assert_eq!(imaging::decode(&png, &limits).map(|_| ()), expected);
-    assert_eq!(imaging::thumbnail(&png, &ThumbnailSpec::default(), &limits).map(|_| ()), expected);
+    assert_eq!(
+        imaging::thumbnail(&png, &ThumbnailSpec::default(), &limits).map(|_| ()),
+        expected
+    );
 
     let jpeg = jpeg_claiming(&encode(&photo(64, 48), Format::Jpeg, 80), 60_000, 60_000);
-    let expected = Err(Error::TooManyPixels { width: 60_000, height: 60_000, max: 50_000_000 });
+    let expected = Err(Error::TooManyPixels {
+        width: 60_000,
+        height: 60_000,
+        max: 50_000_000,
+    });
     assert_eq!(imaging::read_header(&jpeg, &limits).map(|_| ()), expected);
-    assert_eq!(imaging::decode_at_least(&jpeg, &limits, 128, 128).map(|_| ()), expected);
+    assert_eq!(
+        imaging::decode_at_least(&jpeg, &limits, 128, 128).map(|_| ()),
+        expected
+    );
 
     // A lower limit applies to ordinary images too, for every format.
-    let small = Limits { max_pixels: 640 * 480 - 1, ..limits };
+    let small = Limits {
+        max_pixels: 640 * 480 - 1,
+        ..limits
+    };
     for format in Format::ALL {
         let bytes = encode(&photo(640, 480), format, 80);
-        assert!(matches!(imaging::read_header(&bytes, &small), Err(Error::TooManyPixels { .. })));
+        assert!(matches!(
+            imaging::read_header(&bytes, &small),
+            Err(Error::TooManyPixels { .. })
+        ));
     }
 }
 
 #[test]
 fn allocation_limit_is_enforced_while_decoding() {
     let png = encode(&photo(640, 480), Format::Png, 0);
-    let limits = Limits { max_alloc: 100_000, ..Limits::default() };
-    assert!(matches!(imaging::decode(&png, &limits), Err(Error::TooLarge(_))), "{:?}", imaging::decode(&png, &limits).err());
+    let limits = Limits {
+        max_alloc: 100_000,
+        ..Limits::default()
+    };
+    assert!(
+        matches!(imaging::decode(&png, &limits), Err(Error::TooLarge(_))),
+        "{:?}",
+        imaging::decode(&png, &limits).err()
+    );
 }
 
 #[test]
@@ -140,7 +195,9 @@ fn decodes_every_format_exactly() {
     let img = photo(200, 150);
     for format in Format::ALL {
         let bytes = encode(&img, format, 95);
-        let decoded = imaging::decode(&bytes, &Limits::default()).unwrap().to_rgb8();
+        let decoded = imaging::decode(&bytes, &Limits::default())
+            .unwrap()
+            .to_rgb8();
         let diff = mean_abs_diff(&decoded, &img);
         assert!(diff <= tolerance(format), "{format}: mean abs diff {diff}");
     }
@@ -152,13 +209,24 @@ fn thumbnail_of_every_format_fits_and_looks_right() {
     let reference = downscaled(&img, 128, 96);
     for format in Format::ALL {
         let bytes = encode(&img, format, 90);
-        let thumb = imaging::thumbnail(&bytes, &ThumbnailSpec { max_side: 128, quality: 90 }, &Limits::default()).unwrap();
+        let thumb = imaging::thumbnail(
+            &bytes,
+            &ThumbnailSpec {
+                max_side: 128,
+                quality: 90,
+            },
+            &Limits::default(),
+        )
+        .unwrap();
         assert_eq!((thumb.width, thumb.height), (128, 96), "{format}");
         assert_eq!(imaging::sniff(&thumb.bytes), Some(Format::Jpeg));
         let decoded = image::load_from_memory(&thumb.bytes).unwrap();
         assert_eq!(decoded.dimensions(), (128, 96));
         let diff = mean_abs_diff(&decoded.to_rgb8(), &reference);
-        assert!(diff < 6.0, "{format}: thumbnail differs from reference by {diff}");
+        assert!(
+            diff < 6.0,
+            "{format}: thumbnail differs from reference by {diff}"
+        );
     }
 }
 
@@ -193,13 +261,51 @@ fn fit_within_rounds_and_keeps_one_pixel() {
 fn bad_parameters_are_refused() {
     let png = encode(&photo(64, 48), Format::Png, 0);
     let limits = Limits::default();
-    for spec in [ThumbnailSpec { max_side: 0, quality: 80 }, ThumbnailSpec { max_side: 128, quality: 0 }, ThumbnailSpec { max_side: 128, quality: 101 }] {
-        assert!(matches!(imaging::thumbnail(&png, &spec, &limits), Err(Error::InvalidParameter(_))));
+    for spec in [
+        ThumbnailSpec {
+            max_side: 0,
+            quality: 80,
+        },
+        ThumbnailSpec {
+            max_side: 128,
+            quality: 0,
+        },
+        ThumbnailSpec {
+            max_side: 128,
+            quality: 101,
+        },
+    ] {
+        assert!(matches!(
+            imaging::thumbnail(&png, &spec, &limits),
+            Err(Error::InvalidParameter(_))
+        ));
     }
-    assert!(matches!(imaging::decode_at_least(&png, &limits, 0, 10), Err(Error::InvalidParameter(_))));
-    assert!(matches!(imaging::resize(&DynamicImage::new_rgb8(4, 4), 0, 1), Err(Error::InvalidParameter(_))));
-    assert!(Limits { max_pixels: 0, ..limits }.validate().is_err());
-    assert!(matches!(imaging::read_header(&png, &Limits { max_alloc: 0, ..limits }), Err(Error::InvalidParameter(_))));
+    assert!(matches!(
+        imaging::decode_at_least(&png, &limits, 0, 10),
+        Err(Error::InvalidParameter(_))
+    ));
+    assert!(matches!(
+        imaging::resize(&DynamicImage::new_rgb8(4, 4), 0, 1),
+        Err(Error::InvalidParameter(_))
+    ));
+    assert!(
+        Limits {
+            max_pixels: 0,
+            ..limits
+        }
+        .validate()
+        .is_err()
+    );
+    assert!(matches!(
+        imaging::read_header(
+            &png,
+            &Limits {
+                max_alloc: 0,
+                ..limits
+            }
+        ),
+        Err(Error::InvalidParameter(_))
+    ));
 }
 
 #[test]
@@ -230,7 +336,9 @@ fn every_orientation_matches_image_crate_transforms() {
     use image::imageops::{flip_horizontal, flip_vertical, rotate90, rotate180, rotate270};
     let img = photo(64, 40);
     let jpeg = encode(&img, Format::Jpeg, 95);
-    let base = imaging::decode(&jpeg, &Limits::default()).unwrap().to_rgb8();
+    let base = imaging::decode(&jpeg, &Limits::default())
+        .unwrap()
+        .to_rgb8();
     let expected = [
         base.clone(),
         flip_horizontal(&base),
@@ -242,7 +350,9 @@ fn every_orientation_matches_image_crate_transforms() {
         rotate270(&base),
     ];
     for (o, want) in (1u8..=8).zip(expected) {
-        let got = imaging::decode(&with_exif_orientation(&jpeg, o), &Limits::default()).unwrap().to_rgb8();
+        let got = imaging::decode(&with_exif_orientation(&jpeg, o), &Limits::default())
+            .unwrap()
+            .to_rgb8();
         assert_eq!(got.dimensions(), want.dimensions(), "orientation {o}");
         assert!(mean_abs_diff(&got, &want) < 0.5, "orientation {o}");
     }
@@ -252,7 +362,11 @@ fn every_orientation_matches_image_crate_transforms() {
 fn bogus_exif_is_ignored() {
     let jpeg = encode(&photo(64, 48), Format::Jpeg, 80);
     for orientation in [0u8, 9, 255] {
-        let h = imaging::read_header(&with_exif_orientation(&jpeg, orientation), &Limits::default()).unwrap();
+        let h = imaging::read_header(
+            &with_exif_orientation(&jpeg, orientation),
+            &Limits::default(),
+        )
+        .unwrap();
         assert_eq!(h.orientation, 1);
     }
     // Garbage APP1 payloads of many lengths: never a panic, orientation 1.
@@ -282,25 +396,51 @@ fn shrink_on_load_matches_full_decode() {
     assert_eq!(imaging::shrink_factor(2000, 1500, 128, 96), 4);
 
     let shrunk = imaging::decode_at_least(&jpeg, &limits, 128, 96).unwrap();
-    assert_eq!(shrunk.dimensions(), (500, 375), "1/4 scale keeps >= 2x the box");
+    assert_eq!(
+        shrunk.dimensions(),
+        (500, 375),
+        "1/4 scale keeps >= 2x the box"
+    );
     let full = imaging::decode(&jpeg, &limits).unwrap();
     assert_eq!(full.dimensions(), (2000, 1500));
 
     let a = imaging::resize(&shrunk, 128, 96).unwrap().to_rgb8();
     let b = imaging::resize(&full, 128, 96).unwrap().to_rgb8();
     let diff = mean_abs_diff(&a, &b);
-    assert!(diff < 2.0, "shrink-on-load differs from full decode by {diff}");
+    assert!(
+        diff < 2.0,
+        "shrink-on-load differs from full decode by {diff}"
+    );
 
     // Larger boxes shrink less; a box bigger than half the image decodes fully.
-    assert_eq!(imaging::decode_at_least(&jpeg, &limits, 400, 300).unwrap().dimensions(), (1000, 750));
-    assert_eq!(imaging::decode_at_least(&jpeg, &limits, 1500, 1000).unwrap().dimensions(), (2000, 1500));
+    assert_eq!(
+        imaging::decode_at_least(&jpeg, &limits, 400, 300)
+            .unwrap()
+            .dimensions(),
+        (1000, 750)
+    );
+    assert_eq!(
+        imaging::decode_at_least(&jpeg, &limits, 1500, 1000)
+            .unwrap()
+            .dimensions(),
+        (2000, 1500)
+    );
     // Never smaller than the box, also for odd sizes.
     let odd = encode(&synthetic_photo(1001, 777, 2), Format::Jpeg, 85);
     let d = imaging::decode_at_least(&odd, &limits, 125, 97).unwrap();
-    assert!(d.width() >= 250 && d.height() >= 194, "{:?}", d.dimensions());
+    assert!(
+        d.width() >= 250 && d.height() >= 194,
+        "{:?}",
+        d.dimensions()
+    );
     // Other formats decode fully.
     let png = encode(&photo(640, 480), Format::Png, 0);
-    assert_eq!(imaging::decode_at_least(&png, &limits, 16, 12).unwrap().dimensions(), (640, 480));
+    assert_eq!(
+        imaging::decode_at_least(&png, &limits, 16, 12)
+            .unwrap()
+            .dimensions(),
+        (640, 480)
+    );
 }
 
 #[test]
@@ -309,21 +449,31 @@ fn shrink_on_load_greyscale_jpeg() {
     let jpeg = imaging::encode_jpeg(&DynamicImage::ImageLuma8(grey.clone()), 90).unwrap();
     let shrunk = imaging::decode_at_least(&jpeg, &Limits::default(), 64, 48).unwrap();
     assert_eq!(shrunk.dimensions(), (128, 96));
-    let reference = imaging::resize(&DynamicImage::ImageLuma8(grey), 128, 96).unwrap().to_rgb8();
+    let reference = imaging::resize(&DynamicImage::ImageLuma8(grey), 128, 96)
+        .unwrap()
+        .to_rgb8();
     assert!(mean_abs_diff(&shrunk.to_rgb8(), &reference) < 3.0);
 }
 
 #[test]
 fn transparent_png_is_flattened_on_white() {
-    let rgba = image::RgbaImage::from_fn(200, 100, |x, _| image::Rgba([255, 0, 0, if x < 100 { 0 } else { 255 }]));
+    let rgba = image::RgbaImage::from_fn(200, 100, |x, _| {
+        image::Rgba([255, 0, 0, if x < 100 { 0 } else { 255 }])
+    });
     let png = imaging::encode(&DynamicImage::ImageRgba8(rgba), Format::Png, 0).unwrap();
     let t = imaging::thumbnail(&png, &ThumbnailSpec::default(), &Limits::default()).unwrap();
     assert_eq!((t.width, t.height), (128, 64));
     let thumb = image::load_from_memory(&t.bytes).unwrap().to_rgb8();
     let left = thumb.get_pixel(10, 32).0;
     let right = thumb.get_pixel(118, 32).0;
-    assert!(left.iter().all(|&c| c > 240), "transparent side should be white: {left:?}");
-    assert!(right[0] > 230 && right[1] < 30 && right[2] < 30, "opaque side stays red: {right:?}");
+    assert!(
+        left.iter().all(|&c| c > 240),
+        "transparent side should be white: {left:?}"
+    );
+    assert!(
+        right[0] > 230 && right[1] < 30 && right[2] < 30,
+        "opaque side stays red: {right:?}"
+    );
 }
 
 #[test]
@@ -333,7 +483,22 @@ fn truncated_and_garbled_input_never_panics() {
     let spec = ThumbnailSpec::default();
     for format in Format::ALL {
         let bytes = encode(&img, format, 85);
-        let cuts = [1, 2, 3, 8, 12, 16, 20, 30, 50, 100, bytes.len() / 4, bytes.len() / 2, bytes.len() - 10, bytes.len() - 1];
+        let cuts = [
+            1,
+            2,
+            3,
+            8,
+            12,
+            16,
+            20,
+            30,
+            50,
+            100,
+            bytes.len() / 4,
+            bytes.len() / 2,
+            bytes.len() - 10,
+            bytes.len() - 1,
+        ];
         for cut in cuts {
             let part = &bytes[..cut.min(bytes.len())];
             // A header may be complete in a truncated file; pixels may not.
@@ -360,7 +525,10 @@ fn truncated_and_garbled_input_never_panics() {
         let mut rng = imaging::testkit::Rng::new(format as u64);
         let mut garbled = bytes[..16].to_vec();
         garbled.extend((0..4000).map(|_| rng.next_u64() as u8));
-        assert!(imaging::thumbnail(&garbled, &spec, &limits).is_err(), "{format} garbage decoded");
+        assert!(
+            imaging::thumbnail(&garbled, &spec, &limits).is_err(),
+            "{format} garbage decoded"
+        );
         // Flipped bytes in the middle: Ok or an error, never a panic.
         let mut flipped = bytes.clone();
         for i in (bytes.len() / 3..bytes.len()).step_by(97) {
@@ -374,9 +542,15 @@ fn truncated_and_garbled_input_never_panics() {
 fn truncated_png_and_jpeg_are_corrupt() {
     let limits = Limits::default();
     let png = encode(&photo(320, 240), Format::Png, 0);
-    assert!(matches!(imaging::decode(&png[..png.len() / 2], &limits), Err(Error::Corrupt(_))));
+    assert!(matches!(
+        imaging::decode(&png[..png.len() / 2], &limits),
+        Err(Error::Corrupt(_))
+    ));
     let jpeg = encode(&photo(320, 240), Format::Jpeg, 85);
-    assert!(matches!(imaging::decode(&jpeg[..40], &limits), Err(Error::Corrupt(_))));
+    assert!(matches!(
+        imaging::decode(&jpeg[..40], &limits),
+        Err(Error::Corrupt(_))
+    ));
 }
 
 #[test]

@@ -37,9 +37,15 @@ pub fn batch_stats(matrix: Array2<f32>, duplicate_threshold: f32) -> BatchStats 
             projection: Vec::new(),
         };
     }
-    let mean = matrix.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(dims));
+    let mean = matrix
+        .mean_axis(Axis(0))
+        .unwrap_or_else(|| Array1::zeros(dims));
     let centred = &matrix - &mean;
-    let std = centred.mapv(|v| v * v).mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(dims)).mapv(f32::sqrt);
+    let std = centred
+        .mapv(|v| v * v)
+        .mean_axis(Axis(0))
+        .unwrap_or_else(|| Array1::zeros(dims))
+        .mapv(f32::sqrt);
 
     let similarity = cosine_matrix(&matrix);
     let mut duplicates = Vec::new();
@@ -88,7 +94,9 @@ fn pca_2d(centred: &Array2<f32>) -> Vec<[f32; 2]> {
     let mut axes: Vec<Array1<f32>> = Vec::with_capacity(2);
     for component in 0..2 {
         // Deterministic, generic start vector.
-        let mut v = Array1::from_shape_fn(dims, |i| 1.0 + ((i * 7 + component * 13) % 11) as f32 / 11.0);
+        let mut v = Array1::from_shape_fn(dims, |i| {
+            1.0 + ((i * 7 + component * 13) % 11) as f32 / 11.0
+        });
         orthogonalise(&mut v, &axes);
         if !normalise(&mut v) {
             break;
@@ -102,20 +110,28 @@ fn pca_2d(centred: &Array2<f32>) -> Vec<[f32; 2]> {
                 v = next;
                 break;
             }
-            let change = (&next - &v).mapv(f32::abs).sum().min((&next + &v).mapv(f32::abs).sum());
+            let change = (&next - &v)
+                .mapv(f32::abs)
+                .sum()
+                .min((&next + &v).mapv(f32::abs).sum());
             v = next;
             if change < 1e-6 {
                 break;
             }
         }
-        let (pos, _) = v.iter().enumerate().fold((0, 0f32), |best, (i, &x)| if x.abs() > best.1 { (i, x.abs()) } else { best });
+        let (pos, _) = v.iter().enumerate().fold((0, 0f32), |best, (i, &x)| {
+            if x.abs() > best.1 { (i, x.abs()) } else { best }
+        });
         if v[pos] < 0.0 {
             v.mapv_inplace(|x| -x);
         }
         axes.push(v);
     }
-    let coord = |row: ndarray::ArrayView1<f32>, axis: usize| axes.get(axis).map_or(0.0, |a| row.dot(a));
-    (0..n).map(|i| [coord(centred.row(i), 0), coord(centred.row(i), 1)]).collect()
+    let coord =
+        |row: ndarray::ArrayView1<f32>, axis: usize| axes.get(axis).map_or(0.0, |a| row.dot(a));
+    (0..n)
+        .map(|i| [coord(centred.row(i), 0), coord(centred.row(i), 1)])
+        .collect()
 }
 
 fn orthogonalise(v: &mut Array1<f32>, axes: &[Array1<f32>]) {

@@ -12,7 +12,11 @@ pub(crate) const COLOUR_DIMS: usize = 64;
 pub(crate) fn colour_histogram(rgb: &[u8]) -> Vec<f32> {
     let mut bins = vec![0f32; COLOUR_DIMS];
     for p in rgb.chunks_exact(3) {
-        let (r, g, b) = (usize::from(p[0] >> 6), usize::from(p[1] >> 6), usize::from(p[2] >> 6));
+        let (r, g, b) = (
+            usize::from(p[0] >> 6),
+            usize::from(p[1] >> 6),
+            usize::from(p[2] >> 6),
+        );
         bins[r * 16 + g * 4 + b] += 1.0;
     }
     bins.iter_mut().for_each(|v| *v = v.sqrt());
@@ -38,7 +42,10 @@ pub(crate) fn phash_input(grey: &[f32]) -> Vec<f32> {
 /// The pHash bits as a +-1 block, so near-identical hashes also score high by cosine.
 pub(crate) const PHASH_DIMS: usize = 64;
 pub(crate) fn phash_bits(h: u64) -> Vec<f32> {
-    (0..64).rev().map(|i| if (h >> i) & 1 == 1 { 1.0 } else { -1.0 }).collect()
+    (0..64)
+        .rev()
+        .map(|i| if (h >> i) & 1 == 1 { 1.0 } else { -1.0 })
+        .collect()
 }
 
 /// Edge-orientation histogram: Sobel gradients on the 64x64 grey image, 8 unsigned
@@ -66,7 +73,8 @@ pub(crate) fn edge_histogram(grey: &[f32]) -> Vec<f32> {
             }
             // Unsigned orientation in [0, pi): a dark-to-light edge equals light-to-dark.
             let angle = gy.atan2(gx).rem_euclid(std::f32::consts::PI);
-            let bin = ((angle / std::f32::consts::PI * EDGE_BINS as f32) as usize).min(EDGE_BINS - 1);
+            let bin =
+                ((angle / std::f32::consts::PI * EDGE_BINS as f32) as usize).min(EDGE_BINS - 1);
             let cell = (y * EDGE_CELLS / n) * EDGE_CELLS + x * EDGE_CELLS / n;
             hist[cell * EDGE_BINS + bin] += mag;
         }

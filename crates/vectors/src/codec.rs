@@ -11,10 +11,12 @@ pub fn to_le_bytes(v: &[f32]) -> Vec<u8> {
 
 /// Parses f32 little-endian bytes; the length must be a multiple of 4.
 pub fn from_le_bytes(b: &[u8]) -> Result<Vec<f32>, Error> {
-    if b.len() % 4 != 0 {
+    if !b.len().is_multiple_of(4) {
         return Err(Error::InvalidLength(b.len()));
     }
-    Ok(b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+    Ok(b.chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect())
 }
 
 /// Stacks rows of equal length into an n x D matrix (the input of `top_k`/`batch_stats`).
@@ -24,7 +26,10 @@ pub fn stack<R: AsRef<[f32]>>(rows: &[R]) -> Result<Array2<f32>, Error> {
     for r in rows {
         let r = r.as_ref();
         if r.len() != dims {
-            return Err(Error::DimensionMismatch { expected: dims, got: r.len() });
+            return Err(Error::DimensionMismatch {
+                expected: dims,
+                got: r.len(),
+            });
         }
         data.extend_from_slice(r);
     }

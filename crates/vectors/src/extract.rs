@@ -39,9 +39,24 @@ pub struct Block {
 
 /// The vector layout, in order.
 pub const BLOCKS: [Block; 4] = [
-    Block { name: "colour_rgb_4x4x4", offset: 0, dims: COLOUR_DIMS, share: 0.30 },
-    Block { name: "tiny_grey_16x16", offset: COLOUR_DIMS, dims: TINY_DIMS, share: 0.40 },
-    Block { name: "phash_bits", offset: COLOUR_DIMS + TINY_DIMS, dims: PHASH_DIMS, share: 0.15 },
+    Block {
+        name: "colour_rgb_4x4x4",
+        offset: 0,
+        dims: COLOUR_DIMS,
+        share: 0.30,
+    },
+    Block {
+        name: "tiny_grey_16x16",
+        offset: COLOUR_DIMS,
+        dims: TINY_DIMS,
+        share: 0.40,
+    },
+    Block {
+        name: "phash_bits",
+        offset: COLOUR_DIMS + TINY_DIMS,
+        dims: PHASH_DIMS,
+        share: 0.15,
+    },
     Block {
         name: "edge_orientation_8x2x2",
         offset: COLOUR_DIMS + TINY_DIMS + PHASH_DIMS,
@@ -82,7 +97,10 @@ pub fn extract(img: &DynamicImage) -> Features {
         vector.extend(part.iter().map(|v| v * weight));
     }
     normalise(&mut vector);
-    Features { vector, phash: hash }
+    Features {
+        vector,
+        phash: hash,
+    }
 }
 
 /// The 64x64 RGB working image (row-major bytes), alpha flattened on white.
@@ -92,7 +110,8 @@ fn working_image(img: &DynamicImage) -> Vec<u8> {
     }
     let side = WORK as u32;
     // `resize` only fails on a zero target size, which cannot happen here.
-    let small = imaging::resize(img, side, side).unwrap_or_else(|_| img.resize_exact(side, side, image::imageops::FilterType::Triangle));
+    let small = imaging::resize(img, side, side)
+        .unwrap_or_else(|_| img.resize_exact(side, side, image::imageops::FilterType::Triangle));
     imaging::flatten_on_white(&small).into_raw()
 }
 

@@ -36,7 +36,9 @@ pub(crate) fn phash(grey: &[f32]) -> u64 {
     sorted.sort_by(f32::total_cmp);
     let median = (sorted[31] + sorted[32]) / 2.0;
     // Row-major, first coefficient in the most significant bit (imagehash's hex order).
-    coeffs.iter().fold(0u64, |h, &c| (h << 1) | u64::from(c > median))
+    coeffs
+        .iter()
+        .fold(0u64, |h, &c| (h << 1) | u64::from(c > median))
 }
 
 /// Lowercase 16-digit hex, e.g. `"c3a1..."`.

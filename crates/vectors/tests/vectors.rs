@@ -16,9 +16,13 @@ fn decode(bytes: &[u8]) -> DynamicImage {
 
 /// The index: every photo stored as a JPEG (as uploads usually are), decoded, vectorised.
 fn index() -> (Vec<image::RgbImage>, Array2<f32>) {
-    let photos: Vec<_> = (0..PHOTOS).map(|s| synthetic_photo(W, H, 1000 + s)).collect();
-    let rows: Vec<Vec<f32>> =
-        photos.iter().map(|p| extract(&decode(&encode(p, Format::Jpeg, 90))).vector).collect();
+    let photos: Vec<_> = (0..PHOTOS)
+        .map(|s| synthetic_photo(W, H, 1000 + s))
+        .collect();
+    let rows: Vec<Vec<f32>> = photos
+        .iter()
+        .map(|p| extract(&decode(&encode(p, Format::Jpeg, 90))).vector)
+        .collect();
     (photos, vectors::stack(&rows).unwrap())
 }
 
@@ -31,14 +35,25 @@ fn rank_of(query: &[f32], matrix: &Array2<f32>, want: usize) -> usize {
 fn variants_rank_their_original_first() {
     let (photos, matrix) = index();
     let stats = batch_stats(matrix.clone(), vectors::DUPLICATE_THRESHOLD);
-    assert!(stats.duplicates.is_empty(), "distinct photos flagged as duplicates: {:?}", stats.duplicates);
+    assert!(
+        stats.duplicates.is_empty(),
+        "distinct photos flagged as duplicates: {:?}",
+        stats.duplicates
+    );
     for (i, photo) in photos.iter().enumerate() {
         let rgb = DynamicImage::ImageRgb8(photo.clone());
         let half = imaging::resize(&rgb, W / 2, H / 2).unwrap().to_rgb8();
         let variants = [
             ("resized x0.5", encode(&half, Format::Jpeg, 85)),
             ("recompressed q50", encode(photo, Format::Jpeg, 50)),
-            ("png -> jpeg", encode(&decode(&encode(photo, Format::Png, 0)).to_rgb8(), Format::Jpeg, 80)),
+            (
+                "png -> jpeg",
+                encode(
+                    &decode(&encode(photo, Format::Png, 0)).to_rgb8(),
+                    Format::Jpeg,
+                    80,
+                ),
+            ),
             ("png", encode(photo, Format::Png, 0)),
             ("webp", encode(photo, Format::Webp, 0)),
         ];
@@ -46,8 +61,15 @@ fn variants_rank_their_original_first() {
             let f = extract(&decode(&bytes));
             let rank = rank_of(&f.vector, &matrix, i);
             let ranked = top_k(&f.vector, matrix.view(), 2);
-            assert_eq!(rank, 0, "photo {i}, {name}: ranked {rank}, top two {ranked:?}");
-            assert!(ranked[0].1 > vectors::DUPLICATE_THRESHOLD, "photo {i}, {name}: score {}", ranked[0].1);
+            assert_eq!(
+                rank, 0,
+                "photo {i}, {name}: ranked {rank}, top two {ranked:?}"
+            );
+            assert!(
+                ranked[0].1 > vectors::DUPLICATE_THRESHOLD,
+                "photo {i}, {name}: score {}",
+                ranked[0].1
+            );
         }
     }
 }
@@ -55,10 +77,17 @@ fn variants_rank_their_original_first() {
 #[test]
 fn phash_is_stable_under_variants_and_differs_between_photos() {
     let (photos, _) = index();
-    let hashes: Vec<u64> = photos.iter().map(|p| extract(&DynamicImage::ImageRgb8(p.clone())).phash).collect();
+    let hashes: Vec<u64> = photos
+        .iter()
+        .map(|p| extract(&DynamicImage::ImageRgb8(p.clone())).phash)
+        .collect();
     for (p, &h) in photos.iter().zip(&hashes).take(5) {
         let q50 = extract(&decode(&encode(p, Format::Jpeg, 50))).phash;
-        assert!(vectors::hamming(h, q50) <= 6, "recompression moved the hash by {}", vectors::hamming(h, q50));
+        assert!(
+            vectors::hamming(h, q50) <= 6,
+            "recompression moved the hash by {}",
+            vectors::hamming(h, q50)
+        );
     }
     let mut distinct = 0;
     let mut pairs = 0;
@@ -68,7 +97,10 @@ fn phash_is_stable_under_variants_and_differs_between_photos() {
             distinct += usize::from(vectors::hamming(hashes[a], hashes[b]) > 10);
         }
     }
-    assert!(distinct * 100 >= pairs * 95, "only {distinct} of {pairs} pairs have distinct hashes");
+    assert!(
+        distinct * 100 >= pairs * 95,
+        "only {distinct} of {pairs} pairs have distinct hashes"
+    );
     let hex = vectors::phash_hex(hashes[0]);
     assert_eq!(hex.len(), 16);
     assert_eq!(vectors::phash_from_hex(&hex), Some(hashes[0]));
@@ -81,12 +113,16 @@ fn vectors_are_unit_length_and_deterministic() {
         DynamicImage::ImageRgb8(synthetic_photo(640, 480, 1)),
         DynamicImage::ImageRgb8(synthetic_photo(3, 2, 2)),
         DynamicImage::ImageRgb8(synthetic_photo(1, 1, 3)),
-        DynamicImage::new_rgb8(50, 50),                       // all black
-        DynamicImage::new_rgba8(50, 50),                      // fully transparent
-        DynamicImage::ImageLuma16(image::ImageBuffer::from_fn(40, 30, |x, _| image::Luma([x as u16 * 1000]))),
+        DynamicImage::new_rgb8(50, 50),  // all black
+        DynamicImage::new_rgba8(50, 50), // fully transparent
+        DynamicImage::ImageLuma16(image::ImageBuffer::from_fn(40, 30, |x, _| {
+            image::Luma([x as u16 * 1000])
+        })),
         DynamicImage::new_rgb8(0, 0),
     ];
-    inputs.push(DynamicImage::ImageRgb32F(DynamicImage::ImageRgb8(synthetic_photo(64, 64, 4)).to_rgb32f()));
+    inputs.push(DynamicImage::ImageRgb32F(
+        DynamicImage::ImageRgb8(synthetic_photo(64, 64, 4)).to_rgb32f(),
+    ));
     for img in &inputs {
         let f = extract(img);
         assert_eq!(f.vector.len(), DIMS);
@@ -108,31 +144,64 @@ fn layout_is_consistent() {
     }
     assert_eq!(offset, DIMS);
     assert!((share - 1.0).abs() < 1e-6);
-    assert!(vectors::FEATURE_VERSION >= 1);
+    const { assert!(vectors::FEATURE_VERSION >= 1) };
 }
 
 #[test]
 fn le_bytes_round_trip() {
-    let v = vec![0.0, -0.0, 1.0, -1.5, f32::MIN_POSITIVE, f32::MAX, 1e-30, 0.333_333_34];
+    let v = vec![
+        0.0,
+        -0.0,
+        1.0,
+        -1.5,
+        f32::MIN_POSITIVE,
+        f32::MAX,
+        1e-30,
+        0.333_333_34,
+    ];
     let bytes = vectors::to_le_bytes(&v);
     assert_eq!(bytes.len(), v.len() * 4);
     assert_eq!(&bytes[8..12], &1.0f32.to_le_bytes());
     let back = vectors::from_le_bytes(&bytes).unwrap();
-    assert_eq!(back.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), v.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+    assert_eq!(
+        back.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+        v.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+    );
     let f = extract(&DynamicImage::ImageRgb8(synthetic_photo(100, 80, 9)));
-    assert_eq!(vectors::from_le_bytes(&vectors::to_le_bytes(&f.vector)).unwrap(), f.vector);
-    assert_eq!(vectors::from_le_bytes(&[1, 2, 3]), Err(vectors::Error::InvalidLength(3)));
+    assert_eq!(
+        vectors::from_le_bytes(&vectors::to_le_bytes(&f.vector)).unwrap(),
+        f.vector
+    );
+    assert_eq!(
+        vectors::from_le_bytes(&[1, 2, 3]),
+        Err(vectors::Error::InvalidLength(3))
+    );
     assert_eq!(vectors::from_le_bytes(&[]), Ok(vec![]));
-    assert!(matches!(vectors::stack(&[vec![1.0, 2.0], vec![1.0]]), Err(vectors::Error::DimensionMismatch { expected: 2, got: 1 })));
+    assert!(matches!(
+        vectors::stack(&[vec![1.0, 2.0], vec![1.0]]),
+        Err(vectors::Error::DimensionMismatch {
+            expected: 2,
+            got: 1
+        })
+    ));
 }
 
 #[test]
 fn top_k_orders_best_first_with_stable_ties() {
-    let m = array![[1.0f32, 0.0], [0.0, 1.0], [1.0, 0.0], [0.6, 0.8], [f32::NAN, 0.0]];
+    let m = array![
+        [1.0f32, 0.0],
+        [0.0, 1.0],
+        [1.0, 0.0],
+        [0.6, 0.8],
+        [f32::NAN, 0.0]
+    ];
     let q = [1.0f32, 0.0];
     assert_eq!(top_k(&q, m.view(), 3), vec![(0, 1.0), (2, 1.0), (3, 0.6)]);
     let all = top_k(&q, m.view(), 10);
-    assert_eq!(all.iter().map(|r| r.0).collect::<Vec<_>>(), vec![0, 2, 3, 1, 4]);
+    assert_eq!(
+        all.iter().map(|r| r.0).collect::<Vec<_>>(),
+        vec![0, 2, 3, 1, 4]
+    );
     assert!(top_k(&q, m.view(), 0).is_empty());
     assert!(top_k(&[1.0, 0.0, 0.0], m.view(), 3).is_empty());
     assert!(top_k(&q, Array2::<f32>::zeros((0, 2)).view(), 3).is_empty());
@@ -150,7 +219,11 @@ fn batch_stats_match_hand_computed_values() {
     close(&s.mean, &[2.0 / 3.0, 1.0 / 3.0]);
     let sd = (2.0f32 / 9.0).sqrt();
     close(&s.std, &[sd, sd]);
-    for (row, want) in s.similarity.iter().zip([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 1.0]]) {
+    for (row, want) in s
+        .similarity
+        .iter()
+        .zip([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 1.0]])
+    {
         close(row, &want);
     }
     assert_eq!(s.duplicates.len(), 1);
@@ -182,15 +255,26 @@ fn pca_separates_two_clusters() {
     let mut rows = Vec::new();
     for i in 0..24 {
         let c = if i % 2 == 0 { &centre_a } else { &centre_b };
-        rows.push(c.iter().map(|v| v + rng.range(-0.1, 0.1)).collect::<Vec<f32>>());
+        rows.push(
+            c.iter()
+                .map(|v| v + rng.range(-0.1, 0.1))
+                .collect::<Vec<f32>>(),
+        );
     }
     let s = batch_stats(vectors::stack(&rows).unwrap(), 0.999);
-    let (a, b): (Vec<_>, Vec<_>) = s.projection.iter().enumerate().partition(|(i, _)| i % 2 == 0);
+    let (a, b): (Vec<_>, Vec<_>) = s
+        .projection
+        .iter()
+        .enumerate()
+        .partition(|(i, _)| i % 2 == 0);
     let max_a = a.iter().map(|p| p.1[0]).fold(f32::MIN, f32::max);
     let min_a = a.iter().map(|p| p.1[0]).fold(f32::MAX, f32::min);
     let max_b = b.iter().map(|p| p.1[0]).fold(f32::MIN, f32::max);
     let min_b = b.iter().map(|p| p.1[0]).fold(f32::MAX, f32::min);
-    assert!(max_a < min_b || max_b < min_a, "clusters overlap on PC1: a [{min_a}, {max_a}], b [{min_b}, {max_b}]");
+    assert!(
+        max_a < min_b || max_b < min_a,
+        "clusters overlap on PC1: a [{min_a}, {max_a}], b [{min_b}, {max_b}]"
+    );
 
     // Real features: two photos, each with variants, form two groups on PC1, and the
     // variants of one photo are flagged as duplicates of each other only.
@@ -203,8 +287,20 @@ fn pca_separates_two_clusters() {
     }
     let s = batch_stats(vectors::stack(&feats).unwrap(), 0.95);
     let side: Vec<bool> = s.projection.iter().map(|p| p[0] > 0.0).collect();
-    assert!(side[0] == side[1] && side[1] == side[2] && side[3] == side[4] && side[4] == side[5] && side[0] != side[3], "{:?}", s.projection);
-    assert!(s.duplicates.iter().all(|&(a, b, _)| a / 3 == b / 3), "{:?}", s.duplicates);
+    assert!(
+        side[0] == side[1]
+            && side[1] == side[2]
+            && side[3] == side[4]
+            && side[4] == side[5]
+            && side[0] != side[3],
+        "{:?}",
+        s.projection
+    );
+    assert!(
+        s.duplicates.iter().all(|&(a, b, _)| a / 3 == b / 3),
+        "{:?}",
+        s.duplicates
+    );
     assert_eq!(s.duplicates.len(), 6);
 }
 
