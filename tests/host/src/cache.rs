@@ -36,11 +36,15 @@ pub fn engine() -> &'static Engine {
 /// Loads and compiles (or fetches from a cache) the component at `path`.
 pub fn load(engine: &Engine, path: &Path) -> anyhow::Result<Component> {
     static MEMORY: OnceLock<Mutex<HashMap<Key, Component>>> = OnceLock::new();
-    let meta = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
     let key = (path.to_owned(), meta.len(), meta.modified()?);
     // Held while compiling: concurrent hosts then wait for one compile
     // instead of each compiling the same component.
-    let mut memory = MEMORY.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
+    let mut memory = MEMORY
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
     if let Some(c) = memory.get(&key) {
         return Ok(c.clone());
     }
@@ -52,7 +56,9 @@ pub fn load(engine: &Engine, path: &Path) -> anyhow::Result<Component> {
 
 fn load_from_disk_cache(engine: &Engine, bytes: &[u8]) -> anyhow::Result<Component> {
     let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
-    engine.precompile_compatibility_hash().hash(&mut engine_hash);
+    engine
+        .precompile_compatibility_hash()
+        .hash(&mut engine_hash);
     let mut digest = Sha256::new();
     digest.update(bytes);
     digest.update(engine_hash.finish().to_le_bytes());
@@ -65,7 +71,10 @@ fn load_from_disk_cache(engine: &Engine, bytes: &[u8]) -> anyhow::Result<Compone
         // it is replaced only by atomic renames.
         match unsafe { Component::deserialize_file(engine, &file) } {
             Ok(c) => return Ok(c),
-            Err(e) => eprintln!("darkroom-host: ignoring bad cache entry {}: {e}", file.display()),
+            Err(e) => eprintln!(
+                "darkroom-host: ignoring bad cache entry {}: {e}",
+                file.display()
+            ),
         }
     }
     let component = Component::new(engine, bytes).map_err(anyhow::Error::from)?;
@@ -84,7 +93,11 @@ fn write_atomically(file: &Path, data: &[u8]) -> std::io::Result<()> {
 }
 
 fn cache_dir() -> PathBuf {
-    let env = |k| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let env = |k| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     env("DARKROOM_HOST_CACHE_DIR")
         .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("darkroom-host")))
         .or_else(|| env("HOME").map(|d| d.join(".cache").join("darkroom-host")))

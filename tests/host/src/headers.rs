@@ -17,16 +17,30 @@ pub const CHAINED_CLIENT_ADDR: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 0);
 
 /// `(name, value)` pairs Spin adds to every request it hands to a component.
-pub fn spin_headers(uri: &Uri, host: &str, m: &RouteMatch, client: SocketAddr) -> Vec<(String, String)> {
+pub fn spin_headers(
+    uri: &Uri,
+    host: &str,
+    m: &RouteMatch,
+    client: SocketAddr,
+) -> Vec<(String, String)> {
     let abs_path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let scheme = uri.scheme_str().unwrap_or("http");
     let mut res = vec![
         ("spin-path-info".to_owned(), m.path_info().to_owned()),
-        ("spin-full-url".to_owned(), format!("{scheme}://{host}{abs_path}")),
+        (
+            "spin-full-url".to_owned(),
+            format!("{scheme}://{host}{abs_path}"),
+        ),
         ("spin-matched-route".to_owned(), m.based_route().to_owned()),
         ("spin-base-path".to_owned(), "/".to_owned()),
-        ("spin-raw-component-route".to_owned(), m.raw_route().to_owned()),
-        ("spin-component-route".to_owned(), m.raw_route_or_prefix().to_owned()),
+        (
+            "spin-raw-component-route".to_owned(),
+            m.raw_route().to_owned(),
+        ),
+        (
+            "spin-component-route".to_owned(),
+            m.raw_route_or_prefix().to_owned(),
+        ),
         ("spin-client-addr".to_owned(), client.to_string()),
     ];
     for (name, value) in m.params() {
@@ -60,10 +74,15 @@ mod tests {
     fn matches_spins_own_test() {
         let (r, _) = Router::build([("c", "/foo/:userid/...")]);
         let m = r.route("/foo/42/bar").unwrap();
-        let uri: Uri = "https://fermyon.dev/foo/42/bar?key1=value1&key2=value2".parse().unwrap();
+        let uri: Uri = "https://fermyon.dev/foo/42/bar?key1=value1&key2=value2"
+            .parse()
+            .unwrap();
         let h = spin_headers(&uri, "fermyon.dev", &m, "127.0.0.1:8777".parse().unwrap());
         let get = |k: &str| h.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-        assert_eq!(get("spin-full-url"), Some("https://fermyon.dev/foo/42/bar?key1=value1&key2=value2"));
+        assert_eq!(
+            get("spin-full-url"),
+            Some("https://fermyon.dev/foo/42/bar?key1=value1&key2=value2")
+        );
         assert_eq!(get("spin-path-info"), Some("/bar"));
         assert_eq!(get("spin-matched-route"), Some("/foo/:userid/..."));
         assert_eq!(get("spin-base-path"), Some("/"));

@@ -48,13 +48,18 @@ pub struct KvBackend {
 
 impl KvBackend {
     /// Opens (creating if needed) `<state_dir>/.spin/sqlite_key_value.db`.
-    pub fn open(state_dir: &Path, fault: Option<KvFault>, max_value_bytes: Option<usize>) -> Result<Self, Error> {
+    pub fn open(
+        state_dir: &Path,
+        fault: Option<KvFault>,
+        max_value_bytes: Option<usize>,
+    ) -> Result<Self, Error> {
         let path = state_dir.join(".spin").join("sqlite_key_value.db");
         let fail = |message: String| Error::KeyValue {
             path: path.clone(),
             message,
         };
-        std::fs::create_dir_all(path.parent().expect("has a parent")).map_err(|e| fail(e.to_string()))?;
+        std::fs::create_dir_all(path.parent().expect("has a parent"))
+            .map_err(|e| fail(e.to_string()))?;
         let conn = Connection::open(&path).map_err(|e| fail(e.to_string()))?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(|e| fail(e.to_string()))?;
@@ -86,7 +91,10 @@ impl KvBackend {
         &self.path
     }
 
-    fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, KvError> {
+    fn with_conn<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, KvError> {
         let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         f(&conn).map_err(|e| KvError::Other(e.to_string()))
     }
@@ -180,7 +188,10 @@ impl InstanceState {
 impl key_value::Host for InstanceState {}
 
 impl key_value::HostStore for InstanceState {
-    async fn open(&mut self, label: String) -> wasmtime::Result<Result<Resource<OpenStore>, KvError>> {
+    async fn open(
+        &mut self,
+        label: String,
+    ) -> wasmtime::Result<Result<Resource<OpenStore>, KvError>> {
         if !self.component().allowed_stores.contains(&label) {
             return Ok(Err(KvError::AccessDenied));
         }
@@ -191,27 +202,47 @@ impl key_value::HostStore for InstanceState {
         Ok(Ok(self.table.push(OpenStore { label })?))
     }
 
-    async fn get(&mut self, store: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, KvError>> {
+    async fn get(
+        &mut self,
+        store: Resource<OpenStore>,
+        key: String,
+    ) -> wasmtime::Result<Result<Option<Vec<u8>>, KvError>> {
         let label = self.store_label(&store)?;
         self.kv(move |kv| kv.get(&label, &key)).await
     }
 
-    async fn set(&mut self, store: Resource<OpenStore>, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), KvError>> {
+    async fn set(
+        &mut self,
+        store: Resource<OpenStore>,
+        key: String,
+        value: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), KvError>> {
         let label = self.store_label(&store)?;
         self.kv(move |kv| kv.set(&label, &key, &value)).await
     }
 
-    async fn delete(&mut self, store: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<(), KvError>> {
+    async fn delete(
+        &mut self,
+        store: Resource<OpenStore>,
+        key: String,
+    ) -> wasmtime::Result<Result<(), KvError>> {
         let label = self.store_label(&store)?;
         self.kv(move |kv| kv.delete(&label, &key)).await
     }
 
-    async fn exists(&mut self, store: Resource<OpenStore>, key: String) -> wasmtime::Result<Result<bool, KvError>> {
+    async fn exists(
+        &mut self,
+        store: Resource<OpenStore>,
+        key: String,
+    ) -> wasmtime::Result<Result<bool, KvError>> {
         let label = self.store_label(&store)?;
         self.kv(move |kv| kv.exists(&label, &key)).await
     }
 
-    async fn get_keys(&mut self, store: Resource<OpenStore>) -> wasmtime::Result<Result<Vec<String>, KvError>> {
+    async fn get_keys(
+        &mut self,
+        store: Resource<OpenStore>,
+    ) -> wasmtime::Result<Result<Vec<String>, KvError>> {
         let label = self.store_label(&store)?;
         self.kv(move |kv| kv.get_keys(&label)).await
     }
@@ -241,12 +272,16 @@ mod tests {
     fn set_get_delete_and_faults() {
         let (kv, dir) = backend(Some(KvFault::FailNthWrite(2)));
         kv.set("default", "a", b"1").unwrap();
-        assert!(matches!(kv.set("default", "b", b"2"), Err(KvError::Other(m)) if m.contains("injected fault")));
+        assert!(
+            matches!(kv.set("default", "b", b"2"), Err(KvError::Other(m)) if m.contains("injected fault"))
+        );
         kv.set("default", "c", b"3").unwrap();
         assert_eq!(kv.get("default", "a").unwrap().as_deref(), Some(&b"1"[..]));
         assert_eq!(kv.get("default", "b").unwrap(), None);
         assert_eq!(kv.get("other", "a").unwrap(), None);
-        assert!(matches!(kv.set("default", "big", &[0; 11]), Err(KvError::Other(m)) if m.contains("too large")));
+        assert!(
+            matches!(kv.set("default", "big", &[0; 11]), Err(KvError::Other(m)) if m.contains("too large"))
+        );
         kv.delete("default", "a").unwrap();
         assert!(!kv.exists("default", "a").unwrap());
         assert_eq!(kv.get_keys("default").unwrap(), vec!["c".to_string()]);

@@ -216,7 +216,10 @@ fn banner(app: &App, addr: SocketAddr) -> String {
 /// Links a component. Imports the host does not provide (e.g. Spin
 /// interfaces darkroom does not use) become functions that trap when called,
 /// so a component that merely references them still runs.
-fn instantiate_pre(linker: &Linker<InstanceState>, component: &Component) -> Result<ProxyPre<InstanceState>, String> {
+fn instantiate_pre(
+    linker: &Linker<InstanceState>,
+    component: &Component,
+) -> Result<ProxyPre<InstanceState>, String> {
     let link = |linker: &Linker<InstanceState>| {
         linker
             .instantiate_pre(component)
@@ -242,11 +245,20 @@ fn load_app(manifest: &Manifest, config: &HostConfig) -> anyhow::Result<App> {
     });
     let (router, duplicates) = Router::build(public);
     for (route, replaced, effective) in duplicates {
-        eprintln!("darkroom-host: route {route} of component {replaced:?} is a duplicate of {effective:?}'s and will never be used");
+        eprintln!(
+            "darkroom-host: route {route} of component {replaced:?} is a duplicate of {effective:?}'s and will never be used"
+        );
     }
 
-    let state_dir = config.state_dir.clone().unwrap_or_else(|| manifest.dir.clone());
-    let kv = Arc::new(KvBackend::open(&state_dir, config.kv_fault, config.kv_max_value_bytes)?);
+    let state_dir = config
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| manifest.dir.clone());
+    let kv = Arc::new(KvBackend::open(
+        &state_dir,
+        config.kv_fault,
+        config.kv_max_value_bytes,
+    )?);
 
     let engine = cache::engine();
     let mut linker = Linker::<InstanceState>::new(engine);
@@ -256,7 +268,11 @@ fn load_app(manifest: &Manifest, config: &HostConfig) -> anyhow::Result<App> {
     bindings::variables::add_to_linker::<_, HasSelf<InstanceState>>(&mut linker, |s| s)?;
 
     let mut components = HashMap::new();
-    let triggered: HashSet<&str> = manifest.triggers.iter().map(|t| t.component.as_str()).collect();
+    let triggered: HashSet<&str> = manifest
+        .triggers
+        .iter()
+        .map(|t| t.component.as_str())
+        .collect();
     for id in triggered {
         let decl = &manifest.components[id];
         let component_err = |message: String| Error::Component {
@@ -285,7 +301,8 @@ fn load_app(manifest: &Manifest, config: &HostConfig) -> anyhow::Result<App> {
             ))
             .into());
         }
-        let component = cache::load(engine, &decl.source).map_err(|e| component_err(format!("{e:#}")))?;
+        let component =
+            cache::load(engine, &decl.source).map_err(|e| component_err(format!("{e:#}")))?;
         let pre = instantiate_pre(&linker, &component).map_err(component_err)?;
         components.insert(
             id.to_owned(),

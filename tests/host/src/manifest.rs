@@ -112,7 +112,13 @@ impl Manifest {
         })?;
         let dir = path
             .parent()
-            .map(|d| if d.as_os_str().is_empty() { Path::new(".") } else { d })
+            .map(|d| {
+                if d.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    d
+                }
+            })
             .unwrap_or(Path::new("."));
         let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_owned());
         Self::parse(&text, path, &dir)
@@ -221,9 +227,13 @@ fn parse_route(value: &toml::Value) -> Result<TriggerRoute, String> {
                 "route must be a string pattern or '{ private = true }': found { private = false }"
                     .into(),
             ),
-            _ => Err(format!("route must be a string pattern or '{{ private = true }}', found {value}")),
+            _ => Err(format!(
+                "route must be a string pattern or '{{ private = true }}', found {value}"
+            )),
         },
-        other => Err(format!("route must be a string pattern or '{{ private = true }}', found {other}")),
+        other => Err(format!(
+            "route must be a string pattern or '{{ private = true }}', found {other}"
+        )),
     }
 }
 
@@ -288,8 +298,14 @@ mod tests {
     fn rejects_bad_manifests() {
         let v1 = "spin_manifest_version = \"1\"\n[[trigger.http]]\nroute=\"/\"\ncomponent=\"a\"";
         assert!(parse(v1).unwrap_err().to_string().contains("must be 2"));
-        let unknown = "spin_manifest_version = 2\n[[trigger.http]]\nroute=\"/\"\ncomponent=\"nope\"";
-        assert!(parse(unknown).unwrap_err().to_string().contains("unknown component"));
+        let unknown =
+            "spin_manifest_version = 2\n[[trigger.http]]\nroute=\"/\"\ncomponent=\"nope\"";
+        assert!(
+            parse(unknown)
+                .unwrap_err()
+                .to_string()
+                .contains("unknown component")
+        );
         let both = "spin_manifest_version = 2\n[variables]\nx = { default = \"1\", required = true }\n[[trigger.http]]\nroute=\"/\"\ncomponent=\"a\"\n[component.a]\nsource=\"a.wasm\"";
         assert!(parse(both).unwrap_err().to_string().contains("required"));
     }

@@ -123,7 +123,9 @@ fn parse_entry(entry: &str) -> Result<HostPattern, String> {
         Some(p) => match p.split_once("..") {
             Some((lo, hi)) => PortPattern::Range(
                 lo.parse().map_err(|_| bad("invalid port range"))?,
-                hi.parse::<u16>().map_err(|_| bad("invalid port range"))?.saturating_sub(1),
+                hi.parse::<u16>()
+                    .map_err(|_| bad("invalid port range"))?
+                    .saturating_sub(1),
             ),
             None => {
                 let n = p.parse().map_err(|_| bad("invalid port"))?;
@@ -140,7 +142,8 @@ fn parse_entry(entry: &str) -> Result<HostPattern, String> {
 
 /// The callee component of a `http://<id>.spin.internal` URL.
 fn chaining_target(host: &str) -> Option<&str> {
-    host.strip_suffix(CHAINING_SUFFIX).filter(|id| !id.is_empty() && !id.contains('.'))
+    host.strip_suffix(CHAINING_SUFFIX)
+        .filter(|id| !id.is_empty() && !id.contains('.'))
 }
 
 impl WasiHttpView for InstanceState {
@@ -202,7 +205,12 @@ mod tests {
 
     #[test]
     fn matching() {
-        let h = hosts(&["https://example.com", "http://localhost:3000", "*://*.test.org:*", "http://thumbnail.spin.internal"]);
+        let h = hosts(&[
+            "https://example.com",
+            "http://localhost:3000",
+            "*://*.test.org:*",
+            "http://thumbnail.spin.internal",
+        ]);
         assert!(h.allows("https", "example.com", None));
         assert!(h.allows("https", "example.com", Some(443)));
         assert!(!h.allows("http", "example.com", None));

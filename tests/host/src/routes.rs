@@ -167,7 +167,11 @@ fn parse_segments(based_route: &str) -> Vec<Segment> {
         .strip_suffix("/...")
         .map(|p| format!("{p}/*"))
         .unwrap_or_else(|| based_route.to_owned());
-    let route = if route == "..." { "*".to_owned() } else { route };
+    let route = if route == "..." {
+        "*".to_owned()
+    } else {
+        route
+    };
     route
         .split('/')
         .filter(|s| !s.is_empty())
@@ -231,7 +235,9 @@ impl RouteMatch {
 
     /// `spin-component-route`: the raw route without a trailing `/...`.
     pub fn raw_route_or_prefix(&self) -> &str {
-        self.raw_route.strip_suffix("/...").unwrap_or(&self.raw_route)
+        self.raw_route
+            .strip_suffix("/...")
+            .unwrap_or(&self.raw_route)
     }
 
     /// `spin-path-info`: what the trailing wildcard matched (empty otherwise).

@@ -32,7 +32,11 @@ use crate::state::{App, InstanceState};
 type Body = HyperOutgoingBody;
 
 /// Accepts connections until `shutdown` fires.
-pub async fn serve(app: Arc<App>, listener: TcpListener, mut shutdown: tokio::sync::oneshot::Receiver<()>) {
+pub async fn serve(
+    app: Arc<App>,
+    listener: TcpListener,
+    mut shutdown: tokio::sync::oneshot::Receiver<()>,
+) {
     loop {
         let (stream, client_addr) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -65,7 +69,11 @@ pub async fn serve(app: Arc<App>, listener: TcpListener, mut shutdown: tokio::sy
 
 /// Who started a request: the log line and the memory header depend on it.
 enum Caller {
-    Client { method: String, path: String, start: Instant },
+    Client {
+        method: String,
+        path: String,
+        start: Instant,
+    },
     /// A chained call; its peak memory is added to the caller's tally.
     Chained(Arc<AtomicUsize>),
 }
@@ -75,13 +83,21 @@ async fn handle(app: Arc<App>, req: Request<Incoming>, client_addr: SocketAddr) 
     let start = Instant::now();
     let method = req.method().to_string();
     let path = req.uri().path().to_owned();
-    let mut req = req.map(|b| b.map_err(wasmtime_wasi_http::hyper_request_error).boxed_unsync());
+    let mut req = req.map(|b| {
+        b.map_err(wasmtime_wasi_http::hyper_request_error)
+            .boxed_unsync()
+    });
     // Spin drops a `Host: *.spin.internal` header from outside requests.
     if req
         .headers()
         .get(http::header::HOST)
         .and_then(|h| h.to_str().ok())
-        .is_some_and(|h| h.split(':').next().unwrap_or("").ends_with(".spin.internal"))
+        .is_some_and(|h| {
+            h.split(':')
+                .next()
+                .unwrap_or("")
+                .ends_with(".spin.internal")
+        })
     {
         req.headers_mut().remove(http::header::HOST);
     }
@@ -89,10 +105,28 @@ async fn handle(app: Arc<App>, req: Request<Incoming>, client_addr: SocketAddr) 
         return text(StatusCode::OK, "OK");
     }
     let Some(route_match) = app.router.route(&path) else {
-        log_line(&method, &path, StatusCode::NOT_FOUND.as_u16(), start, None, 0);
+        log_line(
+            &method,
+            &path,
+            StatusCode::NOT_FOUND.as_u16(),
+            start,
+            None,
+            0,
+        );
         return empty(StatusCode::NOT_FOUND);
     };
-    execute(&app, route_match, req, client_addr, Caller::Client { method, path, start }).await
+    execute(
+        &app,
+        route_match,
+        req,
+        client_addr,
+        Caller::Client {
+            method,
+            path,
+            start,
+        },
+    )
+    .await
 }
 
 /// Runs a service-chaining request (`http://<target>.spin.internal/...`) in a
@@ -105,14 +139,29 @@ pub async fn handle_chained(
     caller_chained_peak: Arc<AtomicUsize>,
 ) -> Result<Response<Body>, ErrorCode> {
     if !app.components.contains_key(target) {
-        eprintln!("darkroom-host: service chaining to {target:?}: no such component with an HTTP trigger");
+        eprintln!(
+            "darkroom-host: service chaining to {target:?}: no such component with an HTTP trigger"
+        );
         return Err(ErrorCode::DestinationNotFound);
     }
     let route_match = RouteMatch::synthetic(target, req.uri().path());
-    Ok(execute(&app, route_match, req, CHAINED_CLIENT_ADDR, Caller::Chained(caller_chained_peak)).await)
+    Ok(execute(
+        &app,
+        route_match,
+        req,
+        CHAINED_CLIENT_ADDR,
+        Caller::Chained(caller_chained_peak),
+    )
+    .await)
 }
 
-async fn execute(app: &Arc<App>, route_match: RouteMatch, mut req: Request<Body>, client: SocketAddr, caller: Caller) -> Response<Body> {
+async fn execute(
+    app: &Arc<App>,
+    route_match: RouteMatch,
+    mut req: Request<Body>,
+    client: SocketAddr,
+    caller: Caller,
+) -> Response<Body> {
     if let Err(message) = set_req_uri(&mut req) {
         return text(StatusCode::BAD_REQUEST, &message);
     }
@@ -130,7 +179,10 @@ async fn execute(app: &Arc<App>, route_match: RouteMatch, mut req: Request<Body>
     let (tx, rx) = tokio::sync::oneshot::channel();
     let prepared = (|| -> wasmtime::Result<_> {
         let data = store.data_mut();
-        Ok((data.new_incoming_request(Scheme::Http, req)?, data.new_response_outparam(tx)?))
+        Ok((
+            data.new_incoming_request(Scheme::Http, req)?,
+            data.new_response_outparam(tx)?,
+        ))
     })();
     let (request, outparam) = match prepared {
         Ok(p) => p,
@@ -138,12 +190,22 @@ async fn execute(app: &Arc<App>, route_match: RouteMatch, mut req: Request<Body>
     };
     let task = tokio::spawn(async move {
         let proxy = pre.instantiate_async(&mut store).await?;
-        proxy.wasi_http_incoming_handler().call_handle(&mut store, request, outparam).await
+        proxy
+            .wasi_http_incoming_handler()
+            .call_handle(&mut store, request, outparam)
+            .await
     });
 
     let (response, task) = match rx.await {
         Ok(Ok(resp)) => (resp, Some(task)),
-        Ok(Err(code)) => (failed(&component_id, &format!("guest failed to produce a response: {code:?}"), &caller), Some(task)),
+        Ok(Err(code)) => (
+            failed(
+                &component_id,
+                &format!("guest failed to produce a response: {code:?}"),
+                &caller,
+            ),
+            Some(task),
+        ),
         Err(_) => {
             let why = match task.await {
                 Ok(Ok(())) => "guest returned without setting a response".to_owned(),
@@ -165,7 +227,9 @@ async fn execute(app: &Arc<App>, route_match: RouteMatch, mut req: Request<Body>
     tokio::spawn(async move {
         if let Some(task) = task {
             match task.await {
-                Ok(Err(e)) => eprintln!("darkroom-host: component {component_id:?} failed after the response started: {e:?}"),
+                Ok(Err(e)) => eprintln!(
+                    "darkroom-host: component {component_id:?} failed after the response started: {e:?}"
+                ),
                 Err(e) => eprintln!("darkroom-host: component {component_id:?} panicked: {e}"),
                 Ok(Ok(())) => {}
             }
@@ -173,9 +237,11 @@ async fn execute(app: &Arc<App>, route_match: RouteMatch, mut req: Request<Body>
         let own = peak.get();
         let chained = chained_peak.load(Ordering::Relaxed);
         match caller {
-            Caller::Client { method, path, start } => {
-                log_line(&method, &path, status, start, Some(own), chained)
-            }
+            Caller::Client {
+                method,
+                path,
+                start,
+            } => log_line(&method, &path, status, start, Some(own), chained),
             Caller::Chained(tally) => {
                 tally.fetch_add(own + chained, Ordering::Relaxed);
             }
@@ -186,12 +252,23 @@ async fn execute(app: &Arc<App>, route_match: RouteMatch, mut req: Request<Body>
 
 /// Logs the error behind a 500, as Spin does, and builds the response.
 fn failed(component_id: &str, why: &str, caller: &Caller) -> Response<Body> {
-    let via = if matches!(caller, Caller::Chained(_)) { " (chained)" } else { "" };
+    let via = if matches!(caller, Caller::Chained(_)) {
+        " (chained)"
+    } else {
+        ""
+    };
     eprintln!("darkroom-host: error processing request for component {component_id:?}{via}: {why}");
     empty(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
-fn log_line(method: &str, path: &str, status: u16, start: Instant, peak: Option<usize>, chained: usize) {
+fn log_line(
+    method: &str,
+    path: &str,
+    status: u16,
+    start: Instant,
+    peak: Option<usize>,
+    chained: usize,
+) {
     let ms = start.elapsed().as_secs_f64() * 1000.0;
     match peak {
         Some(peak) => eprintln!(
@@ -220,7 +297,9 @@ fn set_req_uri(req: &mut Request<Body>) -> Result<(), String> {
         (None, None) => return Err("no 'Host' header present in request".into()),
         (Some(a), None) | (None, Some(a)) => a,
         (Some(h), Some(u)) if h == u => h,
-        (Some(_), Some(_)) => return Err("authority in 'Host' header does not match authority in URI".into()),
+        (Some(_), Some(_)) => {
+            return Err("authority in 'Host' header does not match authority in URI".into());
+        }
     };
     parts.scheme = Some(http::uri::Scheme::HTTP);
     parts.authority = Some(authority);
@@ -232,7 +311,11 @@ fn set_req_uri(req: &mut Request<Body>) -> Result<(), String> {
 }
 
 fn empty(status: StatusCode) -> Response<Body> {
-    let mut r = Response::new(Empty::<Bytes>::new().map_err(|never| match never {}).boxed_unsync());
+    let mut r = Response::new(
+        Empty::<Bytes>::new()
+            .map_err(|never| match never {})
+            .boxed_unsync(),
+    );
     *r.status_mut() = status;
     r
 }

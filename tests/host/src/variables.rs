@@ -30,9 +30,16 @@ impl Variables {
     ) -> Result<Self, Error> {
         let mut app = HashMap::new();
         for (name, decl) in &manifest.variables {
-            let from_config = overrides.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+            let from_config = overrides
+                .iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone());
             let from_env = || env(&format!("SPIN_VARIABLE_{}", name.to_ascii_uppercase()));
-            match from_config.or_else(from_env).or_else(|| decl.default.clone()) {
+            match from_config
+                .or_else(from_env)
+                .or_else(|| decl.default.clone())
+            {
                 Some(value) => {
                     app.insert(name.as_str(), value);
                 }
@@ -58,7 +65,9 @@ impl Variables {
                     if !manifest.variables.contains_key(name) {
                         return Err(format!("unknown variable {name:?}"));
                     }
-                    app.get(name).cloned().ok_or_else(|| format!("variable {name:?} has no value"))
+                    app.get(name)
+                        .cloned()
+                        .ok_or_else(|| format!("variable {name:?} has no value"))
                 })
                 .map_err(|m| {
                     Error::Variables(format!(
@@ -76,7 +85,10 @@ impl Variables {
     /// `allowed_outbound_hosts` entries).
     pub fn render_app(&self, template: &str) -> Result<String, String> {
         render(template, |name| {
-            self.app.get(name).cloned().ok_or_else(|| format!("unknown variable {name:?}"))
+            self.app
+                .get(name)
+                .cloned()
+                .ok_or_else(|| format!("unknown variable {name:?}"))
         })
     }
 
@@ -87,7 +99,9 @@ impl Variables {
             .get(component_id)
             .and_then(|vars| vars.get(name))
             .cloned()
-            .ok_or_else(|| VarError::Undefined(format!("no variable for {component_id:?}.{name:?}")))
+            .ok_or_else(|| {
+                VarError::Undefined(format!("no variable for {component_id:?}.{name:?}"))
+            })
     }
 }
 
@@ -119,7 +133,10 @@ pub fn validate_name(key: &str) -> Result<(), String> {
 }
 
 /// Renders a template made of literals and `{{ name }}` expressions.
-fn render(template: &str, mut lookup: impl FnMut(&str) -> Result<String, String>) -> Result<String, String> {
+fn render(
+    template: &str,
+    mut lookup: impl FnMut(&str) -> Result<String, String>,
+) -> Result<String, String> {
     let mut out = String::new();
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
@@ -169,7 +186,8 @@ mod tests {
 
     #[test]
     fn precedence_config_then_env_then_default() {
-        let env = |k: &str| (k == "SPIN_VARIABLE_A" || k == "SPIN_VARIABLE_B").then(|| "env".to_owned());
+        let env =
+            |k: &str| (k == "SPIN_VARIABLE_A" || k == "SPIN_VARIABLE_B").then(|| "env".to_owned());
         let v = Variables::resolve(&manifest(), &[("a".into(), "cfg".into())], env).unwrap();
         assert_eq!(v.get("x", "va").unwrap(), "cfg");
         assert_eq!(v.get("x", "vb").unwrap(), "pre-env-post");

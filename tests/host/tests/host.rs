@@ -38,13 +38,22 @@ fn unmatched_paths_are_404() {
 fn spin_headers_match_spin() {
     let host = start(config("headers"));
     let h = probe(&host, "/items/a/b/?x=1&y=2")["headers"].clone();
-    assert_eq!(h["spin-full-url"], format!("{}/items/a/b/?x=1&y=2", host.url()));
+    assert_eq!(
+        h["spin-full-url"],
+        format!("{}/items/a/b/?x=1&y=2", host.url())
+    );
     assert_eq!(h["spin-path-info"], "/a/b/");
     assert_eq!(h["spin-matched-route"], "/items/...");
     assert_eq!(h["spin-raw-component-route"], "/items/...");
     assert_eq!(h["spin-component-route"], "/items");
     assert_eq!(h["spin-base-path"], "/");
-    assert!(h["spin-client-addr"].as_str().unwrap().starts_with("127.0.0.1:"), "{h}");
+    assert!(
+        h["spin-client-addr"]
+            .as_str()
+            .unwrap()
+            .starts_with("127.0.0.1:"),
+        "{h}"
+    );
 
     let h = probe(&host, "/items/42")["headers"].clone();
     assert_eq!(h["spin-path-match-id"], "42");
@@ -61,7 +70,10 @@ fn spin_headers_match_spin() {
     assert_eq!(chained["status"], 200, "{chained}");
     let h = &chained["body"]["headers"];
     assert_eq!(chained["body"]["component"], "worker");
-    assert_eq!(h["spin-full-url"], "http://worker.spin.internal/some/path?x=1");
+    assert_eq!(
+        h["spin-full-url"],
+        "http://worker.spin.internal/some/path?x=1"
+    );
     assert_eq!(h["spin-path-info"], "/some/path");
     assert_eq!(h["spin-matched-route"], "/...");
     assert_eq!(h["spin-raw-component-route"], "/...");
@@ -76,17 +88,33 @@ fn kv_labels_are_enforced_and_data_lands_in_spins_sqlite_shape() {
     let cfg = config("kv");
     let state_dir = cfg.state_dir.clone().unwrap();
     let host = start(cfg);
-    assert_eq!(probe(&host, "/?op=kv-set&label=default&key=k1&value=v1")["ok"], true);
+    assert_eq!(
+        probe(&host, "/?op=kv-set&label=default&key=k1&value=v1")["ok"],
+        true
+    );
     assert_eq!(probe(&host, "/?op=kv-get&label=default&key=k1")["ok"], "v1");
-    assert_eq!(probe(&host, "/?op=kv-get&label=default&key=missing")["ok"], serde_json::Value::Null);
+    assert_eq!(
+        probe(&host, "/?op=kv-get&label=default&key=missing")["ok"],
+        serde_json::Value::Null
+    );
     // Not listed in the component's key_value_stores: access-denied, like Spin.
-    assert_eq!(probe(&host, "/?op=kv-get&label=other&key=k1")["error"], "access-denied");
-    assert_eq!(probe(&host, "/exact?op=kv-get&label=default&key=k1")["error"], "access-denied");
+    assert_eq!(
+        probe(&host, "/?op=kv-get&label=other&key=k1")["error"],
+        "access-denied"
+    );
+    assert_eq!(
+        probe(&host, "/exact?op=kv-get&label=default&key=k1")["error"],
+        "access-denied"
+    );
     host.shutdown();
 
     let db = rusqlite::Connection::open(state_dir.join(".spin/sqlite_key_value.db")).unwrap();
     let value: Vec<u8> = db
-        .query_row("SELECT value FROM spin_key_value WHERE store='default' AND key='k1'", [], |r| r.get(0))
+        .query_row(
+            "SELECT value FROM spin_key_value WHERE store='default' AND key='k1'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(value, b"v1");
 
@@ -96,8 +124,13 @@ fn kv_labels_are_enforced_and_data_lands_in_spins_sqlite_shape() {
         "spin_manifest_version = 2\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"p\"\n\
          [component.p]\nsource = \"{probe}\"\nkey_value_stores = [\"default\", \"other\"]\n",
     );
-    let err = darkroom_host::spawn(HostConfig::new(path)).err().expect("start-up fails");
-    assert!(format!("{err:#}").contains("unknown key_value_stores label \"other\""), "{err:#}");
+    let err = darkroom_host::spawn(HostConfig::new(path))
+        .err()
+        .expect("start-up fails");
+    assert!(
+        format!("{err:#}").contains("unknown key_value_stores label \"other\""),
+        "{err:#}"
+    );
 }
 
 #[test]
@@ -109,17 +142,32 @@ fn variables_precedence_config_then_env_then_default() {
         std::env::set_var("SPIN_VARIABLE_OVERRIDDEN", "from-env");
     }
     let mut cfg = config("vars");
-    cfg.variables.push(("overridden".into(), "from-config".into()));
+    cfg.variables
+        .push(("overridden".into(), "from-config".into()));
     let host = start(cfg);
     let var = |name: &str| probe(&host, &format!("/?op=var&name={name}"));
     assert_eq!(var("greeting")["value"], "hello-default");
     assert_eq!(var("from_env")["value"], "from-env");
     assert_eq!(var("overridden")["value"], "prefix-from-config");
     assert_eq!(var("secret")["value"], "s3cret");
-    assert!(var("nope")["error"].as_str().unwrap().contains("Undefined"), "{}", var("nope"));
-    assert!(var("Bad-Name")["error"].as_str().unwrap().contains("InvalidName"));
+    assert!(
+        var("nope")["error"].as_str().unwrap().contains("Undefined"),
+        "{}",
+        var("nope")
+    );
+    assert!(
+        var("Bad-Name")["error"]
+            .as_str()
+            .unwrap()
+            .contains("InvalidName")
+    );
     // A component sees only its own variables.
-    assert!(probe(&host, "/exact?op=var&name=greeting")["error"].as_str().unwrap().contains("Undefined"));
+    assert!(
+        probe(&host, "/exact?op=var&name=greeting")["error"]
+            .as_str()
+            .unwrap()
+            .contains("Undefined")
+    );
 
     // A required variable without a value stops start-up.
     let mut cfg = config("vars-required");
@@ -133,16 +181,25 @@ fn outbound_hosts_are_enforced_without_hanging() {
     let host = start(config("outbound"));
     // Not listed (and unroutable): denied at once, never attempted.
     let r = probe(&host, "/?op=fetch&url=http://10.255.255.1/");
-    assert!(r["error"].as_str().unwrap().contains("HttpRequestDenied"), "{r}");
+    assert!(
+        r["error"].as_str().unwrap().contains("HttpRequestDenied"),
+        "{r}"
+    );
     let r = probe(&host, "/?op=fetch&url=https://127.0.0.1/");
-    assert!(r["error"].as_str().unwrap().contains("HttpRequestDenied"), "{r}");
+    assert!(
+        r["error"].as_str().unwrap().contains("HttpRequestDenied"),
+        "{r}"
+    );
     // Listed: a real request, here to the host itself on loopback.
     let url = format!("{}/exact", host.url());
     let r = probe(&host, &format!("/?op=fetch&url={url}"));
     assert_eq!(r["status"], 200, "{r}");
     // Service chaining needs its own allowed_outbound_hosts entry.
     let r = probe(&host, "/exact?op=chain-headers");
-    assert!(r["error"].as_str().unwrap().contains("HttpRequestDenied"), "{r}");
+    assert!(
+        r["error"].as_str().unwrap().contains("HttpRequestDenied"),
+        "{r}"
+    );
 }
 
 #[test]
@@ -160,20 +217,41 @@ fn kv_fault_injection_fails_the_nth_write_or_all_after_n() {
     let mut cfg = config("fault-nth");
     cfg.kv_fault = Some(KvFault::FailNthWrite(2));
     let host = start(cfg);
-    assert_eq!(probe(&host, "/?op=kv-set&label=default&key=a&value=1")["ok"], true);
+    assert_eq!(
+        probe(&host, "/?op=kv-set&label=default&key=a&value=1")["ok"],
+        true
+    );
     let r = probe(&host, "/?op=kv-set&label=default&key=b&value=2");
-    assert!(r["error"].as_str().unwrap().contains("injected fault"), "{r}");
-    assert_eq!(probe(&host, "/?op=kv-set&label=default&key=c&value=3")["ok"], true);
-    assert_eq!(probe(&host, "/?op=kv-get&label=default&key=b")["ok"], serde_json::Value::Null);
+    assert!(
+        r["error"].as_str().unwrap().contains("injected fault"),
+        "{r}"
+    );
+    assert_eq!(
+        probe(&host, "/?op=kv-set&label=default&key=c&value=3")["ok"],
+        true
+    );
+    assert_eq!(
+        probe(&host, "/?op=kv-get&label=default&key=b")["ok"],
+        serde_json::Value::Null
+    );
     host.shutdown();
 
     let mut cfg = config("fault-after");
     cfg.kv_fault = Some(KvFault::FailWritesAfter(1));
     let host = start(cfg);
-    assert_eq!(probe(&host, "/?op=kv-set&label=default&key=a&value=1")["ok"], true);
+    assert_eq!(
+        probe(&host, "/?op=kv-set&label=default&key=a&value=1")["ok"],
+        true
+    );
     for key in ["b", "c"] {
-        let r = probe(&host, &format!("/?op=kv-set&label=default&key={key}&value=2"));
-        assert!(r["error"].as_str().unwrap().contains("injected fault"), "{r}");
+        let r = probe(
+            &host,
+            &format!("/?op=kv-set&label=default&key={key}&value=2"),
+        );
+        assert!(
+            r["error"].as_str().unwrap().contains("injected fault"),
+            "{r}"
+        );
     }
     assert_eq!(probe(&host, "/?op=kv-get&label=default&key=a")["ok"], "1");
 }
@@ -183,7 +261,10 @@ fn kv_value_cap_imitates_fermyon_cloud() {
     let mut cfg = config("kv-cap");
     cfg.kv_max_value_bytes = Some(4);
     let host = start(cfg);
-    assert_eq!(probe(&host, "/?op=kv-set&label=default&key=a&value=1234")["ok"], true);
+    assert_eq!(
+        probe(&host, "/?op=kv-set&label=default&key=a&value=1234")["ok"],
+        true
+    );
     let r = probe(&host, "/?op=kv-set&label=default&key=a&value=12345");
     assert!(r["error"].as_str().unwrap().contains("too large"), "{r}");
 }
@@ -191,7 +272,10 @@ fn kv_value_cap_imitates_fermyon_cloud() {
 #[test]
 fn peak_memory_is_reported_and_capped() {
     let peak = |r: &util::Reply| -> u64 {
-        r.header(PEAK_MEMORY_HEADER).expect("peak memory header").parse().unwrap()
+        r.header(PEAK_MEMORY_HEADER)
+            .expect("peak memory header")
+            .parse()
+            .unwrap()
     };
     let host = start(config("memory"));
     let small = get(&host, "/?op=alloc&mib=0");
@@ -220,13 +304,23 @@ fn a_trap_is_a_500_and_the_server_goes_on() {
 
 #[test]
 fn manifest_errors_are_reported_at_start_up() {
-    let path = manifest("bad-manifest", "spin_manifest_version = 2\n[[trigger.http]]\nroute = \"/\"\ncomponent = \"ghost\"\n");
-    let err = darkroom_host::spawn(HostConfig::new(&path)).err().expect("start-up fails");
-    assert!(format!("{err:#}").contains("unknown component \"ghost\""), "{err:#}");
+    let path = manifest(
+        "bad-manifest",
+        "spin_manifest_version = 2\n[[trigger.http]]\nroute = \"/\"\ncomponent = \"ghost\"\n",
+    );
+    let err = darkroom_host::spawn(HostConfig::new(&path))
+        .err()
+        .expect("start-up fails");
+    assert!(
+        format!("{err:#}").contains("unknown component \"ghost\""),
+        "{err:#}"
+    );
     let missing = manifest(
         "missing-wasm",
         "spin_manifest_version = 2\n[[trigger.http]]\nroute = \"/\"\ncomponent = \"p\"\n[component.p]\nsource = \"nope.wasm\"\n",
     );
-    let err = darkroom_host::spawn(HostConfig::new(&missing)).err().expect("start-up fails");
+    let err = darkroom_host::spawn(HostConfig::new(&missing))
+        .err()
+        .expect("start-up fails");
     assert!(format!("{err:#}").contains("does not exist"), "{err:#}");
 }

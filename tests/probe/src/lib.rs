@@ -34,9 +34,13 @@ async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
     let arg = |k: &str| q.get(k).cloned().unwrap_or_default();
     let body = match arg("op").as_str() {
         "" | "headers" => headers(&req),
-        "kv-set" => kv(&arg("label"), |s| s.set(&arg("key"), arg("value").as_bytes()).map(|()| json!(true))),
+        "kv-set" => kv(&arg("label"), |s| {
+            s.set(&arg("key"), arg("value").as_bytes())
+                .map(|()| json!(true))
+        }),
         "kv-get" => kv(&arg("label"), |s| {
-            s.get(&arg("key")).map(|v| json!(v.map(|v| String::from_utf8_lossy(&v).into_owned())))
+            s.get(&arg("key"))
+                .map(|v| json!(v.map(|v| String::from_utf8_lossy(&v).into_owned())))
         }),
         "var" => match spin_sdk::variables::get(&arg("name")) {
             Ok(v) => json!({ "value": v }),
@@ -48,8 +52,12 @@ async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
         },
         "chain" => {
             let run = arg("run");
-            let a = call(format!("http://worker.spin.internal/chain/a?op=chain-a&run={run}"));
-            let b = call(format!("http://worker.spin.internal/chain/b?op=chain-b&run={run}"));
+            let a = call(format!(
+                "http://worker.spin.internal/chain/a?op=chain-a&run={run}"
+            ));
+            let b = call(format!(
+                "http://worker.spin.internal/chain/b?op=chain-b&run={run}"
+            ));
             let (a, b) = futures::join!(a, b);
             json!({ "a": a, "b": b })
         }
@@ -115,9 +123,14 @@ async fn call(url: String) -> Value {
 /// the first would time out.
 fn meet(run: &str, me: &str, other: &str) -> Value {
     let store = Store::open_default().expect("default store");
-    store.set(&format!("chain/{run}/{me}"), b"entered").expect("set");
+    store
+        .set(&format!("chain/{run}/{me}"), b"entered")
+        .expect("set");
     for _ in 0..500 {
-        if store.exists(&format!("chain/{run}/{other}")).unwrap_or(false) {
+        if store
+            .exists(&format!("chain/{run}/{other}"))
+            .unwrap_or(false)
+        {
             return json!({ "met": other });
         }
         std::thread::sleep(Duration::from_millis(10));
@@ -132,15 +145,13 @@ fn decode(s: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
+            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                Ok(b) => {
+                    out.push(b);
+                    i += 2;
                 }
-            }
+                Err(_) => out.push(b'%'),
+            },
             b => out.push(b),
         }
         i += 1;

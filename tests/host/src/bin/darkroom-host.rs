@@ -27,7 +27,9 @@ fn run() -> anyhow::Result<()> {
 
     let mut config = HostConfig::new("spin.toml");
     let listen = std::env::var("SPIN_HTTP_LISTEN_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
-    config.listen = listen.parse().with_context(|| format!("invalid listen address {listen:?}"))?;
+    config.listen = listen
+        .parse()
+        .with_context(|| format!("invalid listen address {listen:?}"))?;
     if let Ok(fault) = std::env::var("DARKROOM_HOST_KV_FAULT") {
         config.kv_fault = Some(fault.parse::<KvFault>().map_err(anyhow::Error::msg)?);
     }
@@ -39,7 +41,10 @@ fn run() -> anyhow::Result<()> {
             _ => (arg.clone(), None),
         };
         let mut value = || -> anyhow::Result<String> {
-            inline.clone().or_else(|| args.next()).with_context(|| format!("{flag} needs a value"))
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .with_context(|| format!("{flag} needs a value"))
         };
         match flag.as_str() {
             "-h" | "--help" => {
@@ -48,16 +53,22 @@ fn run() -> anyhow::Result<()> {
             }
             "--listen" => {
                 let v = value()?;
-                config.listen = v.parse().with_context(|| format!("invalid listen address {v:?}"))?;
+                config.listen = v
+                    .parse()
+                    .with_context(|| format!("invalid listen address {v:?}"))?;
             }
             "--variable" => {
                 let v = value()?;
-                let (k, val) = v.split_once('=').with_context(|| format!("--variable expects k=v, got {v:?}"))?;
+                let (k, val) = v
+                    .split_once('=')
+                    .with_context(|| format!("--variable expects k=v, got {v:?}"))?;
                 config.variables.push((k.to_owned(), val.to_owned()));
             }
             "--state-dir" => config.state_dir = Some(value()?.into()),
             "--kv-fail-write" => config.kv_fault = Some(KvFault::FailNthWrite(value()?.parse()?)),
-            "--kv-fail-writes-after" => config.kv_fault = Some(KvFault::FailWritesAfter(value()?.parse()?)),
+            "--kv-fail-writes-after" => {
+                config.kv_fault = Some(KvFault::FailWritesAfter(value()?.parse()?))
+            }
             "--max-instance-memory" => config.max_instance_memory = Some(value()?.parse()?),
             "--kv-max-value-bytes" => config.kv_max_value_bytes = Some(value()?.parse()?),
             f if f.starts_with('-') => bail!("unknown flag {f}\n{USAGE}"),

@@ -19,7 +19,8 @@ pub fn fixture() -> PathBuf {
 
 /// The probe component the fixture points at; fails clearly if not built.
 pub fn probe_wasm() -> PathBuf {
-    let wasm = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/wasm32-wasip2/release/probe.wasm");
+    let wasm =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/wasm32-wasip2/release/probe.wasm");
     assert!(
         wasm.exists(),
         "the probe component is missing at {}: build it first with `{BUILD_PROBE}`",
@@ -30,7 +31,8 @@ pub fn probe_wasm() -> PathBuf {
 
 /// A fresh, empty directory for one test.
 pub fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("darkroom-host-test-{}-{name}", std::process::id()));
+    let dir =
+        std::env::temp_dir().join(format!("darkroom-host-test-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -40,7 +42,9 @@ pub fn temp_dir(name: &str) -> PathBuf {
 pub fn config(name: &str) -> HostConfig {
     probe_wasm();
     let mut config = HostConfig::new(fixture());
-    config.variables.push(("secret_token".into(), "s3cret".into()));
+    config
+        .variables
+        .push(("secret_token".into(), "s3cret".into()));
     config.state_dir = Some(temp_dir(name));
     config
 }
@@ -74,27 +78,51 @@ impl Reply {
     }
 
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
     }
 }
 
 /// `GET http://<host>/<path_and_query>`, with a timeout so a hang fails the test.
 pub fn get(host: &RunningHost, path_and_query: &str) -> Reply {
     let mut stream = TcpStream::connect(host.addr()).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    write!(stream, "GET {path_and_query} HTTP/1.0\r\nHost: {}\r\n\r\n", host.addr()).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path_and_query} HTTP/1.0\r\nHost: {}\r\n\r\n",
+        host.addr()
+    )
+    .unwrap();
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).expect("response within the timeout");
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a response head");
+    stream
+        .read_to_end(&mut raw)
+        .expect("response within the timeout");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a response head");
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let body = String::from_utf8_lossy(&raw[split + 4..]).into_owned();
     let mut lines = head.lines();
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let headers = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
-    Reply { status, headers, body }
+    Reply {
+        status,
+        headers,
+        body,
+    }
 }
 
 /// GETs a probe endpoint and returns its JSON, asserting a 200.
