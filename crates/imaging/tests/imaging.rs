@@ -566,3 +566,19 @@ fn synthetic_photos_are_distinct_and_deterministic() {
     let big = synthetic_photo(320, 240, 1);
     assert!(mean_abs_diff(&downscaled(&big, 160, 120), &a) < 8.0);
 }
+
+#[test]
+fn refuses_absurd_bmp_and_gif_headers() {
+    let limits = Limits::default();
+    let mut bmp = encode(&photo(64, 48), Format::Bmp, 0);
+    bmp[18..22].copy_from_slice(&100_000i32.to_le_bytes());
+    bmp[22..26].copy_from_slice(&100_000i32.to_le_bytes());
+    let r = imaging::thumbnail(&bmp, &ThumbnailSpec::default(), &limits).map(|_| ());
+    assert!(matches!(r, Err(Error::TooManyPixels { .. } | Error::Corrupt(_))), "{r:?}");
+
+    let mut gif = encode(&photo(64, 48), Format::Gif, 0);
+    gif[6..8].copy_from_slice(&65_535u16.to_le_bytes());
+    gif[8..10].copy_from_slice(&65_535u16.to_le_bytes());
+    let r = imaging::thumbnail(&gif, &ThumbnailSpec::default(), &limits).map(|_| ());
+    assert_eq!(r, Err(Error::TooManyPixels { width: 65_535, height: 65_535, max: 50_000_000 }));
+}
