@@ -61,19 +61,25 @@ pub fn image_object(object: &Value, upload: &Upload<'_>, context: &Reply) -> Str
     id
 }
 
-/// `actual` fits inside `size`×`size` with `original`'s aspect ratio (±1 px), touching
-/// the box (originals here are larger than the box).
+/// `actual` fits inside `size`×`size` with `original`'s aspect ratio (±1 px). An original
+/// larger than the box touches it; a smaller one may keep its size (no upscaling) or be
+/// scaled up to the box.
 #[track_caller]
 pub fn fits(actual: (u32, u32), original: (u32, u32), size: u32) {
     let (w, h) = actual;
     assert!(w <= size && h <= size, "{w}x{h} does not fit in {size}x{size}");
-    let scale = f64::from(size) / f64::from(original.0.max(original.1));
-    let (ew, eh) = (f64::from(original.0) * scale, f64::from(original.1) * scale);
+    let fit = f64::from(size) / f64::from(original.0.max(original.1));
+    let matches = |scale: f64| {
+        let (ew, eh) = (f64::from(original.0) * scale, f64::from(original.1) * scale);
+        (f64::from(w) - ew).abs() <= 1.0 && (f64::from(h) - eh).abs() <= 1.0
+    };
     assert!(
-        (f64::from(w) - ew).abs() <= 1.0 && (f64::from(h) - eh).abs() <= 1.0,
-        "{w}x{h} is not {}x{} fitted in {size}x{size} (expected about {ew:.1}x{eh:.1})",
+        matches(fit) || (fit > 1.0 && matches(1.0)),
+        "{w}x{h} is not {}x{} fitted in {size}x{size} (expected about {:.1}x{:.1})",
         original.0,
-        original.1
+        original.1,
+        f64::from(original.0) * fit.min(1.0),
+        f64::from(original.1) * fit.min(1.0),
     );
 }
 
@@ -222,6 +228,8 @@ mod tests {
         fits((128, 85), (1200, 800), 128);
         fits((128, 86), (1200, 800), 128);
         fits((96, 128), (480, 640), 128);
+        fits((60, 40), (60, 40), 128);
+        fits((128, 85), (60, 40), 128);
     }
 
     #[test]
