@@ -21,7 +21,7 @@ pub fn run_nonce() -> u64 {
                 splitmix(nanos ^ (u64::from(std::process::id()) << 32))
             },
         );
-        eprintln!("e2e: E2E_SEED={nonce}");
+        crate::target::notice(&format!("e2e: inputs seeded with E2E_SEED={nonce}"));
         nonce
     })
 }

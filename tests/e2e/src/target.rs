@@ -43,15 +43,22 @@ pub fn app() -> &'static App {
     static APP: OnceLock<App> = OnceLock::new();
     APP.get_or_init(|| match base_url() {
         Some(base) => {
-            eprintln!("e2e: against BASE_URL={base}");
+            notice(&format!("e2e: against BASE_URL={base}"));
             App { client: Client::new(base), host: None }
         }
         None => {
             let host = Host::spawn(&[]).unwrap_or_else(|e| panic!("{e:#}"));
-            eprintln!("e2e: test host in-process at {}", host.url());
+            notice(&format!("e2e: test host in-process at {}", host.url()));
             App { client: host.client(), host: Some(host) }
         }
     })
+}
+
+/// Prints a line on stderr past the test harness's output capture, so it shows even for
+/// passing tests (a skip, the target, the seed).
+pub fn notice(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 /// `BASE_URL`, if set and non-empty, without a trailing slash.
@@ -68,9 +75,9 @@ pub fn base_url() -> Option<String> {
 /// configuration of a remote server is not the suite's to change.
 pub fn dedicated_host(test: &str, variables: &[(&str, &str)]) -> Option<Host> {
     if let Some(base) = base_url() {
-        eprintln!(
+        notice(&format!(
             "e2e: SKIPPED {test}: needs a host with variables {variables:?}; BASE_URL={base} is set"
-        );
+        ));
         return None;
     }
     Some(Host::spawn(variables).unwrap_or_else(|e| panic!("{e:#}")))

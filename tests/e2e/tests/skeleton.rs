@@ -419,3 +419,94 @@ fn over_limit_uploads_on_a_small_host_are_413() {
     expect::still_serving(&client);
     upload(&client, &small, "image/jpeg").expect_status(200);
 }
+
+#[test]
+fn concurrent_uploads_are_all_listed_once() {
+    let app = app();
+    // 4 clients x 3 distinct images, all at once: no listing entry may be lost.
+    let ids: Vec<String> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..4u64)
+            .map(|worker| {
+                scope.spawn(move || {
+                    let client = Client::new(app.base());
+                    (0..3u64)
+                        .map(|n| {
+                            let img = fixtures::photo(96, 64, seed(1000 + worker * 10 + n));
+                            let bytes = fixtures::jpeg(&img, 80);
+                            upload_new(&client, &Upload { bytes: &bytes, format: "jpeg", width: 96, height: 64 })
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().expect("upload worker")).collect()
+    });
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 12);
+    let listed = list_until(app, 5, &ids);
+    for id in &ids {
+        assert!(listed.contains(id), "{id} lost from the listing under concurrent uploads");
+    }
+
+    // The same bytes from 4 clients at once: one id, listed once (`list_until` fails on
+    // a duplicate), every answer 200 or 201.
+    let bytes = fixtures::jpeg(&fixtures::photo(96, 64, seed(1100)), 80);
+    let expected = Upload { bytes: &bytes, format: "jpeg", width: 96, height: 64 };
+    let same: Vec<String> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                let (bytes, expected) = (&bytes, &expected);
+                scope.spawn(move || {
+                    let reply = upload(&Client::new(app.base()), bytes, "image/jpeg");
+                    assert!(matches!(reply.status, 200 | 201), "{reply}");
+                    expect::image_object(&reply.json(), expected, &reply)
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().expect("upload worker")).collect()
+    });
+    assert!(same.iter().all(|id| *id == same[0]));
+    let listed = list_until(app, 5, &same[..1]);
+    assert_eq!(listed.iter().filter(|l| **l == same[0]).count(), 1);
+}
+
+#[test]
+fn a_multi_megabyte_jpeg_is_chunked_and_fits_the_memory_budget() {
+    // ~2 MB of JPEG: more than one 1 MB key-value value (the in-process host enforces
+    // Fermyon Cloud's cap), 6 MP to decode for the thumbnail and the vector.
+    let app = app();
+    let (width, height) = (3000, 2000);
+    let bytes = fixtures::jpeg(&fixtures::photo(width, height, seed(12)), 95);
+    assert!(bytes.len() > 1_000_000, "{} bytes: not over one KV value", bytes.len());
+    let reply = upload(app, &bytes, "image/jpeg");
+    let object = expect::json(&reply, 201);
+    let id = expect::image_object(&object, &Upload { bytes: &bytes, format: "jpeg", width, height }, &reply);
+    expect::within_memory_budget(&reply);
+    if let Some(peak) = reply.peak_memory() {
+        darkroom_e2e::target::notice(&format!("e2e: {width}x{height} JPEG upload: peak memory {peak} B"));
+    }
+
+    let original = app.get(&format!("/images/{id}"));
+    original.expect_status(200);
+    assert!(original.body == bytes, "original reassembled from chunks differs");
+    expect::within_memory_budget(&original);
+    let thumbnail = app.get(&format!("/images/{id}/thumbnail"));
+    let decoded = fixtures::decode(&thumbnail.body, ImageFormat::Jpeg);
+    expect::fits((decoded.width(), decoded.height()), (width, height), THUMBNAIL_SIZE);
+
+    // The stateless steps on the same bytes stay within budget too.
+    let reply = app.post("/api/thumbnail?size=256", &bytes, "image/jpeg");
+    reply.expect_status(200);
+    expect::within_memory_budget(&reply);
+    let reply = app.post("/api/vectorize", &bytes, "image/jpeg");
+    expect::json(&reply, 200);
+    expect::within_memory_budget(&reply);
+}
+
+#[test]
+fn malformed_listing_queries_are_400() {
+    let app = app();
+    for path in ["/api/images?limit=abc", "/api/images?limit=-1", "/api/images?cursor=%00not-a-cursor%FF"] {
+        expect::problem(&app.get(path), 400);
+        expect::still_serving(app);
+    }
+}
