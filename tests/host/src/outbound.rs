@@ -2,7 +2,8 @@
 //!
 //! - a request is allowed only if a component's `allowed_outbound_hosts`
 //!   entry matches its scheme, host and port; otherwise the guest gets
-//!   `error-code::http-request-denied` at once (never a hang);
+//!   `error-code::http-request-denied` at once (never a hang). Unlike Spin,
+//!   relative URLs (`http://self`) and CIDR entries are not supported;
 //! - `http://<component>.spin.internal/...` is service chaining: it needs an
 //!   entry for that host (or `http://*.spin.internal`) and runs in-process in a
 //!   fresh instance of the callee, as a spawned task, so several chained calls
@@ -20,10 +21,10 @@ use crate::state::InstanceState;
 
 const CHAINING_SUFFIX: &str = ".spin.internal";
 
-/// A component's parsed `allowed_outbound_hosts`.
+/// A component's parsed `allowed_outbound_hosts`, matched like Spin's
+/// `outbound-networking-config/src/allowed_hosts.rs`.
 #[derive(Debug, Clone, Default)]
 pub struct AllowedHosts {
-    allow_all: bool,
     entries: Vec<HostPattern>,
 }
 
@@ -31,112 +32,131 @@ pub struct AllowedHosts {
 struct HostPattern {
     /// `None` for `*://`.
     scheme: Option<String>,
-    host: String,
-    port: PortPattern,
+    host: HostMatch,
+    /// `None` for `:*`; otherwise a half-open range (`:80` is `80..81`).
+    ports: Option<(u16, u32)>,
 }
 
 #[derive(Debug, Clone)]
-enum PortPattern {
+enum HostMatch {
     Any,
-    /// No port written: the scheme's default port.
-    Default,
-    Range(u16, u16),
+    /// `*.example.com`, stored as `.example.com`.
+    Subdomain(String),
+    /// `self`: only relative URLs, which this host does not support.
+    ToSelf,
+    Exact(String),
 }
 
 impl AllowedHosts {
     /// Parses entries such as `https://example.com`, `http://localhost:3000`,
-    /// `*://*.example.com:*`, `http://thumbnail.spin.internal`,
-    /// `http://*.spin.internal` or `insecure:allow-all`.
+    /// `*://*.example.com:*`, `http://thumbnail.spin.internal` or
+    /// `http://*.spin.internal`, with Spin's errors for malformed ones.
     pub fn parse(entries: &[String]) -> Result<Self, String> {
-        let mut out = Self::default();
-        for entry in entries {
-            if entry == "insecure:allow-all" {
-                out.allow_all = true;
-                continue;
-            }
-            out.entries.push(parse_entry(entry)?);
+        if entries.len() == 1 && entries[0] == "insecure:allow-all" {
+            return Err("'insecure:allow-all' is not allowed - use '*://*:*' instead if you really want to allow all outbound traffic".into());
         }
-        Ok(out)
+        let entries = entries
+            .iter()
+            .map(|e| parse_entry(e))
+            .collect::<Result<_, _>>()?;
+        Ok(Self { entries })
     }
 
-    /// Whether a request to `scheme://host[:port]` may be made.
+    /// Whether a request to `scheme://host[:port]` may be made. A missing
+    /// port means the scheme's well-known port; `*.spin.internal` hosts are
+    /// ordinary host names here (so `*://*:*` also allows service chaining).
     pub fn allows(&self, scheme: &str, host: &str, port: Option<u16>) -> bool {
         let host = host.to_ascii_lowercase();
-        let chaining = host.ends_with(CHAINING_SUFFIX);
-        if self.allow_all && !chaining {
-            return true;
-        }
         self.entries.iter().any(|p| {
             let scheme_ok = p.scheme.as_deref().is_none_or(|s| s == scheme);
-            let host_ok = if p.host == "*" {
-                !chaining
-            } else if let Some(suffix) = p.host.strip_prefix("*.") {
-                host.len() > suffix.len() + 1
-                    && host.ends_with(suffix)
-                    && host.as_bytes()[host.len() - suffix.len() - 1] == b'.'
-            } else {
-                p.host == host
+            let host_ok = match &p.host {
+                HostMatch::Any => true,
+                HostMatch::Subdomain(suffix) => host.ends_with(suffix.as_str()),
+                HostMatch::ToSelf => false,
+                HostMatch::Exact(h) => *h == host,
             };
-            let effective = port.or(match scheme {
-                "http" => Some(80),
-                "https" => Some(443),
-                _ => None,
-            });
-            let port_ok = match p.port {
-                PortPattern::Any => true,
-                PortPattern::Range(lo, hi) => effective.is_some_and(|q| lo <= q && q <= hi),
-                PortPattern::Default => {
-                    // No port in the entry: the entry's scheme default (or the
-                    // request scheme's default for `*://`).
-                    let default = match p.scheme.as_deref().unwrap_or(scheme) {
-                        "http" => Some(80),
-                        "https" => Some(443),
-                        _ => None,
-                    };
-                    chaining || (effective.is_some() && effective == default)
-                }
+            let port_ok = match p.ports {
+                None => true,
+                Some((lo, hi)) => port
+                    .or_else(|| well_known_port(scheme))
+                    .is_some_and(|q| lo <= q && u32::from(q) < hi),
             };
             scheme_ok && host_ok && port_ok
         })
     }
 }
 
+fn well_known_port(scheme: &str) -> Option<u16> {
+    match scheme {
+        "postgres" => Some(5432),
+        "mysql" => Some(3306),
+        "redis" => Some(6379),
+        "mqtt" => Some(1883),
+        "http" => Some(80),
+        "https" => Some(443),
+        _ => None,
+    }
+}
+
 fn parse_entry(entry: &str) -> Result<HostPattern, String> {
-    let bad = |why: &str| format!("invalid allowed_outbound_hosts entry {entry:?}: {why}");
-    let (scheme, rest) = entry
+    let bad = |why: String| format!("invalid allowed_outbound_hosts entry {entry:?}: {why}");
+    let url = entry.trim();
+    let (scheme, rest) = url
         .split_once("://")
-        .ok_or_else(|| bad("expected scheme://host[:port]"))?;
-    let rest = rest.strip_suffix('/').unwrap_or(rest);
-    if rest.contains('/') {
-        return Err(bad("paths are not allowed"));
+        .ok_or_else(|| bad("does not contain a scheme (e.g., 'http://' or '*://')".into()))?;
+    if scheme != "*" && (scheme.is_empty() || !scheme.chars().all(char::is_alphabetic)) {
+        return Err(bad(format!(
+            "scheme {scheme:?} contains non alphabetic character"
+        )));
     }
-    let (host, port) = match rest.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(']') || rest.starts_with('[') => (h, Some(p)),
-        _ => (rest, None),
+    let (host, rest) = rest.rsplit_once(':').unwrap_or((rest, ""));
+    let port = match rest.split_once('/') {
+        Some((_, path)) if !path.is_empty() => {
+            return Err(bad("has a path but is not allowed to".into()));
+        }
+        Some((port, _)) => port,
+        None => rest,
     };
-    if host.is_empty() {
-        return Err(bad("missing host"));
-    }
-    let port = match port {
-        None => PortPattern::Default,
-        Some("*") => PortPattern::Any,
-        Some(p) => match p.split_once("..") {
-            Some((lo, hi)) => PortPattern::Range(
-                lo.parse().map_err(|_| bad("invalid port range"))?,
-                hi.parse::<u16>()
-                    .map_err(|_| bad("invalid port range"))?
-                    .saturating_sub(1),
-            ),
-            None => {
-                let n = p.parse().map_err(|_| bad("invalid port"))?;
-                PortPattern::Range(n, n)
-            }
-        },
+    let host = host.trim().trim_end_matches('/').to_ascii_lowercase();
+    let host = if host == "*" {
+        HostMatch::Any
+    } else if host == "self" || host == "self.alt" {
+        HostMatch::ToSelf
+    } else if let Some(domain) = host.strip_prefix("*.") {
+        if domain.contains('*') {
+            return Err(bad("wildcards are allowed only as prefixes".into()));
+        }
+        HostMatch::Subdomain(format!(".{domain}"))
+    } else if host.contains('*') || host.is_empty() || host.contains('/') {
+        return Err(bad(
+            "wildcards are allowed only as subdomains, and paths not at all".into(),
+        ));
+    } else {
+        HostMatch::Exact(host)
+    };
+    let ports = if port == "*" {
+        None
+    } else if port.is_empty() {
+        let p = well_known_port(scheme).ok_or_else(|| {
+            bad(format!("no port was provided and the scheme {scheme:?} does not have a known default port number"))
+        })?;
+        Some((p, u32::from(p) + 1))
+    } else if let Some((lo, hi)) = port.split_once("..") {
+        let n = |s: &str| {
+            s.parse::<u16>()
+                .map_err(|_| bad(format!("port range {port:?} contains non-number")))
+        };
+        Some((n(lo)?, u32::from(n(hi)?)))
+    } else {
+        let p = port
+            .parse::<u16>()
+            .map_err(|_| bad(format!("port {port:?} is not a number")))?;
+        Some((p, u32::from(p) + 1))
     };
     Ok(HostPattern {
-        scheme: (scheme != "*").then(|| scheme.to_ascii_lowercase()),
-        host: host.to_ascii_lowercase(),
-        port,
+        scheme: (scheme != "*").then(|| scheme.to_owned()),
+        host,
+        ports,
     })
 }
 
@@ -223,7 +243,10 @@ mod tests {
         assert!(!h.allows("http", "vectorize.spin.internal", None));
         let all = hosts(&["*://*:*"]);
         assert!(all.allows("http", "x.y", Some(5)));
-        assert!(!all.allows("http", "x.spin.internal", None));
+        assert!(all.allows("http", "x.spin.internal", None));
+        assert!(!hosts(&["http://self"]).allows("http", "self", None));
+        assert!(AllowedHosts::parse(&["*://example.com".into()]).is_err());
+        assert!(AllowedHosts::parse(&["insecure:allow-all".into()]).is_err());
         assert!(hosts(&["http://*.spin.internal"]).allows("http", "x.spin.internal", None));
         assert!(hosts(&["http://127.0.0.1:1..3"]).allows("http", "127.0.0.1", Some(2)));
         assert!(!hosts(&["http://127.0.0.1:1..3"]).allows("http", "127.0.0.1", Some(3)));

@@ -7,6 +7,9 @@
 
 use std::fmt;
 
+/// `(name, value)` of each `:name` segment.
+type Params = Vec<(String, String)>;
+
 /// One public route of the application.
 #[derive(Debug, Clone)]
 struct Route {
@@ -125,7 +128,7 @@ impl fmt::Display for DisplayRoute<'_> {
 impl Route {
     /// Matches path parts; returns the captured params and, for wildcard
     /// routes, the parts the wildcard swallowed.
-    fn matches(&self, parts: &[&str]) -> Option<(Vec<(String, String)>, Option<Vec<String>>)> {
+    fn matches(&self, parts: &[&str]) -> Option<(Params, Option<Vec<String>>)> {
         let mut params = Vec::new();
         for (i, seg) in self.segments.iter().enumerate() {
             match seg {

@@ -58,10 +58,9 @@ pub async fn serve(
                 .keep_alive(true)
                 .serve_connection(TokioIo::new(stream), service)
                 .await
+                && !e.is_incomplete_message()
             {
-                if !e.is_incomplete_message() {
-                    eprintln!("darkroom-host: error serving {client_addr}: {e}");
-                }
+                eprintln!("darkroom-host: error serving {client_addr}: {e}");
             }
         });
     }

@@ -324,3 +324,26 @@ fn manifest_errors_are_reported_at_start_up() {
         .expect("start-up fails");
     assert!(format!("{err:#}").contains("does not exist"), "{err:#}");
 }
+
+#[test]
+fn concurrent_kv_writes_all_succeed() {
+    let host = start(config("kv-concurrent"));
+    std::thread::scope(|s| {
+        for t in 0..16 {
+            let host = &host;
+            s.spawn(move || {
+                for i in 0..5 {
+                    let r = probe(
+                        host,
+                        &format!("/?op=kv-set&label=default&key=k{t}-{i}&value={i}"),
+                    );
+                    assert_eq!(r["ok"], true, "{r}");
+                }
+            });
+        }
+    });
+    assert_eq!(
+        probe(&host, "/?op=kv-get&label=default&key=k15-4")["ok"],
+        "4"
+    );
+}
