@@ -43,7 +43,9 @@ pub fn image_object(object: &Value, upload: &Upload<'_>, context: &Reply) -> Str
     assert_eq!(thumbnail["format"].as_str(), Some("jpeg"), "thumbnail.format\n{context}");
     let tw = thumbnail["width"].as_u64().unwrap_or_else(|| panic!("thumbnail.width\n{context}"));
     let th = thumbnail["height"].as_u64().unwrap_or_else(|| panic!("thumbnail.height\n{context}"));
-    fits((tw as u32, th as u32), (upload.width, upload.height), THUMBNAIL_SIZE);
+    if let Err(e) = fitting((tw as u32, th as u32), (upload.width, upload.height), THUMBNAIL_SIZE) {
+        panic!("thumbnail: {e}\n{context}");
+    }
 
     let dims = field("vector")["dims"].as_u64().unwrap_or_else(|| panic!("vector.dims\n{context}"));
     assert!(dims > 0, "vector.dims > 0\n{context}");
@@ -66,21 +68,32 @@ pub fn image_object(object: &Value, upload: &Upload<'_>, context: &Reply) -> Str
 /// scaled up to the box.
 #[track_caller]
 pub fn fits(actual: (u32, u32), original: (u32, u32), size: u32) {
+    if let Err(e) = fitting(actual, original, size) {
+        panic!("{e}");
+    }
+}
+
+/// [`fits`], as a `Result`.
+pub fn fitting(actual: (u32, u32), original: (u32, u32), size: u32) -> Result<(), String> {
     let (w, h) = actual;
-    assert!(w <= size && h <= size, "{w}x{h} does not fit in {size}x{size}");
+    if w > size || h > size {
+        return Err(format!("{w}x{h} does not fit in {size}x{size}"));
+    }
     let fit = f64::from(size) / f64::from(original.0.max(original.1));
     let matches = |scale: f64| {
         let (ew, eh) = (f64::from(original.0) * scale, f64::from(original.1) * scale);
         (f64::from(w) - ew).abs() <= 1.0 && (f64::from(h) - eh).abs() <= 1.0
     };
-    assert!(
-        matches(fit) || (fit > 1.0 && matches(1.0)),
+    if matches(fit) || (fit > 1.0 && matches(1.0)) {
+        return Ok(());
+    }
+    Err(format!(
         "{w}x{h} is not {}x{} fitted in {size}x{size} (expected about {:.1}x{:.1})",
         original.0,
         original.1,
         f64::from(original.0) * fit.min(1.0),
         f64::from(original.1) * fit.min(1.0),
-    );
+    ))
 }
 
 /// An RFC 9457 problem with `status`: the status line, `application/problem+json`, and
