@@ -59,11 +59,27 @@ fn vectorize(settings: &Settings, body: &[u8]) -> Result<Reply, ApiError> {
         .get_blob(&step.id, BlobKind::Original)?
         .ok_or_else(|| ApiError::NotFound(format!("no image with id {}", step.id)))?;
     let features = features(settings, &original)?;
-    store.put_blob(&step.id, BlobKind::Vector, &vectors::to_le_bytes(&features.vector), "application/octet-stream")?;
-    Ok(Reply::json(200, &VectorizeStepResult { dims: features.vector.len(), phash: vectors::phash_hex(features.phash) }))
+    store.put_blob(
+        &step.id,
+        BlobKind::Vector,
+        &vectors::to_le_bytes(&features.vector),
+        &store::segments::vector_content_type(vectors::FEATURE_VERSION),
+    )?;
+    Ok(Reply::json(
+        200,
+        &VectorizeStepResult {
+            dims: features.vector.len(),
+            phash: vectors::phash_hex(features.phash),
+        },
+    ))
 }
 
 fn features(settings: &Settings, bytes: &[u8]) -> Result<vectors::Features, ApiError> {
-    let image = imaging::decode_at_least(bytes, &settings.imaging_limits(), FEATURE_DECODE_SIDE, FEATURE_DECODE_SIDE)?;
+    let image = imaging::decode_at_least(
+        bytes,
+        &settings.imaging_limits(),
+        FEATURE_DECODE_SIDE,
+        FEATURE_DECODE_SIDE,
+    )?;
     Ok(vectors::extract(&image))
 }

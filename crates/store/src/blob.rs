@@ -56,7 +56,7 @@ pub struct BlobManifest {
 impl BlobManifest {
     /// Rejects manifests whose numbers contradict each other before anything is
     /// allocated from them.
-    fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         let ok_chunk = (1..=MAX_CHUNK_BYTES).contains(&self.chunk_size);
         let expected = self.size.div_ceil(u64::from(self.chunk_size.max(1)));
         if !ok_chunk || expected != u64::from(self.chunks) || !is_valid_id(&self.sha256) {

@@ -5,6 +5,8 @@
 //! img/{id}/{kind}/{n}      blob chunk n (0-based)
 //! img/{id}/meta            image record (JSON)
 //! idx/{rev:020}/{id}       listing entry, rev = u64::MAX - created_micros
+//! vseg/{hash}/m            vector segment manifest (JSON), written last
+//! vseg/{hash}/{n}          vector segment chunk n
 //! ```
 //! Every builder takes an id that has already been validated or checks it itself, so a
 //! key is always ASCII and at most [`MAX_KEY_BYTES`] long.
@@ -44,6 +46,25 @@ pub fn index(created_micros: u64, id: &str) -> Result<String> {
         rev(created_micros),
         valid(id)?
     ))
+}
+
+/// Prefix of every vector segment key.
+pub const SEGMENT_PREFIX: &str = "vseg/";
+
+/// The manifest key of vector segment `hash` (the SHA-256 of its bytes).
+pub fn segment_manifest(hash: &str) -> Result<String> {
+    checked(format!("{SEGMENT_PREFIX}{}/m", valid(hash)?))
+}
+
+/// The key of chunk `n` of vector segment `hash`.
+pub fn segment_chunk(hash: &str, n: u32) -> Result<String> {
+    checked(format!("{SEGMENT_PREFIX}{}/{n}", valid(hash)?))
+}
+
+/// The hash of a `vseg/{hash}/m` key; `None` for any other key.
+pub fn parse_segment_manifest(key: &str) -> Option<&str> {
+    let hash = key.strip_prefix(SEGMENT_PREFIX)?.strip_suffix("/m")?;
+    Some(hash).filter(|h| is_valid_id(h))
 }
 
 /// Reverse time, so ascending key order is newest first.
@@ -137,6 +158,15 @@ mod tests {
         );
         assert_eq!(parse_chunk(&format!("img/{ID}/vector/m")), None);
         assert_eq!(parse_chunk(&format!("img/{ID}/meta")), None);
+    }
+
+    #[test]
+    fn segment_keys() {
+        assert_eq!(segment_manifest(ID).unwrap(), format!("vseg/{ID}/m"));
+        assert_eq!(segment_chunk(ID, 7).unwrap(), format!("vseg/{ID}/7"));
+        assert_eq!(parse_segment_manifest(&format!("vseg/{ID}/m")), Some(ID));
+        assert_eq!(parse_segment_manifest(&format!("vseg/{ID}/0")), None);
+        assert_eq!(parse_manifest(&format!("vseg/{ID}/m")), None);
     }
 
     #[test]

@@ -16,6 +16,7 @@
 //! | [`record`] | [`ImageRecord`] and its thumbnail / vector parts |
 //! | [`listing`] | `ensure_listed`, `list` and its [`Page`] |
 //! | [`store`] | [`Store`]: construction, `delete_image`, `vector_ids`, `orphan_chunks` |
+//! | [`segments`] | packed vector segments: [`Snapshot`](segments::Snapshot), `scan_vectors`, `compact_vectors` |
 //! | [`error`] | [`Error`] |
 //!
 //! ```
@@ -49,6 +50,7 @@ pub mod kv;
 pub mod listing;
 pub mod memory;
 pub mod record;
+pub mod segments;
 pub mod store;
 
 pub use blob::{BlobKind, BlobManifest, MAX_CHUNK_BYTES};

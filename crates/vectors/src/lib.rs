@@ -9,7 +9,7 @@
 //! | blocks: RGB histogram, 16x16 grey, pHash bits, edge orientations | `blocks` | (internal) |
 //! | perceptual hash | `phash` | [`phash_hex`], [`phash_from_hex`], [`hamming`] |
 //! | storage codec (f32 little-endian) | `codec` | [`to_le_bytes`], [`from_le_bytes`], [`stack`] |
-//! | cosine top-k | `search` | [`top_k`], [`scores`] |
+//! | cosine top-k | `search` | [`top_k`], [`scores`]; streaming: [`dot`], [`TopK`] |
 //! | batch statistics, PCA | `batch` | [`batch_stats`], [`BatchStats`] |
 //! | one error type | `error` | [`Error`] |
 //!
@@ -42,7 +42,7 @@ pub use codec::{from_le_bytes, stack, to_le_bytes};
 pub use error::Error;
 pub use extract::{BLOCKS, Block, DIMS, DUPLICATE_THRESHOLD, FEATURE_VERSION, Features, extract};
 pub use phash::{hamming, phash_from_hex, phash_hex};
-pub use search::{scores, top_k};
+pub use search::{TopK, dot, scores, top_k};
 
 /// The `ndarray` version this API exposes.
 pub use ndarray;

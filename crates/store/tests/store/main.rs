@@ -3,4 +3,5 @@
 mod blobs;
 mod delete;
 mod listing;
+mod segments;
 mod util;

@@ -1,0 +1,225 @@
+//! Packed vector segments: similarity search without one key-value read per vector.
+//!
+//! Every image keeps its own vector blob (`img/{id}/vector`), the source of truth, written
+//! by the vectorize step and removed by the image's delete. Segments are *derived*: an
+//! immutable, content-addressed blob `vseg/{sha256}` packing many `(id, vector)` rows
+//! (layout in [`format`]). Nothing is ever read-modify-written:
+//!
+//! - a reader lists the keys once ([`Snapshot`]), streams every committed segment, then
+//!   reads the loose vectors no segment covered ([`Store::scan_vectors`]); rows of
+//!   deleted images (no committed original) are dropped by the caller's filter, and a
+//!   segment that vanished between the listing and the read is skipped: its ids are then
+//!   uncovered, so their loose vectors are read instead;
+//! - compaction ([`Store::compact_vectors`]) writes a *new* segment (chunks, then its
+//!   manifest) covering loose vectors and small segments, and only then deletes the
+//!   segments it superseded. Two compactions racing write segments named by their
+//!   content and at worst duplicate rows, which readers dedupe by id.
+//!
+//! Rows carry the feature version in their segment's header; a loose vector's version is
+//! in its blob's content type ([`vector_content_type`]). Rows of another version than
+//! the query's are ignored.
+
+mod compact;
+pub mod format;
+mod scan;
+
+pub use compact::{CompactionPolicy, CompactionReport};
+pub use format::{Header, RawId, Segment};
+pub use scan::ScanStats;
+
+use std::collections::HashSet;
+
+use crate::blob::{from_json, to_json};
+use crate::{BlobKind, BlobManifest, Error, KeyValue, Result, Store, content_id, keys};
+
+/// Content type of a segment blob's manifest.
+pub const SEGMENT_CONTENT_TYPE: &str = "application/vnd.darkroom.vseg";
+
+/// Vectors stored before versions were recorded (`application/octet-stream`) are
+/// version 1, the only version that existed then.
+pub const LEGACY_VECTOR_VERSION: u32 = 1;
+
+const VECTOR_CONTENT_TYPE: &str = "application/vnd.darkroom.vector+f32le; v=";
+
+/// The content type a loose vector blob of feature `version` is stored with.
+pub fn vector_content_type(version: u32) -> String {
+    format!("{VECTOR_CONTENT_TYPE}{version}")
+}
+
+/// The feature version recorded in a vector blob's content type.
+pub fn vector_version(content_type: &str) -> Option<u32> {
+    if content_type == "application/octet-stream" {
+        return Some(LEGACY_VECTOR_VERSION);
+    }
+    content_type.strip_prefix(VECTOR_CONTENT_TYPE)?.parse().ok()
+}
+
+/// `id` (64 hex chars) as raw bytes.
+pub fn raw_id(id: &str) -> Option<RawId> {
+    let mut raw = [0u8; 32];
+    (crate::is_valid_id(id) && hex::decode_to_slice(id, &mut raw).is_ok()).then_some(raw)
+}
+
+/// The hex id of `raw`.
+pub fn hex_id(raw: &RawId) -> String {
+    hex::encode(raw)
+}
+
+/// What one key listing says about vectors: which images are alive, which have a loose
+/// vector, which segments are committed.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    live: HashSet<RawId>,
+    /// Ids with a committed vector *and* original, ascending.
+    loose: Vec<RawId>,
+    /// Committed segment hashes, ascending.
+    segments: Vec<String>,
+}
+
+impl Snapshot {
+    /// Whether `id` had a committed original when the keys were listed (a row of an
+    /// image deleted since is still in old segments; this is how readers drop it).
+    pub fn is_live(&self, id: &RawId) -> bool {
+        self.live.contains(id)
+    }
+
+    /// Ids with a loose vector, ascending.
+    pub fn loose(&self) -> &[RawId] {
+        &self.loose
+    }
+
+    /// Committed segments, by hash.
+    pub fn segments(&self) -> &[String] {
+        &self.segments
+    }
+}
+
+impl<K: KeyValue> Store<K> {
+    /// Lists the keys once and classifies them.
+    pub fn vector_snapshot(&self) -> Result<Snapshot> {
+        let mut snap = Snapshot::default();
+        for key in self.kv.get_keys()? {
+            if let Some(hash) = keys::parse_segment_manifest(&key) {
+                snap.segments.push(hash.to_owned());
+            } else if let Some((id, kind)) = keys::parse_manifest(&key) {
+                let raw = raw_id(id).expect("parse_manifest checks the id");
+                match kind {
+                    BlobKind::Original => drop(snap.live.insert(raw)),
+                    BlobKind::Vector => snap.loose.push(raw),
+                    BlobKind::Thumbnail => {}
+                }
+            }
+        }
+        snap.loose.retain(|id| snap.live.contains(id));
+        snap.loose.sort_unstable();
+        snap.segments.sort_unstable();
+        Ok(snap)
+    }
+
+    /// The loose vector of `id` and its feature version; `None` when absent.
+    pub fn loose_vector(&self, id: &RawId) -> Result<Option<(u32, Vec<f32>)>> {
+        let Some((manifest, bytes)) = self.get_blob(&hex_id(id), BlobKind::Vector)? else {
+            return Ok(None);
+        };
+        let version = vector_version(&manifest.content_type).unwrap_or(0);
+        if !bytes.len().is_multiple_of(4) {
+            return Err(Error::Corrupt(format!(
+                "vector of {} has {} bytes",
+                hex_id(id),
+                bytes.len()
+            )));
+        }
+        let vector = bytes
+            .as_chunks::<4>()
+            .0
+            .iter()
+            .map(|b| f32::from_le_bytes(*b))
+            .collect();
+        Ok(Some((version, vector)))
+    }
+
+    /// Stores segment `bytes` under its SHA-256: chunks first, the manifest last.
+    /// Always writes (a segment whose chunks a racing delete removed is repaired by
+    /// writing it again); same name, same bytes, so concurrent writers agree.
+    pub fn put_segment(&self, bytes: &[u8]) -> Result<String> {
+        let hash = content_id(bytes);
+        let manifest = BlobManifest {
+            size: bytes.len() as u64,
+            chunks: u32::try_from(bytes.len().div_ceil(self.chunk_size as usize))
+                .map_err(|_| Error::TooLarge)?,
+            chunk_size: self.chunk_size,
+            content_type: SEGMENT_CONTENT_TYPE.to_owned(),
+            sha256: hash.clone(),
+        };
+        for (n, chunk) in bytes.chunks(self.chunk_size as usize).enumerate() {
+            self.kv.set(&keys::segment_chunk(&hash, n as u32)?, chunk)?;
+        }
+        self.kv
+            .set(&keys::segment_manifest(&hash)?, &to_json(&manifest))?;
+        Ok(hash)
+    }
+
+    /// Reads segment `hash` into `segment` (reusing its buffer): all of it, or with
+    /// `ids_only` just the header and ids. `Ok(None)` when the segment vanished (a
+    /// compaction deleted it after the listing, possibly half-way).
+    ///
+    /// Reads check lengths and the header, not the SHA-256: hashing every byte on every
+    /// query would cost more than the search. The chunks are never rewritten with other
+    /// bytes (the key is their hash), so the manifest-last rule is what keeps them whole.
+    pub fn read_segment(
+        &self,
+        hash: &str,
+        segment: &mut Segment,
+        ids_only: bool,
+    ) -> Result<Option<(Header, u32)>> {
+        let Some(raw) = self.kv.get(&keys::segment_manifest(hash)?)? else {
+            return Ok(None);
+        };
+        let manifest: BlobManifest = from_json(&raw, "segment manifest")?;
+        manifest.validate()?;
+        let size = usize::try_from(manifest.size).map_err(|_| Error::TooLarge)?;
+        let chunk_size = manifest.chunk_size as usize;
+        let mut need = if ids_only {
+            size.min(format::HEADER_BYTES)
+        } else {
+            size
+        };
+        let mut have = 0;
+        segment.reset(if ids_only { 0 } else { size });
+        for n in 0..manifest.chunks {
+            if have >= need && have > 0 {
+                break;
+            }
+            let Some(chunk) = self.kv.get(&keys::segment_chunk(hash, n)?)? else {
+                return Ok(None);
+            };
+            let last = n + 1 == manifest.chunks;
+            if !(if last {
+                have + chunk.len() == size
+            } else {
+                chunk.len() == chunk_size
+            }) {
+                return Err(Error::Corrupt(format!(
+                    "segment {hash} chunk {n} has the wrong length"
+                )));
+            }
+            segment.extend(&chunk);
+            have += chunk.len();
+            if ids_only && n == 0 {
+                need = Header::parse(segment.filled())?.ids_end().min(size);
+            }
+        }
+        let header = segment.seal(!ids_only)?;
+        Ok(Some((header, manifest.chunks)))
+    }
+
+    /// Deletes segment `hash` written in `chunks` chunks: manifest first, so readers
+    /// stop seeing it before any chunk goes.
+    pub fn delete_segment(&self, hash: &str, chunks: u32) -> Result<()> {
+        self.kv.delete(&keys::segment_manifest(hash)?)?;
+        for n in 0..chunks {
+            self.kv.delete(&keys::segment_chunk(hash, n)?)?;
+        }
+        Ok(())
+    }
+}

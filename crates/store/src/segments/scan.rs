@@ -1,0 +1,89 @@
+//! The reader: every committed segment, then the loose vectors no segment covered.
+
+use super::{RawId, Segment, Snapshot};
+use crate::{Error, KeyValue, Result, Store};
+
+/// What a scan read, for the caller's compaction decision and for diagnostics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScanStats {
+    /// Segments read and used.
+    pub segments: usize,
+    /// Rows those segments held (deleted and duplicate rows included).
+    pub segment_rows: usize,
+    /// Segments skipped: vanished since the listing, damaged, or of another version.
+    pub skipped_segments: usize,
+    /// Loose vectors read because no segment covered them.
+    pub loose: usize,
+}
+
+impl<K: KeyValue> Store<K> {
+    /// Calls `visit(ids, rows)` for every stored vector of feature `version` and length
+    /// `dims`: once per segment (rows row-major, `ids.len() × dims`) and once per loose
+    /// vector no segment covered.
+    ///
+    /// An id can be visited more than once (segments written by racing compactions
+    /// overlap) and rows of images deleted after a segment was written are included:
+    /// callers dedupe by id and check [`Snapshot::is_live`], which a top-k does only for
+    /// the few rows good enough to enter it. Memory: the largest segment, once.
+    pub fn scan_vectors(
+        &self,
+        snap: &Snapshot,
+        version: u32,
+        dims: usize,
+        mut visit: impl FnMut(&[RawId], &[f32]),
+    ) -> Result<ScanStats> {
+        let mut stats = ScanStats::default();
+        let mut covered = vec![false; snap.loose.len()];
+        let mut segment = Segment::default();
+        for hash in &snap.segments {
+            let header = match self.read_segment(hash, &mut segment, false) {
+                Ok(Some((header, _))) => header,
+                // Vanished or damaged: its ids stay uncovered, so their loose vectors
+                // (the source of truth) are read below.
+                Ok(None) | Err(Error::Corrupt(_)) => {
+                    stats.skipped_segments += 1;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            if header.version != version || header.dims as usize != dims {
+                stats.skipped_segments += 1;
+                continue;
+            }
+            visit(segment.ids(), segment.rows());
+            mark_covered(&snap.loose, segment.ids(), &mut covered);
+            stats.segments += 1;
+            stats.segment_rows += header.count as usize;
+        }
+        for (id, _) in snap.loose.iter().zip(&covered).filter(|(_, c)| !**c) {
+            match self.loose_vector(id) {
+                Ok(Some((v, row))) if v == version && row.len() == dims => {
+                    visit(std::slice::from_ref(id), &row);
+                    stats.loose += 1;
+                }
+                // Deleted since the listing, another version or length, or damaged:
+                // one bad vector must not fail every search.
+                Ok(_) | Err(Error::Corrupt(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(stats)
+    }
+}
+
+/// Marks the entries of `loose` that also appear in `ids` (both ascending): one merge
+/// pass, no hashing.
+pub(crate) fn mark_covered(loose: &[RawId], ids: &[RawId], covered: &mut [bool]) {
+    let (mut i, mut j) = (0, 0);
+    while i < loose.len() && j < ids.len() {
+        match loose[i].cmp(&ids[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                covered[i] = true;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+}

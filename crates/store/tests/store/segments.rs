@@ -1,0 +1,319 @@
+//! Vector segments: scans equal a brute force over the loose vectors, whatever mix of
+//! segments, deletes, vanished segments, stale versions and racing compactions.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::util::bytes;
+use store::segments::{CompactionPolicy, RawId, hex_id, raw_id, vector_content_type};
+use store::{BlobKind, KeyValue, MemoryKv, Store, content_id};
+
+const DIMS: usize = 8;
+const V: u32 = 2;
+
+fn small_store() -> Store<Arc<MemoryKv>> {
+    // Small chunks, so segments span several of them.
+    Store::new(Arc::new(crate::util::capped_kv()), 1_000).unwrap()
+}
+
+fn unit(seed: u64) -> Vec<f32> {
+    let v: Vec<f32> = bytes(DIMS, seed)
+        .iter()
+        .map(|&b| f32::from(b) - 127.5)
+        .collect();
+    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    v.into_iter().map(|x| x / n).collect()
+}
+
+/// An image as the pipeline leaves it: original, then its loose vector of version `V`.
+fn add_image<K: KeyValue>(store: &Store<K>, seed: u64) -> RawId {
+    let original = bytes(40, seed);
+    let id = content_id(&original);
+    store
+        .put_blob(&id, BlobKind::Original, &original, "image/png")
+        .unwrap();
+    let vector: Vec<u8> = unit(seed).iter().flat_map(|x| x.to_le_bytes()).collect();
+    store
+        .put_blob(&id, BlobKind::Vector, &vector, &vector_content_type(V))
+        .unwrap();
+    raw_id(&id).unwrap()
+}
+
+/// Every live vector a scan yields, deduped (duplicates must agree).
+fn scan<K: KeyValue>(store: &Store<K>) -> BTreeMap<RawId, Vec<f32>> {
+    let snap = store.vector_snapshot().unwrap();
+    let mut out = BTreeMap::new();
+    store
+        .scan_vectors(&snap, V, DIMS, |ids, rows| {
+            for (id, row) in ids.iter().zip(rows.chunks_exact(DIMS)) {
+                if snap.is_live(id) {
+                    if let Some(prev) = out.insert(*id, row.to_vec()) {
+                        assert_eq!(prev, row, "duplicate rows of {} differ", hex_id(id));
+                    }
+                }
+            }
+        })
+        .unwrap();
+    out
+}
+
+/// The truth: every image's loose vector.
+fn brute_force<K: KeyValue>(store: &Store<K>) -> BTreeMap<RawId, Vec<f32>> {
+    let snap = store.vector_snapshot().unwrap();
+    snap.loose()
+        .iter()
+        .map(|id| (*id, store.loose_vector(id).unwrap().unwrap().1))
+        .collect()
+}
+
+fn compact<K: KeyValue>(
+    store: &Store<K>,
+    min_loose: usize,
+    max_rows: usize,
+) -> store::segments::CompactionReport {
+    let snap = store.vector_snapshot().unwrap();
+    store
+        .compact_vectors(
+            &snap,
+            V,
+            DIMS,
+            CompactionPolicy {
+                min_loose,
+                max_rows,
+            },
+        )
+        .unwrap()
+}
+
+fn segment_count<K: KeyValue>(store: &Store<K>) -> usize {
+    store.vector_snapshot().unwrap().segments().len()
+}
+
+#[test]
+fn scan_equals_brute_force_loose_and_packed() {
+    let store = small_store();
+    for seed in 0..30 {
+        add_image(&store, seed);
+    }
+    assert_eq!(scan(&store), brute_force(&store));
+    assert_eq!(
+        compact(&store, 31, 100),
+        Default::default(),
+        "under the threshold"
+    );
+
+    let report = compact(&store, 10, 100);
+    assert_eq!(report.rows, 30);
+    assert_eq!(segment_count(&store), 1);
+    for seed in 30..45 {
+        add_image(&store, seed);
+    }
+    let snap = store.vector_snapshot().unwrap();
+    let stats = store.scan_vectors(&snap, V, DIMS, |_, _| {}).unwrap();
+    assert_eq!(
+        (stats.segments, stats.segment_rows, stats.loose),
+        (1, 30, 15)
+    );
+    assert_eq!(scan(&store), brute_force(&store));
+
+    // The next compaction merges the small segment with the new loose vectors.
+    let report = compact(&store, 10, 100);
+    assert_eq!(report.rows, 45);
+    assert_eq!(report.deleted.len(), 1);
+    assert_eq!(segment_count(&store), 1);
+    assert_eq!(scan(&store), brute_force(&store));
+    // A full-size cap splits: max 20 rows per segment.
+    for seed in 45..90 {
+        add_image(&store, seed);
+    }
+    while compact(&store, 1, 20).written.is_some() {}
+    let snap = store.vector_snapshot().unwrap();
+    let stats = store.scan_vectors(&snap, V, DIMS, |_, _| {}).unwrap();
+    assert_eq!(stats.loose, 0, "{stats:?}");
+    assert_eq!(scan(&store), brute_force(&store));
+    assert_eq!(scan(&store).len(), 90);
+}
+
+#[test]
+fn deleted_images_drop_out_of_segments() {
+    let store = small_store();
+    let ids: Vec<RawId> = (0..40).map(|s| add_image(&store, s)).collect();
+    compact(&store, 1, 100);
+    for id in ids.iter().step_by(3) {
+        assert!(store.delete_image(&hex_id(id)).unwrap());
+    }
+    let got = scan(&store);
+    assert_eq!(got, brute_force(&store));
+    assert_eq!(got.len(), 40 - 14);
+    assert!(ids.iter().step_by(3).all(|id| !got.contains_key(id)));
+    // Image delete leaves segments alone; a compaction of a mostly-dead segment drops the rows.
+    assert_eq!(segment_count(&store), 1);
+    for id in ids.iter().skip(1).step_by(3) {
+        store.delete_image(&hex_id(id)).unwrap();
+    }
+    let report = compact(&store, 100, 100);
+    assert_eq!(report.rows, 40 - 27, "{report:?}");
+    assert_eq!(scan(&store), brute_force(&store));
+    // Deleting everything, then uploading again: no stale row survives.
+    for id in &ids {
+        store.delete_image(&hex_id(id)).unwrap();
+    }
+    assert!(scan(&store).is_empty());
+    add_image(&store, 0);
+    assert_eq!(scan(&store).len(), 1);
+}
+
+#[test]
+fn a_segment_vanishing_after_the_listing_falls_back_to_loose_vectors() {
+    let store = small_store();
+    for seed in 0..25 {
+        add_image(&store, seed);
+    }
+    let written = compact(&store, 1, 100).written.unwrap();
+    let want = brute_force(&store);
+
+    // Listed, then deleted before the read (manifest and chunks).
+    let snap = store.vector_snapshot().unwrap();
+    let (_, chunks) = store
+        .read_segment(&written, &mut Default::default(), false)
+        .unwrap()
+        .unwrap();
+    assert!(chunks > 1);
+    store.delete_segment(&written, chunks).unwrap();
+    let mut got = BTreeMap::new();
+    let stats = store
+        .scan_vectors(&snap, V, DIMS, |ids, rows| {
+            got.extend(
+                ids.iter()
+                    .copied()
+                    .zip(rows.chunks_exact(DIMS).map(<[f32]>::to_vec)),
+            )
+        })
+        .unwrap();
+    assert_eq!((stats.skipped_segments, stats.loose), (1, 25));
+    assert_eq!(got, want);
+
+    // Half-deleted: the manifest is still there but a chunk is gone.
+    let written = compact(&store, 1, 100).written.unwrap();
+    store
+        .kv()
+        .delete(&store::keys::segment_chunk(&written, 1).unwrap())
+        .unwrap();
+    assert_eq!(scan(&store), want);
+    // The next compaction replaces the broken segment.
+    let report = compact(&store, 1, 100);
+    assert_eq!(
+        report.written.as_deref(),
+        Some(written.as_str()),
+        "same rows, same name"
+    );
+    assert_eq!(scan(&store), want);
+    let snap = store.vector_snapshot().unwrap();
+    assert_eq!(
+        store.scan_vectors(&snap, V, DIMS, |_, _| {}).unwrap().loose,
+        0
+    );
+}
+
+#[test]
+fn rows_of_another_feature_version_are_ignored() {
+    let store = small_store();
+    let ids: Vec<RawId> = (0..12).map(|s| add_image(&store, s)).collect();
+    // A segment of version 1 claiming other vectors for the same ids.
+    let junk = vec![9.0f32; DIMS];
+    let rows: Vec<(RawId, &[f32])> = {
+        let mut sorted = ids.clone();
+        sorted.sort();
+        sorted.into_iter().map(|id| (id, junk.as_slice())).collect()
+    };
+    let stale = store
+        .put_segment(&store::segments::format::encode(1, DIMS, &rows))
+        .unwrap();
+    // And a loose vector of version 1 for a new image.
+    let old = bytes(40, 500);
+    let old_id = content_id(&old);
+    store
+        .put_blob(&old_id, BlobKind::Original, &old, "image/png")
+        .unwrap();
+    let v: Vec<u8> = unit(500).iter().flat_map(|x| x.to_le_bytes()).collect();
+    store
+        .put_blob(&old_id, BlobKind::Vector, &v, "application/octet-stream")
+        .unwrap();
+
+    let got = scan(&store);
+    assert_eq!(got.len(), 12);
+    assert!(got.values().all(|row| row != &junk));
+    assert!(!got.contains_key(&raw_id(&old_id).unwrap()));
+    // Compaction deletes the stale segment and packs only version-2 rows.
+    let report = compact(&store, 1, 100);
+    assert!(report.deleted.contains(&stale));
+    assert_eq!(report.rows, 12);
+    assert_eq!(scan(&store), got);
+}
+
+#[test]
+fn concurrent_uploads_deletes_compactions_and_readers_agree() {
+    let store = small_store();
+    let done: Arc<Mutex<Vec<RawId>>> = Arc::default();
+    let deleted: Arc<Mutex<Vec<RawId>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    std::thread::scope(|s| {
+        for w in 0..3u64 {
+            let (store, done, deleted) = (&store, done.clone(), deleted.clone());
+            s.spawn(move || {
+                for i in 0..60 {
+                    let id = add_image(store, w * 1000 + i);
+                    done.lock().unwrap().push(id);
+                    if i % 7 == 3 {
+                        let victim = add_image(store, w * 1000 + 500 + i);
+                        store.delete_image(&hex_id(&victim)).unwrap();
+                        deleted.lock().unwrap().push(victim);
+                    }
+                }
+            });
+        }
+        for _ in 0..2 {
+            let (store, stop) = (&store, stop.clone());
+            s.spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    compact(store, 5, 40);
+                }
+            });
+        }
+        let (store, done, stop) = (&store, done.clone(), stop.clone());
+        s.spawn(move || {
+            for _ in 0..40 {
+                // Everything finished before the listing must be found.
+                let before: Vec<RawId> = done.lock().unwrap().clone();
+                let got = scan(store);
+                for id in &before {
+                    assert_eq!(
+                        got.get(id),
+                        Some(&unit_of(store, id)),
+                        "lost {}",
+                        hex_id(id)
+                    );
+                }
+            }
+            stop.store(true, Ordering::Relaxed);
+        });
+    });
+    let got = scan(&store);
+    assert_eq!(got, brute_force(&store));
+    assert_eq!(got.len(), 180);
+    assert!(
+        deleted
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|id| !got.contains_key(id))
+    );
+    // Settled: compaction packs everything.
+    while compact(&store, 1, 40).written.is_some() {}
+    assert_eq!(scan(&store), got);
+}
+
+fn unit_of<K: KeyValue>(store: &Store<K>, id: &RawId) -> Vec<f32> {
+    store.loose_vector(id).unwrap().unwrap().1
+}
