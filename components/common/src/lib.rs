@@ -9,6 +9,7 @@
 //! - [`kv`]: [`store::KeyValue`] over a Spin key-value store.
 //! - [`settings`]: [`api::Settings`] from Spin variables.
 //! - [`chain`]: calls to sibling components over local service chaining.
+//! - [`auth`]: the API token on writes (checked in [`serve`]) and signed URLs on reads.
 //!
 //! ```ignore
 //! #[spin_sdk::http_component]
@@ -18,6 +19,7 @@
 //! async fn route(req: Incoming) -> Result<Reply, ApiError> { /* ... */ }
 //! ```
 
+pub mod auth;
 pub mod chain;
 pub mod incoming;
 pub mod kv;
@@ -31,12 +33,18 @@ use api::ApiError;
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 
 /// Runs `handler` and writes its reply; an error becomes a problem+json response.
+/// Writes without the API token (when one is set) are refused before `handler` runs.
 pub async fn serve<F, Fut>(req: IncomingRequest, out: ResponseOutparam, handler: F)
 where
     F: FnOnce(Incoming) -> Fut,
     Fut: std::future::Future<Output = Result<Reply, ApiError>>,
 {
-    let reply = match handler(Incoming::new(req)).await {
+    let req = Incoming::new(req);
+    let result = match auth::require_token(&req) {
+        Ok(()) => handler(req).await,
+        Err(err) => Err(err),
+    };
+    let reply = match result {
         Ok(reply) => reply,
         Err(err) => {
             if err.status() >= 500 {

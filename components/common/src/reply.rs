@@ -41,6 +41,12 @@ impl Reply {
         self
     }
 
+    /// Sets a header, replacing every earlier value of it.
+    pub fn set_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.header(name, value)
+    }
+
     pub fn status(&self) -> u16 {
         self.status
     }

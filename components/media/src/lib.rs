@@ -2,6 +2,7 @@
 //!
 //! - `GET /images/{id}`, `GET /images/{id}/thumbnail`: the bytes, immutable and
 //!   content-addressed, so they carry a strong ETag and a year-long cache lifetime.
+//!   With `url_signing_keys` set, they need a signed URL (`docs/auth.md`).
 //! - `GET`/`DELETE /api/images/{id}`: the image object; deleting removes everything
 //!   derived from the image.
 //! - `GET /healthz`.
@@ -37,7 +38,8 @@ async fn route(req: Incoming) -> Result<Reply, ApiError> {
     if !matches!(req.method(), Method::Get | Method::Head) {
         return Err(ApiError::MethodNotAllowed { allowed: "GET, HEAD" });
     }
-    blob(&req, segments[0], kind)
+    let signed_until = darkroom_spin::auth::require_signature(&req)?;
+    Ok(darkroom_spin::auth::signed_caching(blob(&req, segments[0], kind)?, signed_until))
 }
 
 fn not_found(path: &str) -> ApiError {

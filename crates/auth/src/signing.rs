@@ -71,8 +71,8 @@ impl SigningKeys {
 
     /// Checks the signature in `query` (the raw query string, without `?`) for
     /// `method path` at time `now` (Unix seconds). A `HEAD` is checked as the `GET`
-    /// it mirrors.
-    pub fn verify(&self, method: &str, path: &str, query: &str, now: u64) -> Result<(), AuthError> {
+    /// it mirrors. Returns the URL's `expires`.
+    pub fn verify(&self, method: &str, path: &str, query: &str, now: u64) -> Result<u64, AuthError> {
         let params = SignedParams::parse(query)?;
         if now > params.expires {
             return Err(AuthError::Expired);
@@ -84,7 +84,7 @@ impl SigningKeys {
         for key in self.candidates(params.kid.as_deref())? {
             valid |= mac(key, &message).ct_eq(&params.sig);
         }
-        if bool::from(valid) { Ok(()) } else { Err(AuthError::BadSignature) }
+        if bool::from(valid) { Ok(params.expires) } else { Err(AuthError::BadSignature) }
     }
 }
 

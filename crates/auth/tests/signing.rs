@@ -29,13 +29,13 @@ fn valid_until_expiry_inclusive() {
     let keys = keys("k1:secret-one");
     let query = keys.signed_query(PATH, EXPIRES);
     assert!(query.ends_with("&kid=k1"), "{query}");
-    assert_eq!(keys.verify("GET", PATH, &query, NOW), Ok(()));
-    assert_eq!(keys.verify("HEAD", PATH, &query, NOW), Ok(()));
-    assert_eq!(keys.verify("GET", PATH, &query, EXPIRES), Ok(()));
+    assert_eq!(keys.verify("GET", PATH, &query, NOW), Ok(EXPIRES));
+    assert_eq!(keys.verify("HEAD", PATH, &query, NOW), Ok(EXPIRES));
+    assert_eq!(keys.verify("GET", PATH, &query, EXPIRES), Ok(EXPIRES));
     assert_eq!(keys.verify("GET", PATH, &query, EXPIRES + 1), Err(AuthError::Expired));
     // Other parameters are ignored, in any order.
     let shuffled = format!("foo=bar&{}", query.split('&').rev().collect::<Vec<_>>().join("&"));
-    assert_eq!(keys.verify("GET", PATH, &shuffled, NOW), Ok(()));
+    assert_eq!(keys.verify("GET", PATH, &shuffled, NOW), Ok(EXPIRES));
 }
 
 #[test]
@@ -53,7 +53,7 @@ fn tampering_is_refused() {
     let flipped = String::from_utf8(flipped).unwrap();
     assert_eq!(keys.verify("GET", PATH, &q(EXPIRES, &flipped), NOW), Err(AuthError::BadSignature));
     // Uppercase hex of the right MAC is the same MAC.
-    assert_eq!(keys.verify("GET", PATH, &q(EXPIRES, &sig.sig.to_uppercase()), NOW), Ok(()));
+    assert_eq!(keys.verify("GET", PATH, &q(EXPIRES, &sig.sig.to_uppercase()), NOW), Ok(EXPIRES));
 }
 
 #[test]
@@ -87,16 +87,16 @@ fn rotation_first_signs_any_verifies() {
     let new_only = keys("k2:new-secret");
     // A URL signed before the rotation still verifies after it.
     let before = old.signed_query(PATH, EXPIRES);
-    assert_eq!(rotated.verify("GET", PATH, &before, NOW), Ok(()));
+    assert_eq!(rotated.verify("GET", PATH, &before, NOW), Ok(EXPIRES));
     // New URLs are signed with the new key, and stop verifying where only the old one is known.
     let after = rotated.signed_query(PATH, EXPIRES);
     assert!(after.ends_with("kid=k2"), "{after}");
-    assert_eq!(new_only.verify("GET", PATH, &after, NOW), Ok(()));
+    assert_eq!(new_only.verify("GET", PATH, &after, NOW), Ok(EXPIRES));
     assert_eq!(old.verify("GET", PATH, &after, NOW), Err(AuthError::UnknownKey));
     assert_eq!(new_only.verify("GET", PATH, &before, NOW), Err(AuthError::UnknownKey));
     // Without kid, every key is tried.
     let no_kid = before.replace("&kid=k1", "");
-    assert_eq!(rotated.verify("GET", PATH, &no_kid, NOW), Ok(()));
+    assert_eq!(rotated.verify("GET", PATH, &no_kid, NOW), Ok(EXPIRES));
     assert_eq!(new_only.verify("GET", PATH, &no_kid, NOW), Err(AuthError::BadSignature));
     // A kid pointing at the wrong key does not fall back to the others.
     let wrong_kid = before.replace("kid=k1", "kid=k2");
@@ -108,14 +108,15 @@ fn plain_secrets_sign_without_kid() {
     let keys = keys("first-plain,second-plain");
     let query = keys.signed_query(PATH, EXPIRES);
     assert!(!query.contains("kid="), "{query}");
-    assert_eq!(keys.verify("GET", PATH, &query, NOW), Ok(()));
+    assert_eq!(keys.verify("GET", PATH, &query, NOW), Ok(EXPIRES));
     let second = SigningKeys::parse("second-plain").unwrap().unwrap().signed_query(PATH, EXPIRES);
-    assert_eq!(keys.verify("GET", PATH, &second, NOW), Ok(()));
+    assert_eq!(keys.verify("GET", PATH, &second, NOW), Ok(EXPIRES));
 }
 
 #[test]
 fn bearer_token_statuses() {
     let token = BearerToken::new("tok").unwrap();
+    assert_eq!(token.check(Some("Bearer tok")), Ok(()));
     assert_eq!(token.check(None).unwrap_err().status(), 401);
     assert_eq!(token.check(Some("Bearer x")).unwrap_err().status(), 403);
     assert_eq!(AuthError::Config("x".into()).status(), 500);

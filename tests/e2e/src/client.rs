@@ -63,7 +63,15 @@ impl Client {
 
     /// `POST` a body with a Content-Type.
     pub fn post(&self, path: &str, body: &[u8], content_type: &str) -> Reply {
-        let request = self.agent.post(self.url(path)).header("content-type", content_type);
+        self.post_with(path, body, content_type, &[])
+    }
+
+    /// `POST` a body with a Content-Type and extra request headers.
+    pub fn post_with(&self, path: &str, body: &[u8], content_type: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut request = self.agent.post(self.url(path)).header("content-type", content_type);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         finish("POST", path, request.send(body))
     }
 
@@ -73,7 +81,16 @@ impl Client {
     }
 
     pub fn delete(&self, path: &str) -> Reply {
-        finish("DELETE", path, self.agent.delete(self.url(path)).call())
+        self.delete_with(path, &[])
+    }
+
+    /// `DELETE` with extra request headers.
+    pub fn delete_with(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut request = self.agent.delete(self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        finish("DELETE", path, request.call())
     }
 }
 
