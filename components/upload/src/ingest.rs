@@ -52,6 +52,19 @@ pub async fn ingest(settings: &Settings, bytes: Vec<u8>) -> Result<Stored, ApiEr
         }
     );
 
+    // A step that refuses the image (its pixel data is corrupt past a valid header, or
+    // it needs more memory to decode than allowed) refuses the upload: remove what was
+    // stored for an image never ingested whole, so nothing of it stays.
+    let refusal = thumbnail.as_ref().err().is_some_and(ApiError::is_client_error)
+        || vector.as_ref().err().is_some_and(ApiError::is_client_error);
+    if refusal {
+        if previous.is_none() {
+            store.delete_image(&id)?;
+        }
+        let thumbnail_err = thumbnail.err().filter(ApiError::is_client_error);
+        return Err(thumbnail_err.or(vector.err()).expect("a step failed"));
+    }
+
     let (width, height) = header.oriented_size();
     let record = ImageRecord {
         id: id.clone(),

@@ -32,6 +32,10 @@ pub struct Settings {
     /// `max_part_header_bytes`: largest header block of one multipart part (413
     /// beyond). Default 8192.
     pub max_part_header_bytes: usize,
+    /// `max_decode_bytes`: largest pixel buffer one decode may allocate (413 beyond), so
+    /// a valid but huge image (a PNG zlib bomb of 7000×7000 RGB) is refused instead of
+    /// running the instance out of its 128 MiB. Default 64 MiB.
+    pub max_decode_bytes: u64,
 }
 
 /// A variable whose value cannot be used.
@@ -54,7 +58,7 @@ impl Default for Settings {
 
 impl Settings {
     /// The name of every variable read, for manifests and docs.
-    pub const VARIABLES: [&'static str; 11] = [
+    pub const VARIABLES: [&'static str; 12] = [
         "max_upload_bytes",
         "max_pixels",
         "thumbnail_size",
@@ -66,6 +70,7 @@ impl Settings {
         "duplicate_threshold",
         "max_multipart_parts",
         "max_part_header_bytes",
+        "max_decode_bytes",
     ];
 
     /// Reads each variable through `lookup` (`None` = unset, default applies).
@@ -92,6 +97,7 @@ impl Settings {
             duplicate_threshold: var.float("duplicate_threshold", 0.95, -1.0, 1.0)?,
             max_multipart_parts: var.int("max_multipart_parts", 32, 1, 1_000)?,
             max_part_header_bytes: var.int("max_part_header_bytes", 8192, 256, 1 << 20)?,
+            max_decode_bytes: var.int("max_decode_bytes", 64 << 20, 1 << 20, 1 << 32)?,
         };
         if settings.thumbnail_size > settings.max_thumbnail_size {
             return Err(SettingsError {
@@ -110,7 +116,7 @@ impl Settings {
     pub fn imaging_limits(&self) -> imaging::Limits {
         imaging::Limits {
             max_pixels: self.max_pixels,
-            ..imaging::Limits::default()
+            max_alloc: self.max_decode_bytes,
         }
     }
 
@@ -213,6 +219,7 @@ mod tests {
         assert_eq!((s.max_similar_k, s.max_batch), (100, 500));
         assert_eq!(s.duplicate_threshold, 0.95);
         assert_eq!(s.imaging_limits().max_pixels, 50_000_000);
+        assert_eq!(s.imaging_limits().max_alloc, 64 << 20);
         assert_eq!(s.multipart_limits().max_parts, 32);
     }
 
