@@ -8,6 +8,9 @@
 //! - [`fixtures`]: images generated in the tests (never downloaded), multipart bodies,
 //!   crafted over-limit headers.
 //! - [`expect`]: the API contract (`shared/API.md`) as assertions.
+//! - [`hostile`]: the hostile corpus (truncated, corrupt, over-limit, polyglot inputs).
+//! - [`kvcheck`]: reads the host's SQLite key-value file and checks no blob is partial.
+//! - [`rawhttp`]: requests `ureq` will not send (chunked bodies the server cuts short).
 //!
 //! ```no_run
 //! use darkroom_e2e::{app, fixtures};
@@ -24,7 +27,10 @@
 pub mod client;
 pub mod expect;
 pub mod fixtures;
+pub mod hostile;
+pub mod kvcheck;
+pub mod rawhttp;
 pub mod target;
 
 pub use client::{Client, Reply};
-pub use target::{App, Host, app, dedicated_host};
+pub use target::{App, Host, HostOptions, app, dedicated_host};

@@ -98,20 +98,45 @@ pub struct Host {
     running: Mutex<Option<darkroom_host::RunningHost>>,
     url: String,
     state: PathBuf,
+    /// Whether dropping the host removes `state`.
+    owned: bool,
+}
+
+/// How to start a [`Host`] beyond its variables.
+#[derive(Default, Clone)]
+pub struct HostOptions<'a> {
+    pub variables: &'a [(&'a str, &'a str)],
+    /// Another manifest (default: the workspace's `spin.toml`).
+    pub manifest: Option<PathBuf>,
+    /// Reuse this state directory (not removed on drop); default: a fresh one.
+    pub state_dir: Option<PathBuf>,
+    pub kv_fault: Option<darkroom_host::KvFault>,
+    pub max_instance_memory: Option<usize>,
 }
 
 impl Host {
     /// Starts the test host on the workspace's `spin.toml` with `variables`.
     pub fn spawn(variables: &[(&str, &str)]) -> anyhow::Result<Self> {
-        let manifest = workspace_root().join("spin.toml");
+        Self::spawn_with(HostOptions { variables, ..HostOptions::default() })
+    }
+
+    /// Starts the test host with more than variables: a KV fault, a memory cap, another
+    /// manifest, or an existing state directory (to restart over the same store).
+    pub fn spawn_with(options: HostOptions<'_>) -> anyhow::Result<Self> {
+        let manifest = options.manifest.clone().unwrap_or_else(|| workspace_root().join("spin.toml"));
         sweep_stale_state_dirs();
-        let state = tempfile::Builder::new().prefix(STATE_PREFIX).tempdir()?.keep();
+        let (state, owned) = match &options.state_dir {
+            Some(dir) => (dir.clone(), false),
+            None => (tempfile::Builder::new().prefix(STATE_PREFIX).tempdir()?.keep(), true),
+        };
         let mut config = darkroom_host::HostConfig::new(&manifest);
         config.listen = "127.0.0.1:0".parse()?;
         config.state_dir = Some(state.clone());
         config.kv_max_value_bytes = Some(KV_MAX_VALUE_BYTES);
+        config.kv_fault = options.kv_fault;
+        config.max_instance_memory = options.max_instance_memory;
         config.variables =
-            variables.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            options.variables.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let running = darkroom_host::spawn(config).map_err(|e| {
             e.context(format!(
                 "starting the test host on {} (are the components built? run \
@@ -120,11 +145,27 @@ impl Host {
             ))
         })?;
         let url = running.url().trim_end_matches('/').to_string();
-        Ok(Self { running: Mutex::new(Some(running)), url, state })
+        Ok(Self { running: Mutex::new(Some(running)), url, state, owned })
     }
 
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The state directory: `.spin/sqlite_key_value.db` lives under it.
+    pub fn state_dir(&self) -> &Path {
+        &self.state
+    }
+
+    /// Stops the host and keeps its state directory, so another host can be started
+    /// over the same store; returns the directory (the caller removes it).
+    pub fn stop_keeping_state(mut self) -> PathBuf {
+        let running = self.running.get_mut().ok().and_then(Option::take);
+        if let Some(running) = running {
+            running.shutdown();
+        }
+        self.owned = false;
+        self.state.clone()
     }
 
     /// A client for this host.
@@ -139,7 +180,9 @@ impl Drop for Host {
         if let Some(running) = running {
             running.shutdown();
         }
-        let _ = std::fs::remove_dir_all(&self.state);
+        if self.owned {
+            let _ = std::fs::remove_dir_all(&self.state);
+        }
     }
 }
 
