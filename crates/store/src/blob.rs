@@ -95,17 +95,36 @@ impl<K: KeyValue> Store<K> {
         {
             self.kv.delete(&manifest_key)?;
         }
-        for (n, chunk) in bytes.chunks(self.chunk_size as usize).enumerate() {
-            self.kv.set(&keys::chunk(id, kind, n as u32)?, chunk)?;
+        let written = self.write_chunks(id, kind, bytes).and_then(|()| {
+            self.kv.set(&manifest_key, &to_json(&manifest))
+        });
+        if let Err(err) = written {
+            // No manifest: the chunks written so far are invisible; remove them (best
+            // effort) so a failed write leaves no orphans. A blob already committed with
+            // these same bytes keeps its chunks (they were rewritten identical).
+            if previous.as_ref().is_none_or(|p| p.sha256 != manifest.sha256) {
+                let old_chunks = previous.as_ref().map_or(0, |p| p.chunks);
+                for n in 0..manifest.chunks.max(old_chunks) {
+                    let _ = keys::chunk(id, kind, n).and_then(|key| self.kv.delete(&key));
+                }
+            }
+            return Err(err);
         }
-        self.kv.set(&manifest_key, &to_json(&manifest))?;
-        // Chunks beyond the new end belonged to a longer previous version.
+        // Chunks beyond the new end belonged to a longer previous version. The blob is
+        // committed already: a failed delete leaves an invisible orphan, not an error.
         if let Some(previous) = previous {
             for n in manifest.chunks..previous.chunks {
-                self.kv.delete(&keys::chunk(id, kind, n)?)?;
+                let _ = keys::chunk(id, kind, n).and_then(|key| self.kv.delete(&key));
             }
         }
         Ok(manifest)
+    }
+
+    fn write_chunks(&self, id: &str, kind: BlobKind, bytes: &[u8]) -> Result<()> {
+        for (n, chunk) in bytes.chunks(self.chunk_size as usize).enumerate() {
+            self.kv.set(&keys::chunk(id, kind, n as u32)?, chunk)?;
+        }
+        Ok(())
     }
 
     /// The manifest of a committed blob, `None` when absent.
