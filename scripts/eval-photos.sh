@@ -15,6 +15,9 @@
 #     the portrait crops or screenshot.*).
 #   - MATE: Elephants in one resolution; of the recoloured "Ubuntu-Mate-*-no-logo" and
 #     "MATE-Stripes-*" designs one each.
+#   - MATE: none of the abstract PNG overlays (Arc-Colors-Transparent-Wallpaper, Flow,
+#     Gulp, Silk, Spring, Waves): nearly transparent, meant to tint a background colour,
+#     they are all but blank once flattened on white.
 #   - scikit-image: motorcycle_left only (motorcycle_right is the other stereo view).
 #   - gnome-backgrounds 43 (WebP/SVG light/dark pairs of drawings), sway-backgrounds (one
 #     logo in many sizes) and desktop-base (boot/login themes) are not used.
@@ -88,7 +91,7 @@ for dir in "$cache"/x/plasma-workspace-wallpapers/usr/share/wallpapers/*/content
 done
 
 mate="$cache/x/mate-backgrounds/usr/share/backgrounds/mate"
-for f in "$mate"/nature/*.jpg "$mate"/abstract/*.png "$mate"/abstract/Elephants.jpg \
+for f in "$mate"/nature/*.jpg "$mate"/abstract/Elephants.jpg \
   "$mate"/desktop/GreenTraditional.jpg "$mate"/desktop/Float-into-MATE.png \
   "$mate"/desktop/Stripes.png "$mate"/desktop/Ubuntu-Mate-Warm-no-logo.png; do
   [ -f "$f" ] && take mate "$f"

@@ -6,7 +6,7 @@
 //! | what | module | entry points |
 //! |---|---|---|
 //! | feature extraction (versioned layout) | `extract` | [`extract`], [`Features`], [`DIMS`], [`FEATURE_VERSION`], [`BLOCKS`], [`DUPLICATE_THRESHOLD`] |
-//! | blocks: RGB histogram, 16x16 grey, pHash bits, edge orientations | `blocks` | (internal) |
+//! | blocks: hue x saturation histogram, 8x8 grey layout, pHash bits, edge orientations | `blocks` | (internal) |
 //! | perceptual hash | `phash` | [`phash_hex`], [`phash_from_hex`], [`hamming`] |
 //! | storage codec (f32 little-endian) | `codec` | [`to_le_bytes`], [`from_le_bytes`], [`stack`] |
 //! | cosine top-k | `search` | [`top_k`], [`scores`]; streaming: [`dot`], [`TopK`] |

@@ -74,6 +74,48 @@ fn variants_rank_their_original_first() {
     }
 }
 
+/// Feature version 2's design goals: brightness changes and 10% crops still rank their
+/// original first, brightness +-20% stays a near-duplicate, a mirror image does not.
+#[test]
+fn brightness_and_crops_rank_first_and_a_flip_is_not_a_duplicate() {
+    let (photos, matrix) = index();
+    let jpeg = |img: &image::RgbImage| extract(&decode(&encode(img, Format::Jpeg, 90))).vector;
+    for (i, photo) in photos.iter().enumerate() {
+        for factor in [0.8f32, 1.2] {
+            let mut b = photo.clone();
+            b.iter_mut()
+                .for_each(|v| *v = (f32::from(*v) * factor).round().clamp(0.0, 255.0) as u8);
+            let v = jpeg(&b);
+            assert_eq!(
+                rank_of(&v, &matrix, i),
+                0,
+                "photo {i}, brightness x{factor}"
+            );
+            let score = top_k(&v, matrix.view(), 1)[0].1;
+            assert!(
+                score >= vectors::DUPLICATE_THRESHOLD,
+                "photo {i}, brightness x{factor}: {score}"
+            );
+        }
+        let (cw, ch) = (W * 9 / 10, H * 9 / 10);
+        for (x, y) in [((W - cw) / 2, (H - ch) / 2), (0, 0), (W - cw, H - ch)] {
+            let c = image::imageops::crop_imm(photo, x, y, cw, ch).to_image();
+            let v = jpeg(&c);
+            assert_eq!(rank_of(&v, &matrix, i), 0, "photo {i}, 10% crop at {x},{y}");
+        }
+        let flipped = jpeg(&image::imageops::flip_horizontal(photo));
+        let own = top_k(&flipped, matrix.view(), PHOTOS as usize)
+            .into_iter()
+            .find(|r| r.0 == i)
+            .unwrap()
+            .1;
+        assert!(
+            own < vectors::DUPLICATE_THRESHOLD,
+            "photo {i}: its mirror image scores {own}"
+        );
+    }
+}
+
 #[test]
 fn phash_is_stable_under_variants_and_differs_between_photos() {
     let (photos, _) = index();

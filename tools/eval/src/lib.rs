@@ -161,5 +161,12 @@ where
     }
     let mut report = metrics::evaluate(&originals, &queries, threshold);
     report.names = photos.iter().map(|p| p.name.clone()).collect();
+    if report.dims == vectors::DIMS {
+        let blocks: Vec<_> = vectors::BLOCKS
+            .iter()
+            .map(|b| (b.name, b.offset, b.dims))
+            .collect();
+        report.blocks = Some(metrics::block_scores(&originals, &queries, &blocks));
+    }
     Ok(report)
 }

@@ -35,6 +35,8 @@ pub struct Row {
     pub min_score: f32,
     /// Share of queries scoring at least the threshold against their own original.
     pub above_threshold: f64,
+    /// The photo (gallery index) of the query with [`Row::min_score`].
+    pub worst_photo: Option<usize>,
 }
 
 /// Everything the evaluation prints.
@@ -59,6 +61,69 @@ pub struct Report {
     /// `(threshold, false-duplicate rate, share of same-image variants at or above it)` for
     /// thresholds 0.80, 0.81, ..., 0.99: how to choose the duplicate threshold.
     pub sweep: Vec<(f32, f64, f64)>,
+    /// Per-block diagnostics (see [`block_scores`]); empty unless filled in.
+    pub blocks: Option<BlockScores>,
+}
+
+/// How each block of the vector behaves: the mean cosine of the block alone between a
+/// variant and its original, per family, and between distinct originals (mean and max).
+/// A good block scores high on variants and low on distinct photos.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockScores {
+    pub names: Vec<&'static str>,
+    /// Per family (in [`Family::ALL`] order, present ones only): mean cosine per block.
+    pub variants: Vec<(Family, Vec<f32>)>,
+    pub distinct_mean: Vec<f32>,
+    pub distinct_max: Vec<f32>,
+}
+
+/// Per-block cosines over `blocks` (`(name, offset, dims)`) of the vectors.
+pub fn block_scores(
+    originals: &[Vec<f32>],
+    queries: &[Query],
+    blocks: &[(&'static str, usize, usize)],
+) -> BlockScores {
+    fn slice<'v>(v: &'v [f32], block: (&str, usize, usize)) -> &'v [f32] {
+        v.get(block.1..block.1 + block.2).unwrap_or(&[])
+    }
+    let part = |v, b: usize| slice(v, blocks[b]);
+    let nb = blocks.len();
+    let variants = Family::ALL
+        .iter()
+        .filter_map(|&family| {
+            let qs: Vec<&Query> = queries.iter().filter(|q| q.family == family).collect();
+            (!qs.is_empty()).then(|| {
+                let means = (0..nb)
+                    .map(|b| {
+                        qs.iter()
+                            .map(|q| cosine(part(&q.vector, b), part(&originals[q.photo], b)))
+                            .sum::<f32>()
+                            / qs.len() as f32
+                    })
+                    .collect();
+                (family, means)
+            })
+        })
+        .collect();
+    let mut sum = vec![0f32; nb];
+    let mut max = vec![f32::NEG_INFINITY; nb];
+    let mut pairs = 0usize;
+    for a in 0..originals.len() {
+        for c in a + 1..originals.len() {
+            pairs += 1;
+            for b in 0..nb {
+                let s = cosine(part(&originals[a], b), part(&originals[c], b));
+                sum[b] += s;
+                max[b] = max[b].max(s);
+            }
+        }
+    }
+    BlockScores {
+        names: blocks.iter().map(|b| b.0).collect(),
+        variants,
+        distinct_mean: sum.iter().map(|s| s / pairs.max(1) as f32).collect(),
+        distinct_max: max,
+    }
 }
 
 impl Report {
@@ -117,6 +182,7 @@ pub fn evaluate(originals: &[Vec<f32>], queries: &[Query], threshold: f32) -> Re
         rr: f64,
         min: f32,
         above: usize,
+        worst: Option<usize>,
     }
     let mut own_scores = Vec::new(); // same-image variants only, for the sweep
     let mut per_variant: BTreeMap<(Family, usize, &'static str), Acc> = BTreeMap::new();
@@ -151,14 +217,17 @@ pub fn evaluate(originals: &[Vec<f32>], queries: &[Query], threshold: f32) -> Re
                 rr: 0.0,
                 min: f32::INFINITY,
                 above: 0,
+                worst: None,
             });
         acc.n += 1;
         acc.hit1 += usize::from(rank == 0);
         acc.hit5 += usize::from(rank < 5);
         acc.rr += 1.0 / (rank as f64 + 1.0);
-        acc.min = acc
-            .min
-            .min(if own.is_nan() { f32::NEG_INFINITY } else { own });
+        let own_or_low = if own.is_nan() { f32::NEG_INFINITY } else { own };
+        if own_or_low < acc.min || acc.worst.is_none() {
+            acc.min = own_or_low;
+            acc.worst = Some(q.photo);
+        }
         acc.above += usize::from(own >= threshold);
         if q.family.is_same_image() {
             own_scores.push(own);
@@ -174,6 +243,7 @@ pub fn evaluate(originals: &[Vec<f32>], queries: &[Query], threshold: f32) -> Re
         map: if a.n == 0 { 0.0 } else { a.rr / a.n as f64 },
         min_score: a.min,
         above_threshold: ratio(a.above, a.n),
+        worst_photo: a.worst,
     };
     let variants: Vec<Row> = per_variant
         .iter()
@@ -189,13 +259,17 @@ pub fn evaluate(originals: &[Vec<f32>], queries: &[Query], threshold: f32) -> Re
                 rr: 0.0,
                 min: f32::INFINITY,
                 above: 0,
+                worst: None,
             };
             for (_, a) in per_variant.iter().filter(|((f, _, _), _)| *f == family) {
                 total.n += a.n;
                 total.hit1 += a.hit1;
                 total.hit5 += a.hit5;
                 total.rr += a.rr;
-                total.min = total.min.min(a.min);
+                if a.min < total.min || total.worst.is_none() {
+                    total.min = a.min;
+                    total.worst = a.worst;
+                }
                 total.above += a.above;
             }
             (total.n > 0).then(|| row(family, None, &total))
@@ -230,6 +304,7 @@ pub fn evaluate(originals: &[Vec<f32>], queries: &[Query], threshold: f32) -> Re
         max_distinct_score: pairs.first().map_or(f32::NAN, |p| p.2),
         closest_pairs: pairs.into_iter().take(8).collect(),
         sweep,
+        blocks: None,
     }
 }
 

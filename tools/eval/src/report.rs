@@ -34,6 +34,18 @@ impl fmt::Display for Report {
             self.false_duplicate_rate(),
             self.max_distinct_score
         )?;
+        writeln!(f, "lowest own-original score per family:")?;
+        for r in &self.families {
+            if let Some(i) = r.worst_photo {
+                writeln!(
+                    f,
+                    "  {:<10} {:.4}  {}",
+                    r.family.name(),
+                    r.min_score,
+                    self.name(i)
+                )?;
+            }
+        }
         if !self.closest_pairs.is_empty() {
             writeln!(f, "closest distinct pairs:")?;
             for &(a, b, s) in &self.closest_pairs {
@@ -50,6 +62,23 @@ impl fmt::Display for Report {
                 .map(|(t, fd, above)| format!("{t:.2}: {fd:.4} / {above:.3}"))
                 .collect();
             writeln!(f, "  {}", line.join("   "))?;
+        }
+        if let Some(blocks) = &self.blocks {
+            writeln!(
+                f,
+                "mean cosine of each block alone (variants vs their original; distinct pairs):"
+            )?;
+            write!(f, "| |")?;
+            for name in &blocks.names {
+                write!(f, " {name} |")?;
+            }
+            writeln!(f)?;
+            writeln!(f, "|---|{}", "---:|".repeat(blocks.names.len()))?;
+            for (family, means) in &blocks.variants {
+                cells(f, family.name(), means)?;
+            }
+            cells(f, "distinct mean", &blocks.distinct_mean)?;
+            cells(f, "distinct max", &blocks.distinct_max)?;
         }
         let misses = self.misses();
         if misses.is_empty() {
@@ -85,4 +114,12 @@ fn row(f: &mut fmt::Formatter<'_>, r: &Row) -> fmt::Result {
         "| {family} | {variant} | {} | {:.3} | {:.3} | {:.3} | {:.4} | {:.3} | {target} |",
         r.queries, r.recall_at_1, r.recall_at_5, r.map, r.min_score, r.above_threshold
     )
+}
+
+fn cells(f: &mut fmt::Formatter<'_>, label: &str, values: &[f32]) -> fmt::Result {
+    write!(f, "| {label} |")?;
+    for v in values {
+        write!(f, " {v:.3} |")?;
+    }
+    writeln!(f)
 }

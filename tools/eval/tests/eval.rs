@@ -83,6 +83,12 @@ fn metrics_match_hand_computed_ranks() {
     assert_eq!(resize.recall_at_5, 1.0);
     assert!((resize.map - (1.0 + 0.5 + 1.0 / 3.0) / 3.0).abs() < 1e-9);
     assert!((resize.above_threshold - 1.0 / 3.0).abs() < 1e-9);
+    // The lowest own score of the family (query b of photo 2, not the last variant's).
+    let want = 0.39 / (0.6f32 * 0.6 + 0.7 * 0.7 + 0.39 * 0.39).sqrt();
+    assert!((resize.min_score - want).abs() < 1e-6, "{resize:?}");
+    assert_eq!(resize.worst_photo, Some(2));
+    assert_eq!(r.variants[0].worst_photo, Some(1)); // variant "a": 0.49 (photo 1) < 0.99
+
     let crop_row = r.family(Family::Crop).unwrap();
     assert_eq!((crop_row.recall_at_1, crop_row.map), (0.0, 0.5));
     let flip = r.family(Family::Flip).unwrap();
