@@ -11,6 +11,10 @@
 //! - `op=chain-headers`: the `spin-*` headers the chained `worker` received
 //! - `op=alloc&mib=N`: allocate and touch N MiB
 //! - `op=trap`: panic (a wasm trap)
+//!
+//! Without an `op` parameter, the `PROBE_DEFAULT_OP` environment variable (from the
+//! manifest's `environment`) chooses, so a manifest variant can put the probe in a
+//! real component's place, e.g. a `thumbnail` that always traps.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -32,7 +36,11 @@ async fn handle(req: Request) -> anyhow::Result<impl IntoResponse> {
         })
         .collect();
     let arg = |k: &str| q.get(k).cloned().unwrap_or_default();
-    let body = match arg("op").as_str() {
+    let op = q
+        .get("op")
+        .cloned()
+        .unwrap_or_else(|| std::env::var("PROBE_DEFAULT_OP").unwrap_or_default());
+    let body = match op.as_str() {
         "" | "headers" => headers(&req),
         "kv-set" => kv(&arg("label"), |s| {
             s.set(&arg("key"), arg("value").as_bytes())
