@@ -89,6 +89,25 @@ fn run() -> Result<bool> {
         (started.elapsed() - loaded).as_secs_f64(),
         args.jobs
     );
+    // Extraction alone (no decode), on the first photo as the service sees it.
+    let bytes = eval::variants::original(&photos[0].base)?;
+    let img = imaging::decode_at_least(
+        &bytes,
+        &imaging::Limits::default(),
+        eval::DECODE_SIDE,
+        eval::DECODE_SIDE,
+    )?;
+    let runs = 200;
+    let t = std::time::Instant::now();
+    for _ in 0..runs {
+        std::hint::black_box(vectors::extract(std::hint::black_box(&img)));
+    }
+    println!(
+        "extract: {:.0} µs per image ({}x{} decoded, one thread)",
+        t.elapsed().as_secs_f64() * 1e6 / f64::from(runs),
+        img.width(),
+        img.height()
+    );
     Ok(report.misses().is_empty() || !args.strict)
 }
 
