@@ -25,7 +25,8 @@ pub struct Settings {
     /// `max_batch`: most ids in one `/api/vectorize/batch`. Default 500.
     pub max_batch: usize,
     /// `duplicate_threshold`: cosine similarity from which two images are near
-    /// duplicates, in [-1, 1]. Default 0.95.
+    /// duplicates, in [-1, 1]. Default [`vectors::DUPLICATE_THRESHOLD`], the value the
+    /// feature evaluation chose (docs/vectors.md).
     pub duplicate_threshold: f32,
     /// `max_multipart_parts`: most parts in one multipart upload (413 beyond). Default 32.
     pub max_multipart_parts: usize,
@@ -94,7 +95,7 @@ impl Settings {
             )?,
             max_similar_k: var.int("max_similar_k", 100, 1, 10_000)?,
             max_batch: var.int("max_batch", 500, 1, 10_000)?,
-            duplicate_threshold: var.float("duplicate_threshold", 0.95, -1.0, 1.0)?,
+            duplicate_threshold: var.float("duplicate_threshold", vectors::DUPLICATE_THRESHOLD, -1.0, 1.0)?,
             max_multipart_parts: var.int("max_multipart_parts", 32, 1, 1_000)?,
             max_part_header_bytes: var.int("max_part_header_bytes", 8192, 256, 1 << 20)?,
             max_decode_bytes: var.int("max_decode_bytes", 64 << 20, 1 << 20, 1 << 32)?,
@@ -217,7 +218,7 @@ mod tests {
         );
         assert_eq!(s.kv_chunk_bytes, 1_000_000);
         assert_eq!((s.max_similar_k, s.max_batch), (100, 500));
-        assert_eq!(s.duplicate_threshold, 0.95);
+        assert_eq!(s.duplicate_threshold, vectors::DUPLICATE_THRESHOLD);
         assert_eq!(s.imaging_limits().max_pixels, 50_000_000);
         assert_eq!(s.imaging_limits().max_alloc, 64 << 20);
         assert_eq!(s.multipart_limits().max_parts, 32);
