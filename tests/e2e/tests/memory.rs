@@ -11,7 +11,7 @@
 //!   150 MB and cannot fit 128 MiB without a streaming PNG decoder; nothing is stored.
 //!   With the budget lifted, the thumbnail instance traps at the cap (shown here).
 //! - The largest PNG the default decode budget admits (4096×4096 RGB, 48 MiB decoded)
-//!   succeeds within 128 MiB.
+//!   succeeds within 128 MiB; with alpha (which the resize copies) 2896×2896.
 //!
 //! Needs a host of its own (the memory cap); skipped with `BASE_URL`.
 
@@ -144,6 +144,29 @@ fn fifty_megapixel_inputs_within_128_mib() {
     let reply = client.post("/api/vectorize", &png, "image/png");
     m.record("POST /api/vectorize  16.8 MP PNG", &reply);
     expect::json(&reply, 200);
+
+    drop(png);
+
+    // RGBA: the resize makes a premultiplied copy, so alpha counts twice against the
+    // decode budget. At the budget (4096×4096×4 = 64 MiB, 128 MiB with the copy): 413.
+    // At half of it (2896×2896): within 128 MiB.
+    for (side, status) in [(4096u32, 413u16), (2896, 200)] {
+        let rgba = image::RgbaImage::from_fn(side, side, |x, y| {
+            image::Rgba([(x / 16) as u8, (y / 16) as u8, ((x + y) / 32) as u8, (x / 16) as u8])
+        });
+        let mut out = std::io::Cursor::new(Vec::new());
+        rgba.write_to(&mut out, ImageFormat::Png).expect("encode");
+        drop(rgba);
+        let png = out.into_inner();
+        let reply = client.post("/api/thumbnail", &png, "image/png");
+        m.record(&format!("POST /api/thumbnail  {side}x{side} RGBA PNG"), &reply);
+        assert_eq!(reply.status, status, "{reply}");
+        if status == 200 {
+            let reply = client.post("/api/images", &png, "image/png");
+            m.record(&format!("POST /api/images  {side}x{side} RGBA PNG"), &reply);
+            expect::json(&reply, 201);
+        }
+    }
 
     expect::still_serving(&client);
     kv.assert_consistent("50 MP uploads");
