@@ -57,7 +57,11 @@ fn finish(
     // `DynamicImage::from_decoder` does not check `max_alloc` itself (`ImageReader::decode` would).
     // The decoded buffer is not the only full-size copy: an EXIF rotation makes a rotated
     // one, and resizing an image with alpha a premultiplied one, so those count twice.
-    let copies = if header.orientation != 1 || decoder.color_type().has_alpha() { 2 } else { 1 };
+    let copies = if header.orientation != 1 || decoder.color_type().has_alpha() {
+        2
+    } else {
+        1
+    };
     let needed = decoder.total_bytes().saturating_mul(copies);
     if needed > limits.max_alloc {
         return Err(Error::TooLarge(format!(

@@ -95,14 +95,17 @@ impl<K: KeyValue> Store<K> {
         {
             self.kv.delete(&manifest_key)?;
         }
-        let written = self.write_chunks(id, kind, bytes).and_then(|()| {
-            self.kv.set(&manifest_key, &to_json(&manifest))
-        });
+        let written = self
+            .write_chunks(id, kind, bytes)
+            .and_then(|()| self.kv.set(&manifest_key, &to_json(&manifest)));
         if let Err(err) = written {
             // No manifest: the chunks written so far are invisible; remove them (best
             // effort) so a failed write leaves no orphans. A blob already committed with
             // these same bytes keeps its chunks (they were rewritten identical).
-            if previous.as_ref().is_none_or(|p| p.sha256 != manifest.sha256) {
+            if previous
+                .as_ref()
+                .is_none_or(|p| p.sha256 != manifest.sha256)
+            {
                 let old_chunks = previous.as_ref().map_or(0, |p| p.chunks);
                 for n in 0..manifest.chunks.max(old_chunks) {
                     let _ = keys::chunk(id, kind, n).and_then(|key| self.kv.delete(&key));

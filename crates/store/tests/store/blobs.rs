@@ -119,7 +119,10 @@ fn failed_replacement_never_mixes_versions() {
         // Up to the commit (1 manifest delete, 4 chunks, the manifest), a failure leaves
         // no orphan; past it, the old version's surplus chunks may stay behind, invisible.
         if fail_at <= 6 {
-            assert!(store.orphan_chunks().unwrap().is_empty(), "write {fail_at}: orphans");
+            assert!(
+                store.orphan_chunks().unwrap().is_empty(),
+                "write {fail_at}: orphans"
+            );
         }
     }
     // Without faults the replacement leaves no chunk of the longer old version behind.
