@@ -51,10 +51,10 @@ fn run_case(target: &Target, case: &Case) -> String {
     let before: BTreeSet<String> = target.kv.as_ref().map(|kv| kv.keys().into_iter().collect()).unwrap_or_default();
     let reply = client.post("/api/images", &case.body, &case.content_type);
     assert!(reply.status < 500, "a 5xx (or a trap)\n{reply}");
-    if case.name.starts_with("huge/") {
-        if let Some(peak) = reply.peak_memory() {
-            assert!(peak <= HEADER_REFUSAL_PEAK, "refusing a header took {peak} B of guest memory\n{reply}");
-        }
+    if case.name.starts_with("huge/")
+        && let Some(peak) = reply.peak_memory()
+    {
+        assert!(peak <= HEADER_REFUSAL_PEAK, "refusing a header took {peak} B of guest memory\n{reply}");
     }
     expect::within_memory_budget(&reply);
     let outcome = if (400..500).contains(&reply.status) {
