@@ -12,6 +12,8 @@ use image::{DynamicImage, GrayImage, RgbImage};
 
 use crate::{Error, Header, Limits};
 
+mod dc;
+
 /// The DCT scale denominators `jpeg-decoder` offers, largest first.
 const DENOMINATORS: [u32; 3] = [8, 4, 2];
 
@@ -37,6 +39,8 @@ pub fn shrink_factor(width: u32, height: u32, min_w: u32, min_h: u32) -> u32 {
 /// Frame parameters from the JPEG start-of-frame segment.
 #[derive(Debug, Clone, Copy)]
 struct Frame {
+    /// SOF2: progressive, Huffman-coded.
+    progressive: bool,
     precision: u8,
     components: u8,
 }
@@ -65,6 +69,7 @@ fn scan_frame(b: &[u8]) -> Option<Frame> {
             0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
                 let seg = b.get(i + 2..i + len)?;
                 return Some(Frame {
+                    progressive: marker == 0xC2,
                     precision: *seg.first()?,
                     components: *seg.get(5)?,
                 });
@@ -96,6 +101,17 @@ pub(crate) fn decode_jpeg_scaled(
     // jpeg-decoder's `info()` panics on unusual component counts; only take known-good shapes.
     if frame.precision != 8 || !matches!(frame.components, 1 | 3) {
         return Ok(None);
+    }
+    // At 1/8 a progressive JPEG needs only its DC scans: far less work and memory than
+    // keeping all coefficients (which a 50 MP image cannot do within 128 MiB).
+    if d == 8
+        && frame.progressive
+        && let Some(img) = dc::decode_dc(bytes)
+        && (img.width(), img.height()) == (header.width.div_ceil(8), header.height.div_ceil(8))
+        && img.width() >= min_w
+        && img.height() >= min_h
+    {
+        return Ok(Some(img));
     }
     let (Ok(req_w), Ok(req_h)) = (
         u16::try_from(header.width.div_ceil(d)),

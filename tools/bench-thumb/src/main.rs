@@ -36,16 +36,24 @@ type Res = Result<(), String>;
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     let n = v.len();
-    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
 }
 
 fn core(args: &[String]) -> Res {
     let reps: usize = args.first().and_then(|s| s.parse().ok()).ok_or("REPS")?;
-    let spec = imaging::ThumbnailSpec { max_side: 128, quality: 80 };
+    let spec = imaging::ThumbnailSpec {
+        max_side: 128,
+        quality: 80,
+    };
     let limits = imaging::Limits::default();
     for file in &args[1..] {
         let bytes = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
-        let warm = imaging::thumbnail(&bytes, &spec, &limits).map_err(|e| format!("{file}: {e}"))?;
+        let warm =
+            imaging::thumbnail(&bytes, &spec, &limits).map_err(|e| format!("{file}: {e}"))?;
         let mut times = Vec::with_capacity(reps);
         for _ in 0..reps {
             let t = Instant::now();
@@ -54,7 +62,12 @@ fn core(args: &[String]) -> Res {
             std::hint::black_box(thumb);
         }
         let min = times.iter().copied().fold(f64::INFINITY, f64::min);
-        println!("{file} {:.3} {:.3} {}", median(&mut times), min, warm.bytes.len());
+        println!(
+            "{file} {:.3} {:.3} {}",
+            median(&mut times),
+            min,
+            warm.bytes.len()
+        );
     }
     Ok(())
 }
@@ -102,7 +115,10 @@ fn request(auth: &str, method: &str, path: &str, body: &[u8]) -> std::io::Result
 
 fn load(args: &[String]) -> Res {
     let url = args.first().ok_or("URL")?.clone();
-    let conc: usize = args.get(1).and_then(|s| s.parse().ok()).ok_or("CONCURRENCY")?;
+    let conc: usize = args
+        .get(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or("CONCURRENCY")?;
     let secs: f64 = args.get(2).and_then(|s| s.parse().ok()).ok_or("SECONDS")?;
     let mut get = false;
     let mut distinct = false;
@@ -122,8 +138,14 @@ fn load(args: &[String]) -> Res {
         files
             .iter()
             .map(|f| {
-                let name = std::path::Path::new(f).file_name().unwrap().to_string_lossy().into_owned();
-                std::fs::read(f).map(|b| (name, b)).map_err(|e| format!("{f}: {e}"))
+                let name = std::path::Path::new(f)
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                std::fs::read(f)
+                    .map(|b| (name, b))
+                    .map_err(|e| format!("{f}: {e}"))
             })
             .collect::<Result<_, _>>()?,
     );
@@ -150,7 +172,9 @@ fn load(args: &[String]) -> Res {
                         request(&auth, "POST", &base_path, body)
                     };
                     match status {
-                        Ok(s) if (200..300).contains(&s) => lat.push(t.elapsed().as_secs_f64() * 1e3),
+                        Ok(s) if (200..300).contains(&s) => {
+                            lat.push(t.elapsed().as_secs_f64() * 1e3)
+                        }
                         _ => {
                             failed.fetch_add(1, Ordering::Relaxed);
                         }
@@ -160,12 +184,23 @@ fn load(args: &[String]) -> Res {
             })
         })
         .collect();
-    let mut lat: Vec<f64> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+    let mut lat: Vec<f64> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
     let elapsed = start.elapsed().as_secs_f64();
     let ok = lat.len();
     let failed = failed.load(Ordering::Relaxed);
     let p50 = if ok > 0 { median(&mut lat) } else { f64::NAN };
-    let p99 = if ok > 0 { lat[((ok as f64 * 0.99) as usize).min(ok - 1)] } else { f64::NAN };
-    println!("{} {ok} {failed} {elapsed:.2} {:.2} {p50:.1} {p99:.1}", ok as u64 + failed, ok as f64 / elapsed);
+    let p99 = if ok > 0 {
+        lat[((ok as f64 * 0.99) as usize).min(ok - 1)]
+    } else {
+        f64::NAN
+    };
+    println!(
+        "{} {ok} {failed} {elapsed:.2} {:.2} {p50:.1} {p99:.1}",
+        ok as u64 + failed,
+        ok as f64 / elapsed
+    );
     Ok(())
 }
