@@ -184,6 +184,12 @@ pub fn evaluate(originals: &[Vec<f32>], queries: &[Query], threshold: f32) -> Re
         above: usize,
         worst: Option<usize>,
     }
+    impl Acc {
+        /// Nothing seen yet: the minimum starts above every score.
+        fn empty() -> Self {
+            Acc { n: 0, hit1: 0, hit5: 0, rr: 0.0, min: f32::INFINITY, above: 0, worst: None }
+        }
+    }
     let mut own_scores = Vec::new(); // same-image variants only, for the sweep
     let mut per_variant: BTreeMap<(Family, usize, &'static str), Acc> = BTreeMap::new();
     let mut order: Vec<&'static str> = Vec::new();
@@ -210,15 +216,7 @@ pub fn evaluate(originals: &[Vec<f32>], queries: &[Query], threshold: f32) -> Re
             });
         let acc = per_variant
             .entry((q.family, pos, q.variant))
-            .or_insert(Acc {
-                n: 0,
-                hit1: 0,
-                hit5: 0,
-                rr: 0.0,
-                min: f32::INFINITY,
-                above: 0,
-                worst: None,
-            });
+            .or_insert_with(Acc::empty);
         acc.n += 1;
         acc.hit1 += usize::from(rank == 0);
         acc.hit5 += usize::from(rank < 5);
@@ -252,15 +250,7 @@ pub fn evaluate(originals: &[Vec<f32>], queries: &[Query], threshold: f32) -> Re
     let families = Family::ALL
         .iter()
         .filter_map(|&family| {
-            let mut total = Acc {
-                n: 0,
-                hit1: 0,
-                hit5: 0,
-                rr: 0.0,
-                min: f32::INFINITY,
-                above: 0,
-                worst: None,
-            };
+            let mut total = Acc::empty();
             for (_, a) in per_variant.iter().filter(|((f, _, _), _)| *f == family) {
                 total.n += a.n;
                 total.hit1 += a.hit1;
