@@ -6,6 +6,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use crate::client::Client;
+use crate::kvcheck::KvFile;
 
 /// KV value cap the in-process host enforces, like Fermyon Cloud's key-value store.
 pub const KV_MAX_VALUE_BYTES: usize = 1_000_000;
@@ -67,6 +68,24 @@ pub fn base_url() -> Option<String> {
         .ok()
         .map(|v| v.trim().trim_end_matches('/').to_string())
         .filter(|v| !v.is_empty())
+}
+
+/// The app under test with its key-value file open for inspection: a host of the test's
+/// own, or `BASE_URL` (then `kv` is `None` and the store checks are skipped, said once).
+pub struct Inspectable {
+    pub client: Client,
+    pub kv: Option<KvFile>,
+    _host: Option<Host>,
+}
+
+/// [`Inspectable`] for `test`, with `options` for a host of its own.
+pub fn inspectable(test: &str, options: HostOptions<'_>) -> Inspectable {
+    if let Some(base) = base_url() {
+        notice(&format!("e2e: {test} against BASE_URL={base}: store checks skipped"));
+        return Inspectable { client: Client::new(base), kv: None, _host: None };
+    }
+    let host = Host::spawn_with(options).unwrap_or_else(|e| panic!("{e:#}"));
+    Inspectable { client: host.client(), kv: Some(KvFile::new(host.state_dir())), _host: Some(host) }
 }
 
 /// A host of its own, for tests that need special configuration (Spin variables).

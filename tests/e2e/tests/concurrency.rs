@@ -12,25 +12,14 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 
-use darkroom_e2e::kvcheck::KvFile;
-use darkroom_e2e::target::{base_url, notice};
-use darkroom_e2e::{Client, Host, HostOptions, expect, fixtures};
+use darkroom_e2e::target::{self, Inspectable, notice};
+use darkroom_e2e::{Client, HostOptions, expect, fixtures};
 
 const UPLOADS: usize = 1000;
 const IN_FLIGHT: usize = 64;
 
-struct Target {
-    client: Client,
-    kv: Option<KvFile>,
-    _host: Option<Host>,
-}
-
-fn target() -> Target {
-    if let Some(base) = base_url() {
-        return Target { client: Client::new(base), kv: None, _host: None };
-    }
-    let host = Host::spawn_with(HostOptions::default()).unwrap_or_else(|e| panic!("{e:#}"));
-    Target { client: host.client(), kv: Some(KvFile::new(host.state_dir())), _host: Some(host) }
+fn target() -> Inspectable {
+    target::inspectable("concurrency", HostOptions::default())
 }
 
 /// Runs `job(i)` for i in 0..n on `threads` threads; returns the results in order.

@@ -15,9 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use darkroom_e2e::hostile::{self, Case, Expect};
-use darkroom_e2e::kvcheck::KvFile;
-use darkroom_e2e::target::{base_url, notice};
-use darkroom_e2e::{Client, Host, HostOptions, Reply, expect, fixtures, rawhttp};
+use darkroom_e2e::target::{self, Inspectable, notice};
+use darkroom_e2e::{HostOptions, Reply, expect, fixtures, rawhttp};
 
 const INSTANCE_MEMORY: usize = 128 * 1024 * 1024;
 
@@ -25,20 +24,8 @@ const INSTANCE_MEMORY: usize = 128 * 1024 * 1024;
 const HEADER_REFUSAL_PEAK: u64 = 24 * 1024 * 1024;
 
 /// The app under test: a host of our own (so its store can be inspected), or BASE_URL.
-struct Target {
-    client: Client,
-    kv: Option<KvFile>,
-    _host: Option<Host>,
-}
-
-fn target() -> Target {
-    if let Some(base) = base_url() {
-        notice(&format!("e2e: hostile against BASE_URL={base}: store checks skipped"));
-        return Target { client: Client::new(base), kv: None, _host: None };
-    }
-    let host = Host::spawn_with(HostOptions { max_instance_memory: Some(INSTANCE_MEMORY), ..HostOptions::default() })
-        .unwrap_or_else(|e| panic!("{e:#}"));
-    Target { client: host.client(), kv: Some(KvFile::new(host.state_dir())), _host: Some(host) }
+fn target() -> Inspectable {
+    target::inspectable("hostile", HostOptions { max_instance_memory: Some(INSTANCE_MEMORY), ..HostOptions::default() })
 }
 
 fn mime(format: &str) -> String {
@@ -46,7 +33,7 @@ fn mime(format: &str) -> String {
 }
 
 /// Runs one case; returns `"refused 4xx"` or `"accepted"` for the tally.
-fn run_case(target: &Target, case: &Case) -> String {
+fn run_case(target: &Inspectable, case: &Case) -> String {
     let client = &target.client;
     let before: BTreeSet<String> = target.kv.as_ref().map(|kv| kv.keys().into_iter().collect()).unwrap_or_default();
     let reply = client.post("/api/images", &case.body, &case.content_type);
@@ -85,7 +72,7 @@ fn run_case(target: &Target, case: &Case) -> String {
 }
 
 /// An accepted case: the whole image is stored and served as what it is.
-fn accepted(target: &Target, case: &Case, reply: &Reply, before: &BTreeSet<String>) {
+fn accepted(target: &Inspectable, case: &Case, reply: &Reply, before: &BTreeSet<String>) {
     assert!(matches!(reply.status, 200 | 201), "an unexpected status\n{reply}");
     assert!(!matches!(case.expect, Expect::Refused(_)), "accepted, but must be refused\n{reply}");
     let object = expect::json(reply, reply.status);
