@@ -48,6 +48,11 @@ pub async fn serve(
             },
             _ = &mut shutdown => return,
         };
+        // Responses are written in a few small pieces; without this, delayed ACKs stall
+        // each keep-alive response by tens of milliseconds (Spin's hyper server sets it too).
+        if let Err(e) = stream.set_nodelay(true) {
+            eprintln!("darkroom-host: TCP_NODELAY for {client_addr}: {e}");
+        }
         let app = app.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {
