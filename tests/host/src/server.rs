@@ -49,7 +49,7 @@ pub async fn serve(
             _ = &mut shutdown => return,
         };
         // Responses are written in a few small pieces; without this, delayed ACKs stall
-        // each keep-alive response by tens of milliseconds (Spin's hyper server sets it too).
+        // each keep-alive response by tens of milliseconds (docs/performance.md).
         if let Err(e) = stream.set_nodelay(true) {
             eprintln!("darkroom-host: TCP_NODELAY for {client_addr}: {e}");
         }
