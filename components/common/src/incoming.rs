@@ -87,8 +87,3 @@ impl Incoming {
         Ok(body)
     }
 }
-
-/// The method as text, for `405` answers and logs.
-pub fn method_name(method: &Method) -> String {
-    method.to_string()
-}

@@ -11,8 +11,23 @@ pub struct Stored {
     pub created: bool,
 }
 
-pub async fn ingest(settings: &Settings, bytes: Vec<u8>) -> Result<Stored, ApiError> {
-    let (header, id) = api::validate_upload(&bytes, settings)?;
+/// Bytes that passed [`api::validate_upload`], with what it found, so the checks (and
+/// the SHA-256) run once per file even when a multipart body is validated up front.
+pub struct Validated {
+    bytes: Vec<u8>,
+    header: imaging::Header,
+    id: String,
+}
+
+impl Validated {
+    pub fn check(bytes: Vec<u8>, settings: &Settings) -> Result<Self, ApiError> {
+        let (header, id) = api::validate_upload(&bytes, settings)?;
+        Ok(Self { bytes, header, id })
+    }
+}
+
+pub async fn ingest(settings: &Settings, file: Validated) -> Result<Stored, ApiError> {
+    let Validated { bytes, header, id } = file;
     let store = kv::open_store(settings)?;
 
     let previous = store.get_record(&id)?;

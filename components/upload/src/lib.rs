@@ -41,7 +41,8 @@ async fn upload(req: Incoming) -> Result<Reply, ApiError> {
     let body = req.body(settings.max_upload_bytes).await?;
     match kind {
         BodyKind::Raw => {
-            let stored = ingest::ingest(&settings, body).await?;
+            let file = ingest::Validated::check(body, &settings)?;
+            let stored = ingest::ingest(&settings, file).await?;
             let status = if stored.created { 201 } else { 200 };
             Ok(Reply::json(status, &stored.object).header("location", &format!("/api/images/{}", stored.object.id)))
         }
@@ -53,9 +54,10 @@ async fn upload(req: Incoming) -> Result<Reply, ApiError> {
                 return Err(ApiError::BadRequest("the multipart body holds no file part".into()));
             }
             // Validate every file before storing any, so one bad part stores nothing.
-            for file in &files {
-                api::validate_upload(file, &settings)?;
-            }
+            let files = files
+                .into_iter()
+                .map(|file| ingest::Validated::check(file, &settings))
+                .collect::<Result<Vec<_>, _>>()?;
             let mut images = Vec::with_capacity(files.len());
             let mut any_created = false;
             for file in files {
