@@ -19,14 +19,7 @@ fn status<T: std::fmt::Debug>(r: Result<T, ApiError>) -> u16 {
 #[test]
 fn real_images_pass_with_their_sniffed_format_and_id() {
     let photo = testkit::synthetic_photo(320, 200, 7);
-    for format in [
-        Format::Jpeg,
-        Format::Png,
-        Format::Gif,
-        Format::Webp,
-        Format::Tiff,
-        Format::Bmp,
-    ] {
+    for format in Format::ALL {
         let bytes = testkit::encode(&photo, format, 85);
         let (header, id) = api::validate_upload(&bytes, &Settings::default()).unwrap();
         assert_eq!(header.format, format);
