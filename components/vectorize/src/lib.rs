@@ -59,11 +59,10 @@ fn vectorize(settings: &Settings, body: &[u8]) -> Result<Reply, ApiError> {
         .get_blob(&step.id, BlobKind::Original)?
         .ok_or_else(|| ApiError::NotFound(format!("no image with id {}", step.id)))?;
     let features = features(settings, &original)?;
-    store.put_blob(
+    store.put_vector(
         &step.id,
-        BlobKind::Vector,
         &vectors::to_le_bytes(&features.vector),
-        &store::segments::vector_content_type(vectors::FEATURE_VERSION),
+        vectors::FEATURE_VERSION,
     )?;
     Ok(Reply::json(
         200,

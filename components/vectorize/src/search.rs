@@ -42,51 +42,48 @@ pub fn vector(settings: &Settings, id: &str) -> Result<Reply, ApiError> {
     ))
 }
 
-/// `GET /api/images/{id}/similar?k=`: one key listing, every segment streamed through a
-/// running top-k, then the loose vectors no segment covers (see `store::segments`).
-/// Answers with a `Server-Timing` header splitting the time into listing, reads, scoring
-/// and compaction, which `bench/search.sh` reports.
+/// `GET /api/images/{id}/similar?k=`: every stored vector streamed through a running
+/// top-k, found through the vector catalog when it is current, else one key listing
+/// (`store::segments`). Answers with a `Server-Timing` header splitting the time into
+/// finding the vectors, reads, scoring and maintenance (compaction, catalog), which
+/// `bench/search.sh` reports, and a `darkroom-search` header saying what was read.
 pub fn similar(settings: &Settings, id: &str, query: &str) -> Result<Reply, ApiError> {
     let k = Query::parse(query)?.k(10, settings.max_similar_k)?;
     let raw =
         segments::raw_id(id).ok_or_else(|| ApiError::NotFound(format!("no image with id {id}")))?;
     let store = kv::open_store(settings)?;
     let started = Instant::now();
-    let snap = store.vector_snapshot()?;
-    if !snap.is_live(&raw) {
+    if !store.has_original(id)? {
         return Err(ApiError::NotFound(format!("no image with id {id}")));
     }
     let (version, query_vector) = store
         .loose_vector(&raw)?
         .ok_or_else(|| ApiError::NotFound(format!("no vector for image {id}")))?;
-    let listed = started.elapsed();
+    let query_read = started.elapsed();
 
-    let mut top = TopK::new(k);
-    let mut scoring = Duration::ZERO;
-    let stats = store.scan_vectors(&snap, version, query_vector.len(), |ids, rows| {
-        let t = Instant::now();
-        top.offer_rows(&query_vector, rows, ids, |other| {
-            *other != raw && snap.is_live(other)
-        });
-        scoring += t.elapsed();
-    })?;
-    let scanned = started.elapsed();
-
-    // Opportunistic compaction, on this request's listing: enough loose vectors that no
-    // segment covers, or a segment that could not be read.
-    let policy = CompactionPolicy {
+    // Only searches of the current feature version maintain segments and the catalog.
+    let maintain = (version == vectors::FEATURE_VERSION).then(|| CompactionPolicy {
         min_loose: segment_min(),
         ..CompactionPolicy::default()
-    };
-    if version == vectors::FEATURE_VERSION
-        && (stats.loose >= policy.min_loose || stats.skipped_segments > 0)
-    {
-        if let Err(e) = store.compact_vectors(&snap, version, query_vector.len(), policy) {
-            // The answer is right without it; the next search tries again.
-            eprintln!("darkroom: vector compaction failed: {e}");
-        }
+    });
+    let mut scoring = Duration::ZERO;
+    let (top, report) = store.search_vectors(
+        version,
+        query_vector.len(),
+        maintain,
+        || TopK::new(k),
+        |top, snap, ids, rows| {
+            let t = Instant::now();
+            top.offer_rows(&query_vector, rows, ids, |other| {
+                *other != raw && snap.is_live(other)
+            });
+            scoring += t.elapsed();
+        },
+        |top| top.items().copied().collect(),
+    )?;
+    if let Some(e) = &report.maintenance_error {
+        eprintln!("darkroom: vector maintenance failed: {e}");
     }
-    let compacted = started.elapsed();
 
     let results = top
         .into_sorted()
@@ -99,14 +96,19 @@ pub fn similar(settings: &Settings, id: &str, query: &str) -> Result<Reply, ApiE
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let timing = format!(
         "list;dur={:.3}, read;dur={:.3}, score;dur={:.3}, compact;dur={:.3}",
-        ms(listed),
-        ms(scanned - listed - scoring),
+        ms(query_read + report.find),
+        ms(report.scan.saturating_sub(scoring)),
         ms(scoring),
-        ms(compacted - scanned)
+        ms(report.maintain)
     );
+    let stats = report.stats;
     let counts = format!(
-        "segments={} rows={} loose={} skipped={}",
-        stats.segments, stats.segment_rows, stats.loose, stats.skipped_segments
+        "view={} segments={} rows={} loose={} skipped={}",
+        report.view.as_str(),
+        stats.segments,
+        stats.segment_rows,
+        stats.loose,
+        stats.skipped_segments
     );
     Ok(Reply::json(
         200,

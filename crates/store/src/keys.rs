@@ -7,6 +7,8 @@
 //! idx/{rev:020}/{id}       listing entry, rev = u64::MAX - created_micros
 //! vseg/{hash}/m            vector segment manifest (JSON), written last
 //! vseg/{hash}/{n}          vector segment chunk n
+//! vcat/head                vector catalog: what the last key listing found (binary)
+//! vcat/mark                token rewritten after every change to the set of vectors
 //! ```
 //! Every builder takes an id that has already been validated or checks it itself, so a
 //! key is always ASCII and at most [`MAX_KEY_BYTES`] long.
@@ -47,6 +49,12 @@ pub fn index(created_micros: u64, id: &str) -> Result<String> {
         valid(id)?
     ))
 }
+
+/// The vector catalog (`segments::catalog`).
+pub const VECTOR_CATALOG: &str = "vcat/head";
+
+/// The token that dates the vector catalog (`segments::catalog`).
+pub const VECTOR_MARKER: &str = "vcat/mark";
 
 /// Prefix of every vector segment key.
 pub const SEGMENT_PREFIX: &str = "vseg/";

@@ -20,6 +20,7 @@ pub struct MemoryKv {
 struct Inner {
     map: BTreeMap<String, Vec<u8>>,
     writes: u64,
+    listings: u64,
     max_value_bytes: Option<usize>,
     fail_write: Option<u64>,
     fail_writes_after: Option<u64>,
@@ -60,6 +61,11 @@ impl MemoryKv {
     /// Number of writes attempted so far, failed ones included.
     pub fn writes(&self) -> u64 {
         self.lock().writes
+    }
+
+    /// Number of `get_keys` calls so far (the one costly operation on a large store).
+    pub fn listings(&self) -> u64 {
+        self.lock().listings
     }
 
     /// A copy of every key, sorted.
@@ -131,7 +137,9 @@ impl KeyValue for MemoryKv {
     }
 
     fn get_keys(&self) -> Result<Vec<String>> {
-        Ok(self.keys())
+        let mut inner = self.lock();
+        inner.listings += 1;
+        Ok(inner.map.keys().cloned().collect())
     }
 }
 

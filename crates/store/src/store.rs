@@ -38,7 +38,8 @@ impl<K: KeyValue> Store<K> {
     ///
     /// The original's manifest goes first, so readers get 404 at once even if a later
     /// delete fails; then the other manifests, the listing entries, the record, and the
-    /// chunks. Running it again finishes an interrupted delete.
+    /// chunks. Running it again finishes an interrupted delete. When the image had a
+    /// vector, the vector catalog is marked out of date last (`segments::catalog`).
     pub fn delete_image(&self, id: &str) -> Result<bool> {
         let prefix = keys::image_prefix(id)?;
         let mut doomed: Vec<String> = self
@@ -70,7 +71,19 @@ impl<K: KeyValue> Store<K> {
         for key in &doomed {
             self.kv.delete(key)?;
         }
+        let is_vector = |k: &String| {
+            keys::parse_manifest(k).is_some_and(|(_, kind)| kind == BlobKind::Vector)
+                || keys::parse_chunk(k).is_some_and(|(_, kind, _)| kind == BlobKind::Vector)
+        };
+        if doomed.iter().any(is_vector) {
+            self.touch_vectors()?;
+        }
         Ok(true)
+    }
+
+    /// Whether image `id` exists (its original is committed).
+    pub fn has_original(&self, id: &str) -> Result<bool> {
+        self.kv.exists(&keys::manifest(id, BlobKind::Original)?)
     }
 
     /// Ids that have a committed vector blob, sorted (the candidates of a similarity

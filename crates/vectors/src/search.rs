@@ -165,6 +165,11 @@ impl<T: Ord + Clone> TopK<T> {
         }
     }
 
+    /// The items held so far, in no particular order.
+    pub fn items(&self) -> impl Iterator<Item = &T> {
+        self.heap.iter().map(|e| &e.item)
+    }
+
     /// The winners, best first (ties: smaller item first).
     pub fn into_sorted(self) -> Vec<(T, f32)> {
         // `into_sorted_vec` ascends by `Ord`, i.e. best first here.

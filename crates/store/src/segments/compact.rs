@@ -36,6 +36,8 @@ pub struct CompactionReport {
     pub written: Option<String>,
     /// Rows in it.
     pub rows: usize,
+    /// Their ids, ascending.
+    pub ids: Vec<RawId>,
     /// Segments deleted: merged into the new one, of another version, or broken.
     pub deleted: Vec<String>,
 }
@@ -188,6 +190,7 @@ impl<K: KeyValue> Store<K> {
             let hash = self.put_segment(&bytes)?;
             report.rows = ids.len();
             report.written = Some(hash);
+            report.ids = order.iter().map(|&i| ids[i]).collect();
         }
         // Only now that the replacement is committed may the old segments go.
         for (hash, chunks) in superseded.into_iter().chain(doomed) {

@@ -5,7 +5,8 @@
 //! immutable, content-addressed blob `vseg/{sha256}` packing many `(id, vector)` rows
 //! (layout in [`format`]). Nothing is ever read-modify-written:
 //!
-//! - a reader lists the keys once ([`Snapshot`]), streams every committed segment, then
+//! - a reader takes a [`Snapshot`]: the [`catalog`] a previous search wrote, while
+//!   nothing changed since, or else one listing of the keys; it streams every segment, then
 //!   reads the loose vectors no segment covered ([`Store::scan_vectors`]); rows of
 //!   deleted images (no committed original) are dropped by the caller's filter, and a
 //!   segment that vanished between the listing and the read is skipped: its ids are then
@@ -19,18 +20,25 @@
 //! in its blob's content type ([`vector_content_type`]). Rows of another version than
 //! the query's are ignored.
 
+pub mod catalog;
 mod compact;
 pub mod format;
 mod scan;
+mod search;
 
+pub use catalog::Catalog;
 pub use compact::{CompactionPolicy, CompactionReport};
 pub use format::{Header, RawId, Segment};
-pub use scan::ScanStats;
+pub use scan::{Scan, ScanStats};
+pub use search::{SearchReport, View};
 
 use std::collections::HashSet;
 
 use crate::blob::{from_json, to_json};
 use crate::{BlobKind, BlobManifest, Error, KeyValue, Result, Store, content_id, keys};
+
+/// Where [`Store::stream_segment`] hands a segment's rows: header, ids, row-major rows.
+type RowSink<'a> = dyn FnMut(Header, &[RawId], &[f32]) + 'a;
 
 /// Content type of a segment blob's manifest.
 pub const SEGMENT_CONTENT_TYPE: &str = "application/vnd.darkroom.vseg";
@@ -65,25 +73,42 @@ pub fn hex_id(raw: &RawId) -> String {
     hex::encode(raw)
 }
 
-/// What one key listing says about vectors: which images are alive, which have a loose
-/// vector, which segments are committed.
-#[derive(Debug, Clone, Default)]
+/// What a search knows about the stored vectors before reading them: which images are
+/// alive, which loose vectors to read, which segments are committed. From one key
+/// listing, or from the [`catalog`] a previous listing left.
+#[derive(Debug, Clone)]
 pub struct Snapshot {
-    live: HashSet<RawId>,
-    /// Ids with a committed vector *and* original, ascending.
+    live: Liveness,
+    /// Listed: ids with a committed vector *and* original. From a catalog: only those no
+    /// catalogued segment covers. Ascending either way.
     loose: Vec<RawId>,
     /// Committed segment hashes, ascending.
     segments: Vec<String>,
+    from_catalog: bool,
+    /// The `vcat/mark` token read before the keys were listed (see [`catalog`]).
+    marker: Option<Vec<u8>>,
+}
+
+/// Which images count as alive.
+#[derive(Debug, Clone)]
+enum Liveness {
+    /// A listing: the images with a committed original.
+    Only(HashSet<RawId>),
+    /// A catalog: every image but those it found deleted.
+    AllBut(HashSet<RawId>),
 }
 
 impl Snapshot {
     /// Whether `id` had a committed original when the keys were listed (a row of an
     /// image deleted since is still in old segments; this is how readers drop it).
     pub fn is_live(&self, id: &RawId) -> bool {
-        self.live.contains(id)
+        match &self.live {
+            Liveness::Only(live) => live.contains(id),
+            Liveness::AllBut(dead) => !dead.contains(id),
+        }
     }
 
-    /// Ids with a loose vector, ascending.
+    /// Ids with a loose vector to consider, ascending.
     pub fn loose(&self) -> &[RawId] {
         &self.loose
     }
@@ -92,28 +117,54 @@ impl Snapshot {
     pub fn segments(&self) -> &[String] {
         &self.segments
     }
+
+    /// Whether this came from the catalog rather than a listing. A catalog is only as
+    /// good as its segments: when one cannot be read, list again
+    /// ([`Store::vector_snapshot`]) rather than trust the answer.
+    pub fn from_catalog(&self) -> bool {
+        self.from_catalog
+    }
 }
 
 impl<K: KeyValue> Store<K> {
-    /// Lists the keys once and classifies them.
-    pub fn vector_snapshot(&self) -> Result<Snapshot> {
-        let mut snap = Snapshot::default();
+    /// Lists the keys once and classifies them; `marker` is the `vcat/mark` token read
+    /// just before.
+    fn listed_snapshot(&self, marker: Option<Vec<u8>>) -> Result<Snapshot> {
+        let (mut live, mut loose, mut segments) = (HashSet::new(), Vec::new(), Vec::new());
         for key in self.kv.get_keys()? {
             if let Some(hash) = keys::parse_segment_manifest(&key) {
-                snap.segments.push(hash.to_owned());
+                segments.push(hash.to_owned());
             } else if let Some((id, kind)) = keys::parse_manifest(&key) {
                 let raw = raw_id(id).expect("parse_manifest checks the id");
                 match kind {
-                    BlobKind::Original => drop(snap.live.insert(raw)),
-                    BlobKind::Vector => snap.loose.push(raw),
+                    BlobKind::Original => drop(live.insert(raw)),
+                    BlobKind::Vector => loose.push(raw),
                     BlobKind::Thumbnail => {}
                 }
             }
         }
-        snap.loose.retain(|id| snap.live.contains(id));
-        snap.loose.sort_unstable();
-        snap.segments.sort_unstable();
-        Ok(snap)
+        loose.retain(|id| live.contains(id));
+        loose.sort_unstable();
+        segments.sort_unstable();
+        Ok(Snapshot {
+            live: Liveness::Only(live),
+            loose,
+            segments,
+            from_catalog: false,
+            marker,
+        })
+    }
+
+    /// Stores image `id`'s vector (`le_bytes`: f32 little-endian, feature `version`) as
+    /// its loose vector blob, then marks the [`catalog`] out of date.
+    pub fn put_vector(&self, id: &str, le_bytes: &[u8], version: u32) -> Result<()> {
+        self.put_blob(
+            id,
+            BlobKind::Vector,
+            le_bytes,
+            &vector_content_type(version),
+        )?;
+        self.touch_vectors()
     }
 
     /// The loose vector of `id` and its feature version; `None` when absent.
@@ -172,6 +223,23 @@ impl<K: KeyValue> Store<K> {
         segment: &mut Segment,
         ids_only: bool,
     ) -> Result<Option<(Header, u32)>> {
+        self.stream_segment(hash, segment, ids_only, &mut |_, _, _| {})
+    }
+
+    /// [`Store::read_segment`], handing each batch of rows (with the segment's header)
+    /// to `on_rows` as soon as the
+    /// chunk that completes them has arrived: scoring a megabyte that was just copied
+    /// is far cheaper than scoring the whole segment afterwards, when it has left the
+    /// cache. Header, lengths and id order are checked before the first row is handed
+    /// out; if the segment vanishes half-way, the rows handed out so far stay handed
+    /// out (callers dedupe by id).
+    pub(crate) fn stream_segment(
+        &self,
+        hash: &str,
+        segment: &mut Segment,
+        ids_only: bool,
+        on_rows: &mut RowSink<'_>,
+    ) -> Result<Option<(Header, u32)>> {
         let Some(raw) = self.kv.get(&keys::segment_manifest(hash)?)? else {
             return Ok(None);
         };
@@ -179,15 +247,11 @@ impl<K: KeyValue> Store<K> {
         manifest.validate()?;
         let size = usize::try_from(manifest.size).map_err(|_| Error::TooLarge)?;
         let chunk_size = manifest.chunk_size as usize;
-        let mut need = if ids_only {
-            size.min(format::HEADER_BYTES)
-        } else {
-            size
-        };
         let mut have = 0;
+        let mut ids_read = false;
         segment.reset(if ids_only { 0 } else { size });
         for n in 0..manifest.chunks {
-            if have >= need && have > 0 {
+            if ids_only && ids_read {
                 break;
             }
             let Some(chunk) = self.kv.get(&keys::segment_chunk(hash, n)?)? else {
@@ -205,8 +269,27 @@ impl<K: KeyValue> Store<K> {
             }
             segment.extend(&chunk);
             have += chunk.len();
-            if ids_only && n == 0 {
-                need = Header::parse(segment.filled())?.ids_end().min(size);
+            if !ids_read && have >= format::HEADER_BYTES.min(size) {
+                let header = Header::parse(segment.filled())?;
+                if !ids_only && header.total_bytes() != size {
+                    return Err(Error::Corrupt(format!(
+                        "segment {hash} of {size} bytes, header {header:?}"
+                    )));
+                }
+                if have >= header.ids_end() {
+                    segment.seal(false)?;
+                    ids_read = true;
+                }
+            }
+            if ids_read && !ids_only {
+                let rows = segment.take_rows();
+                if !rows.is_empty() {
+                    on_rows(
+                        segment.header(),
+                        &segment.ids()[rows.clone()],
+                        segment.rows_in(rows),
+                    );
+                }
             }
         }
         let header = segment.seal(!ids_only)?;

@@ -1,6 +1,6 @@
 //! The reader: every committed segment, then the loose vectors no segment covered.
 
-use super::{RawId, Segment, Snapshot};
+use super::{Catalog, RawId, Segment, Snapshot, format};
 use crate::{Error, KeyValue, Result, Store};
 
 /// What a scan read, for the caller's compaction decision and for diagnostics.
@@ -16,10 +16,20 @@ pub struct ScanStats {
     pub loose: usize,
 }
 
+/// A scan's outcome.
+#[derive(Debug, Clone, Default)]
+pub struct Scan {
+    pub stats: ScanStats,
+    /// After a scan over a listing (not over a catalog): what the next search can use
+    /// instead of listing, to be stored with [`Store::put_catalog`] (after
+    /// [`Catalog::compacted`] if a compaction follows).
+    pub catalog: Option<Catalog>,
+}
+
 impl<K: KeyValue> Store<K> {
     /// Calls `visit(ids, rows)` for every stored vector of feature `version` and length
-    /// `dims`: once per segment (rows row-major, `ids.len() × dims`) and once per loose
-    /// vector no segment covered.
+    /// `dims`: batches of segment rows (row-major, `ids.len() × dims`) as their chunks
+    /// arrive, then each loose vector no segment covered.
     ///
     /// An id can be visited more than once (segments written by racing compactions
     /// overlap) and rows of images deleted after a segment was written are included:
@@ -31,12 +41,19 @@ impl<K: KeyValue> Store<K> {
         version: u32,
         dims: usize,
         mut visit: impl FnMut(&[RawId], &[f32]),
-    ) -> Result<ScanStats> {
+    ) -> Result<Scan> {
         let mut stats = ScanStats::default();
         let mut covered = vec![false; snap.loose.len()];
         let mut segment = Segment::default();
+        let mut used = Vec::new();
+        let mut dead = Vec::new();
         for hash in &snap.segments {
-            let header = match self.read_segment(hash, &mut segment, false) {
+            let mut wanted = |h: format::Header, ids: &[RawId], rows: &[f32]| {
+                if h.version == version && h.dims as usize == dims {
+                    visit(ids, rows);
+                }
+            };
+            let header = match self.stream_segment(hash, &mut segment, false, &mut wanted) {
                 Ok(Some((header, _))) => header,
                 // Vanished or damaged: its ids stay uncovered, so their loose vectors
                 // (the source of truth) are read below.
@@ -50,15 +67,20 @@ impl<K: KeyValue> Store<K> {
                 stats.skipped_segments += 1;
                 continue;
             }
-            visit(segment.ids(), segment.rows());
             mark_covered(&snap.loose, segment.ids(), &mut covered);
+            if !snap.from_catalog {
+                dead.extend(segment.ids().iter().filter(|id| !snap.is_live(id)));
+            }
+            used.push(hash.clone());
             stats.segments += 1;
             stats.segment_rows += header.count as usize;
         }
+        let mut loose = Vec::new();
         for (id, _) in snap.loose.iter().zip(&covered).filter(|(_, c)| !**c) {
             match self.loose_vector(id) {
                 Ok(Some((v, row))) if v == version && row.len() == dims => {
                     visit(std::slice::from_ref(id), &row);
+                    loose.push(*id);
                     stats.loose += 1;
                 }
                 // Deleted since the listing, another version or length, or damaged:
@@ -67,7 +89,19 @@ impl<K: KeyValue> Store<K> {
                 Err(e) => return Err(e),
             }
         }
-        Ok(stats)
+        let catalog = (!snap.from_catalog).then(|| {
+            dead.sort_unstable();
+            dead.dedup();
+            Catalog {
+                marker: snap.marker.clone(),
+                version,
+                dims: dims as u32,
+                segments: used,
+                loose,
+                dead,
+            }
+        });
+        Ok(Scan { stats, catalog })
     }
 }
 

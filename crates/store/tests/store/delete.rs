@@ -28,8 +28,13 @@ fn delete_removes_every_key_of_the_id_and_nothing_else() {
         )
         .unwrap();
 
+    let marker = store.kv().get(keys::VECTOR_MARKER).unwrap();
     assert!(store.delete_image(&rec.id).unwrap());
-    assert_eq!(store.kv().keys(), keep_keys);
+    // Every key of the image is gone; the vector catalog's marker is new (it had a vector).
+    let mut want = keep_keys.clone();
+    want.push(keys::VECTOR_MARKER.to_owned());
+    assert_eq!(store.kv().keys(), want);
+    assert_ne!(store.kv().get(keys::VECTOR_MARKER).unwrap(), marker);
     assert!(store.get_record(&rec.id).unwrap().is_none());
     assert!(
         store

@@ -1,6 +1,7 @@
 //! Integration tests of the store over `MemoryKv` (one binary, shared helpers in util).
 
 mod blobs;
+mod catalog;
 mod delete;
 mod listing;
 mod segments;

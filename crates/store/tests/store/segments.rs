@@ -47,10 +47,10 @@ fn scan<K: KeyValue>(store: &Store<K>) -> BTreeMap<RawId, Vec<f32>> {
     store
         .scan_vectors(&snap, V, DIMS, |ids, rows| {
             for (id, row) in ids.iter().zip(rows.chunks_exact(DIMS)) {
-                if snap.is_live(id) {
-                    if let Some(prev) = out.insert(*id, row.to_vec()) {
-                        assert_eq!(prev, row, "duplicate rows of {} differ", hex_id(id));
-                    }
+                if snap.is_live(id)
+                    && let Some(prev) = out.insert(*id, row.to_vec())
+                {
+                    assert_eq!(prev, row, "duplicate rows of {} differ", hex_id(id));
                 }
             }
         })
@@ -110,7 +110,7 @@ fn scan_equals_brute_force_loose_and_packed() {
         add_image(&store, seed);
     }
     let snap = store.vector_snapshot().unwrap();
-    let stats = store.scan_vectors(&snap, V, DIMS, |_, _| {}).unwrap();
+    let stats = store.scan_vectors(&snap, V, DIMS, |_, _| {}).unwrap().stats;
     assert_eq!(
         (stats.segments, stats.segment_rows, stats.loose),
         (1, 30, 15)
@@ -129,7 +129,7 @@ fn scan_equals_brute_force_loose_and_packed() {
     }
     while compact(&store, 1, 20).written.is_some() {}
     let snap = store.vector_snapshot().unwrap();
-    let stats = store.scan_vectors(&snap, V, DIMS, |_, _| {}).unwrap();
+    let stats = store.scan_vectors(&snap, V, DIMS, |_, _| {}).unwrap().stats;
     assert_eq!(stats.loose, 0, "{stats:?}");
     assert_eq!(scan(&store), brute_force(&store));
     assert_eq!(scan(&store).len(), 90);
@@ -190,7 +190,8 @@ fn a_segment_vanishing_after_the_listing_falls_back_to_loose_vectors() {
                     .zip(rows.chunks_exact(DIMS).map(<[f32]>::to_vec)),
             )
         })
-        .unwrap();
+        .unwrap()
+        .stats;
     assert_eq!((stats.skipped_segments, stats.loose), (1, 25));
     assert_eq!(got, want);
 
@@ -211,7 +212,11 @@ fn a_segment_vanishing_after_the_listing_falls_back_to_loose_vectors() {
     assert_eq!(scan(&store), want);
     let snap = store.vector_snapshot().unwrap();
     assert_eq!(
-        store.scan_vectors(&snap, V, DIMS, |_, _| {}).unwrap().loose,
+        store
+            .scan_vectors(&snap, V, DIMS, |_, _| {})
+            .unwrap()
+            .stats
+            .loose,
         0
     );
 }

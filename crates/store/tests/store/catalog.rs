@@ -1,0 +1,266 @@
+//! The vector catalog: a search after a listing leaves one, the next search uses it
+//! without listing, and every change to the vectors (upload, delete, a segment deleted
+//! by a compaction, a delete interrupted half-way) sends the next search back to a
+//! listing, so answers always equal a brute force over the loose vectors.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::util::bytes;
+use store::segments::{CompactionPolicy, RawId, SearchReport, Segment, View, hex_id, raw_id};
+use store::{BlobKind, KeyValue, MemoryKv, Store, content_id, keys};
+
+const DIMS: usize = 8;
+const V: u32 = 2;
+
+fn small_store() -> Store<Arc<MemoryKv>> {
+    Store::new(Arc::new(crate::util::capped_kv()), 1_000).unwrap()
+}
+
+fn unit(seed: u64) -> Vec<f32> {
+    let v: Vec<f32> = bytes(DIMS, seed)
+        .iter()
+        .map(|&b| f32::from(b) - 127.5)
+        .collect();
+    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    v.into_iter().map(|x| x / n).collect()
+}
+
+/// An image as the pipeline leaves it: original, then its vector (which marks the
+/// catalog stale).
+fn add_image<K: KeyValue>(store: &Store<K>, seed: u64) -> RawId {
+    let original = bytes(40, seed);
+    let id = content_id(&original);
+    store
+        .put_blob(&id, BlobKind::Original, &original, "image/png")
+        .unwrap();
+    let vector: Vec<u8> = unit(seed).iter().flat_map(|x| x.to_le_bytes()).collect();
+    store.put_vector(&id, &vector, V).unwrap();
+    raw_id(&id).unwrap()
+}
+
+const POLICY: CompactionPolicy = CompactionPolicy {
+    min_loose: 10,
+    max_rows: 40,
+};
+
+/// A search as the vectorize component runs it, collecting every live row.
+fn search<K: KeyValue>(store: &Store<K>) -> (BTreeMap<RawId, Vec<f32>>, SearchReport) {
+    store
+        .search_vectors(
+            V,
+            DIMS,
+            Some(POLICY),
+            BTreeMap::new,
+            |out, snap, ids, rows| {
+                for (id, row) in ids.iter().zip(rows.chunks_exact(DIMS)) {
+                    if snap.is_live(id)
+                        && let Some(prev) = out.insert(*id, row.to_vec())
+                    {
+                        assert_eq!(prev, row, "duplicate rows of {} differ", hex_id(id));
+                    }
+                }
+            },
+            |out| out.keys().copied().collect(),
+        )
+        .unwrap()
+}
+
+/// The truth: every live image's loose vector, from a listing.
+fn brute_force<K: KeyValue>(store: &Store<K>) -> BTreeMap<RawId, Vec<f32>> {
+    let snap = store.vector_snapshot().unwrap();
+    snap.loose()
+        .iter()
+        .map(|id| (*id, store.loose_vector(id).unwrap().unwrap().1))
+        .collect()
+}
+
+#[test]
+fn a_listing_leaves_a_catalog_the_next_search_uses_without_listing() {
+    let store = small_store();
+    for seed in 0..25 {
+        add_image(&store, seed);
+    }
+    let (got, report) = search(&store);
+    assert_eq!(report.view, View::Listing);
+    assert_eq!(report.stats.loose, 25, "{report:?}");
+    assert_eq!(got, brute_force(&store));
+    // It compacted (25 >= 10 loose), and the catalog knows the new segment.
+    let catalog = store.catalog().unwrap().expect("a catalog was stored");
+    assert_eq!(catalog.segments.len(), 1);
+    assert!(catalog.loose.is_empty(), "{catalog:?}");
+
+    let before = store.kv().listings();
+    for _ in 0..3 {
+        let (again, report) = search(&store);
+        assert_eq!(report.view, View::Catalog);
+        assert_eq!((report.stats.segments, report.stats.loose), (1, 0));
+        assert_eq!(again, got);
+    }
+    assert_eq!(store.kv().listings(), before, "no search listed the keys");
+}
+
+#[test]
+fn uploads_and_deletes_make_the_next_search_list() {
+    let store = small_store();
+    let ids: Vec<RawId> = (0..12).map(|s| add_image(&store, s)).collect();
+    search(&store);
+    assert_eq!(search(&store).1.view, View::Catalog);
+
+    // An upload: listed again, and found.
+    let new = add_image(&store, 100);
+    let (got, report) = search(&store);
+    assert_eq!(report.view, View::Listing);
+    assert!(got.contains_key(&new));
+    assert_eq!(got, brute_force(&store));
+    assert_eq!(search(&store).1.view, View::Catalog);
+
+    // A delete: listed again, and gone, though its row is still in a segment.
+    assert!(store.delete_image(&hex_id(&ids[3])).unwrap());
+    let (got, report) = search(&store);
+    assert_eq!(report.view, View::Listing);
+    assert!(!got.contains_key(&ids[3]));
+    assert_eq!(got, brute_force(&store));
+    // The next catalog records the dead row, so a catalog search drops it too.
+    let (again, report) = search(&store);
+    assert_eq!(report.view, View::Catalog);
+    assert_eq!(again, got);
+    let catalog = store.catalog().unwrap().unwrap();
+    let still_packed = catalog.segments.iter().any(|hash| {
+        let mut segment = Segment::default();
+        store
+            .read_segment(hash, &mut segment, true)
+            .unwrap()
+            .is_some()
+            && segment.ids().contains(&ids[3])
+    });
+    assert!(
+        still_packed,
+        "no compaction ran, so the row is still in its segment"
+    );
+    assert!(catalog.dead.contains(&ids[3]), "{catalog:?}");
+
+    // Deleting an image that has no vector does not invalidate it.
+    let plain = bytes(40, 999);
+    let plain_id = content_id(&plain);
+    store
+        .put_blob(&plain_id, BlobKind::Original, &plain, "image/png")
+        .unwrap();
+    assert!(store.delete_image(&plain_id).unwrap());
+    assert_eq!(search(&store).1.view, View::Catalog);
+}
+
+#[test]
+fn a_catalog_naming_a_vanished_segment_falls_back_to_a_listing() {
+    let store = small_store();
+    for seed in 0..20 {
+        add_image(&store, seed);
+    }
+    let (want, _) = search(&store);
+    let catalog = store.catalog().unwrap().unwrap();
+    let hash = &catalog.segments[0];
+    let (_, chunks) = store
+        .read_segment(hash, &mut Default::default(), true)
+        .unwrap()
+        .unwrap();
+    // A racing compaction deleted it (its rows are in the loose vectors).
+    store.delete_segment(hash, chunks).unwrap();
+    let (got, report) = search(&store);
+    assert_eq!(report.view, View::CatalogThenListing);
+    assert_eq!(got, want);
+    assert_eq!(search(&store).1.view, View::Catalog);
+}
+
+#[test]
+fn a_delete_interrupted_before_it_marked_the_catalog_is_caught() {
+    let store = small_store();
+    let ids: Vec<RawId> = (0..15).map(|s| add_image(&store, s)).collect();
+    search(&store);
+    // The delete removed the original's manifest and then failed: no new marker.
+    store
+        .kv()
+        .delete(&keys::manifest(&hex_id(&ids[5]), BlobKind::Original).unwrap())
+        .unwrap();
+    let (got, report) = search(&store);
+    assert_eq!(report.view, View::CatalogThenListing);
+    assert!(!got.contains_key(&ids[5]));
+    assert_eq!(got, brute_force(&store));
+}
+
+#[test]
+fn a_catalog_is_only_used_for_its_own_feature_version_and_length() {
+    let store = small_store();
+    for seed in 0..12 {
+        add_image(&store, seed);
+    }
+    search(&store);
+    assert!(store.vector_view(V, DIMS).unwrap().from_catalog());
+    assert!(!store.vector_view(V + 1, DIMS).unwrap().from_catalog());
+    assert!(!store.vector_view(V, DIMS + 1).unwrap().from_catalog());
+    // A damaged catalog is ignored, not an error.
+    store.kv().set(keys::VECTOR_CATALOG, b"DRVC junk").unwrap();
+    assert!(!store.vector_view(V, DIMS).unwrap().from_catalog());
+    assert_eq!(search(&store).1.view, View::Listing);
+}
+
+#[test]
+fn concurrent_uploads_deletes_and_catalog_searches_agree() {
+    let store = small_store();
+    let done: Arc<Mutex<Vec<RawId>>> = Arc::default();
+    let deleted: Arc<Mutex<Vec<RawId>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let views: Arc<Mutex<Vec<View>>> = Arc::default();
+    std::thread::scope(|s| {
+        for w in 0..3u64 {
+            let (store, done, deleted) = (&store, done.clone(), deleted.clone());
+            s.spawn(move || {
+                for i in 0..50 {
+                    let id = add_image(store, w * 1000 + i);
+                    done.lock().unwrap().push(id);
+                    if i % 7 == 3 {
+                        let victim = add_image(store, w * 1000 + 500 + i);
+                        store.delete_image(&hex_id(&victim)).unwrap();
+                        deleted.lock().unwrap().push(victim);
+                    }
+                }
+            });
+        }
+        for _ in 0..2 {
+            let (store, done, deleted, stop, views) = (
+                &store,
+                done.clone(),
+                deleted.clone(),
+                stop.clone(),
+                views.clone(),
+            );
+            s.spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    // Finished before the search began: must be found / must be gone.
+                    let before: Vec<RawId> = done.lock().unwrap().clone();
+                    let gone: Vec<RawId> = deleted.lock().unwrap().clone();
+                    let (got, report) = search(store);
+                    views.lock().unwrap().push(report.view);
+                    for id in &before {
+                        assert!(got.contains_key(id), "lost {}", hex_id(id));
+                    }
+                    for id in &gone {
+                        assert!(!got.contains_key(id), "deleted {} found", hex_id(id));
+                    }
+                }
+            });
+        }
+        let stop = stop.clone();
+        s.spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            stop.store(true, Ordering::Relaxed);
+        });
+    });
+    let (got, _) = search(&store);
+    assert_eq!(got, brute_force(&store));
+    assert_eq!(got.len(), 150);
+    let (again, report) = search(&store);
+    assert_eq!((report.view, again), (View::Catalog, got));
+    let views = views.lock().unwrap();
+    assert!(views.len() >= 4, "{} searches ran", views.len());
+}
