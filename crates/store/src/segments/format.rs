@@ -93,8 +93,6 @@ pub struct Segment {
     /// Bytes filled so far.
     len: usize,
     header: Option<Header>,
-    /// Rows already complete and in native byte order (see [`Segment::take_rows`]).
-    ready: usize,
 }
 
 impl Segment {
@@ -103,7 +101,6 @@ impl Segment {
     pub(crate) fn reset(&mut self, bytes: usize) {
         self.header = None;
         self.len = 0;
-        self.ready = 0;
         self.words.clear();
         self.words.reserve(bytes.div_ceil(4));
     }
@@ -158,40 +155,13 @@ impl Segment {
             self.header = None;
             return Err(Error::Corrupt("segment ids are not ascending".into()));
         }
-        if complete {
-            self.take_rows();
-        }
-        Ok(header)
-    }
-
-    /// The rows completed by the bytes read since the last call, as the range of row
-    /// indices; a reader scores them while they are still in the CPU's cache.
-    /// Needs the ids sealed first ([`Segment::seal`] with `complete == false`).
-    pub(crate) fn take_rows(&mut self) -> std::ops::Range<usize> {
-        let h = self.header();
-        let dims = h.dims as usize;
-        let have = match dims {
-            0 => 0,
-            _ => (self.len.saturating_sub(h.ids_end()) / 4 / dims).min(h.count as usize),
-        };
-        let from = self.ready.min(have);
-        if cfg!(target_endian = "big") {
-            let start = h.ids_end() / 4;
-            for x in &mut self.words[start + from * dims..start + have * dims] {
+        if complete && cfg!(target_endian = "big") {
+            let start = header.ids_end() / 4;
+            for x in &mut self.words[start..] {
                 *x = f32::from_bits(u32::from_le(x.to_bits()));
             }
         }
-        self.ready = have;
-        from..have
-    }
-
-    /// Rows `range` of the matrix (row-major), once [`Segment::take_rows`] has handed
-    /// them out.
-    pub fn rows_in(&self, range: std::ops::Range<usize>) -> &[f32] {
-        let h = self.header();
-        let (start, dims) = (h.ids_end() / 4, h.dims as usize);
-        debug_assert!(range.end <= self.ready);
-        &self.words[start + range.start * dims..start + range.end * dims]
+        Ok(header)
     }
 
     /// The header (after a successful read).

@@ -25,6 +25,7 @@ mod compact;
 pub mod format;
 mod scan;
 mod search;
+mod stream;
 
 pub use catalog::Catalog;
 pub use compact::{CompactionPolicy, CompactionReport};
@@ -223,23 +224,6 @@ impl<K: KeyValue> Store<K> {
         segment: &mut Segment,
         ids_only: bool,
     ) -> Result<Option<(Header, u32)>> {
-        self.stream_segment(hash, segment, ids_only, &mut |_, _, _| {})
-    }
-
-    /// [`Store::read_segment`], handing each batch of rows (with the segment's header)
-    /// to `on_rows` as soon as the
-    /// chunk that completes them has arrived: scoring a megabyte that was just copied
-    /// is far cheaper than scoring the whole segment afterwards, when it has left the
-    /// cache. Header, lengths and id order are checked before the first row is handed
-    /// out; if the segment vanishes half-way, the rows handed out so far stay handed
-    /// out (callers dedupe by id).
-    pub(crate) fn stream_segment(
-        &self,
-        hash: &str,
-        segment: &mut Segment,
-        ids_only: bool,
-        on_rows: &mut RowSink<'_>,
-    ) -> Result<Option<(Header, u32)>> {
         let Some(raw) = self.kv.get(&keys::segment_manifest(hash)?)? else {
             return Ok(None);
         };
@@ -247,11 +231,15 @@ impl<K: KeyValue> Store<K> {
         manifest.validate()?;
         let size = usize::try_from(manifest.size).map_err(|_| Error::TooLarge)?;
         let chunk_size = manifest.chunk_size as usize;
+        let mut need = if ids_only {
+            size.min(format::HEADER_BYTES)
+        } else {
+            size
+        };
         let mut have = 0;
-        let mut ids_read = false;
         segment.reset(if ids_only { 0 } else { size });
         for n in 0..manifest.chunks {
-            if ids_only && ids_read {
+            if have >= need && have > 0 {
                 break;
             }
             let Some(chunk) = self.kv.get(&keys::segment_chunk(hash, n)?)? else {
@@ -269,27 +257,8 @@ impl<K: KeyValue> Store<K> {
             }
             segment.extend(&chunk);
             have += chunk.len();
-            if !ids_read && have >= format::HEADER_BYTES.min(size) {
-                let header = Header::parse(segment.filled())?;
-                if !ids_only && header.total_bytes() != size {
-                    return Err(Error::Corrupt(format!(
-                        "segment {hash} of {size} bytes, header {header:?}"
-                    )));
-                }
-                if have >= header.ids_end() {
-                    segment.seal(false)?;
-                    ids_read = true;
-                }
-            }
-            if ids_read && !ids_only {
-                let rows = segment.take_rows();
-                if !rows.is_empty() {
-                    on_rows(
-                        segment.header(),
-                        &segment.ids()[rows.clone()],
-                        segment.rows_in(rows),
-                    );
-                }
+            if ids_only && n == 0 {
+                need = Header::parse(segment.filled())?.ids_end().min(size);
             }
         }
         let header = segment.seal(!ids_only)?;

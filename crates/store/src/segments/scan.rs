@@ -53,8 +53,8 @@ impl<K: KeyValue> Store<K> {
                     visit(ids, rows);
                 }
             };
-            let header = match self.stream_segment(hash, &mut segment, false, &mut wanted) {
-                Ok(Some((header, _))) => header,
+            let header = match self.stream_segment(hash, &mut segment, &mut wanted) {
+                Ok(Some(header)) => header,
                 // Vanished or damaged: its ids stay uncovered, so their loose vectors
                 // (the source of truth) are read below.
                 Ok(None) | Err(Error::Corrupt(_)) => {
