@@ -12,9 +12,6 @@ use darkroom_spin::{Incoming, Reply, kv, settings};
 use spin_sdk::http::{IncomingRequest, Method, ResponseOutparam};
 use store::BlobKind;
 
-/// Vectors are computed from a shrunk decode: the features need far fewer pixels.
-const FEATURE_DECODE_SIDE: u32 = 256;
-
 #[spin_sdk::http_component]
 async fn handle(req: IncomingRequest, out: ResponseOutparam) {
     darkroom_spin::serve(req, out, route).await
@@ -77,8 +74,8 @@ fn features(settings: &Settings, bytes: &[u8]) -> Result<vectors::Features, ApiE
     let image = imaging::decode_at_least(
         bytes,
         &settings.imaging_limits(),
-        FEATURE_DECODE_SIDE,
-        FEATURE_DECODE_SIDE,
+        vectors::DECODE_SIDE,
+        vectors::DECODE_SIDE,
     )?;
     Ok(vectors::extract(&image))
 }

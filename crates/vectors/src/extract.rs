@@ -26,6 +26,12 @@ use crate::phash;
 /// Version of the feature layout and weights; stored with vectors so old ones can be redone.
 pub const FEATURE_VERSION: u32 = 2;
 
+/// The box (in pixels, both sides) an image is decoded to fill before [`extract`]: JPEGs
+/// are shrunk on load to at least twice this box, so the features see the same
+/// pixels whoever computes them (the vectorize component, the evaluation, benchmarks).
+/// Part of the feature definition: changing it changes vectors.
+pub const DECODE_SIDE: u32 = 256;
+
 /// Suggested cosine threshold for "near-duplicate" with this feature version. On the 96
 /// real photos of `docs/vectors.md`: every resized, recompressed or converted copy
 /// scores above 0.92, ~98% of the +-10/20% brightness changes and about half of the

@@ -5,7 +5,7 @@
 //!
 //! | what | module | entry points |
 //! |---|---|---|
-//! | feature extraction (versioned layout) | `extract` | [`extract`], [`Features`], [`DIMS`], [`FEATURE_VERSION`], [`BLOCKS`], [`DUPLICATE_THRESHOLD`] |
+//! | feature extraction (versioned layout) | `extract` | [`extract`], [`Features`], [`DIMS`], [`FEATURE_VERSION`], [`DECODE_SIDE`], [`BLOCKS`], [`DUPLICATE_THRESHOLD`] |
 //! | blocks: hue x saturation histogram, 8x8 grey layout, pHash bits, edge orientations | `blocks` | (internal) |
 //! | perceptual hash | `phash` | [`phash_hex`], [`phash_from_hex`], [`hamming`] |
 //! | storage codec (f32 little-endian) | `codec` | [`to_le_bytes`], [`from_le_bytes`], [`stack`] |
@@ -40,7 +40,9 @@ mod search;
 pub use batch::{BatchStats, batch_stats};
 pub use codec::{from_le_bytes, stack, to_le_bytes};
 pub use error::Error;
-pub use extract::{BLOCKS, Block, DIMS, DUPLICATE_THRESHOLD, FEATURE_VERSION, Features, extract};
+pub use extract::{
+    BLOCKS, Block, DECODE_SIDE, DIMS, DUPLICATE_THRESHOLD, FEATURE_VERSION, Features, extract,
+};
 pub use phash::{hamming, phash_from_hex, phash_hex};
 pub use search::{TopK, dot, scores, top_k};
 

@@ -4,6 +4,11 @@
 //! darkroom-bench-thumb core REPS FILE...
 //!     imaging::thumbnail (fit 128x128, JPEG q80) on each file, REPS times after one
 //!     warm-up; one line per file: `FILE median_ms min_ms out_bytes`.
+//! darkroom-bench-thumb pipeline REPS FILE...
+//!     The upload's two decoding steps on each file (thumbnail 128 q80, and the feature
+//!     vector), as the components run them (each decodes the original at the box it
+//!     needs) and with one decode at the larger box feeding both; median of REPS after
+//!     a warm-up. One line per file: `FILE thumb_ms vector_ms separate_ms one_decode_ms`.
 //! darkroom-bench-thumb load URL CONCURRENCY SECONDS [--get] [--distinct] FILE...
 //!     CONCURRENCY threads send requests to URL (loopback HTTP/1.1, one connection per
 //!     request) for SECONDS: POST of the files' bytes in turn, or GET of URL/FILE-NAME
@@ -22,8 +27,9 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("core") => core(&args[1..]),
+        Some("pipeline") => pipeline(&args[1..]),
         Some("load") => load(&args[1..]),
-        _ => Err("usage: darkroom-bench-thumb core REPS FILE... | load URL CONC SECS [--get] [--distinct] FILE...".into()),
+        _ => Err("usage: darkroom-bench-thumb core|pipeline REPS FILE... | load URL CONC SECS [--get] [--distinct] FILE...".into()),
     };
     if let Err(e) = result {
         eprintln!("darkroom-bench-thumb: {e}");
@@ -68,6 +74,46 @@ fn core(args: &[String]) -> Res {
             min,
             warm.bytes.len()
         );
+    }
+    Ok(())
+}
+
+/// Median milliseconds of `reps` runs of `f`, after one warm-up run.
+fn time_ms<T>(reps: usize, mut f: impl FnMut() -> Result<T, String>) -> Result<f64, String> {
+    std::hint::black_box(f()?);
+    let mut times = Vec::with_capacity(reps);
+    for _ in 0..reps {
+        let t = Instant::now();
+        std::hint::black_box(f()?);
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    Ok(median(&mut times))
+}
+
+fn pipeline(args: &[String]) -> Res {
+    let reps: usize = args.first().and_then(|s| s.parse().ok()).ok_or("REPS")?;
+    let spec = imaging::ThumbnailSpec::default();
+    let limits = imaging::Limits::default();
+    let side = vectors::DECODE_SIDE;
+    for file in &args[1..] {
+        let bytes = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
+        let thumb = || imaging::thumbnail(&bytes, &spec, &limits).map_err(|e| e.to_string());
+        let vector = || {
+            imaging::decode_at_least(&bytes, &limits, side, side)
+                .map(|img| vectors::extract(&img))
+                .map_err(|e| e.to_string())
+        };
+        let thumb_ms = time_ms(reps, thumb)?;
+        let vector_ms = time_ms(reps, vector)?;
+        let separate_ms = time_ms(reps, || Ok((thumb()?, vector()?)))?;
+        // One decode at the larger of the two boxes (the vector's: 256 > 128).
+        let one_ms = time_ms(reps, || {
+            let img =
+                imaging::decode_at_least(&bytes, &limits, side, side).map_err(|e| e.to_string())?;
+            let t = imaging::thumbnail_from_image(&img, &spec).map_err(|e| e.to_string())?;
+            Ok((t, vectors::extract(&img)))
+        })?;
+        println!("{file} {thumb_ms:.3} {vector_ms:.3} {separate_ms:.3} {one_ms:.3}");
     }
     Ok(())
 }

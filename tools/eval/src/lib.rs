@@ -38,9 +38,9 @@ use imaging::Limits;
 
 use crate::metrics::{Query, Report};
 
-/// The box the `vectorize` component decodes uploads at before extracting features
-/// (its `FEATURE_DECODE_SIDE`): JPEGs are shrunk on load, so the evaluation must do the same.
-pub const DECODE_SIDE: u32 = 256;
+/// The box the `vectorize` component decodes uploads at before extracting features:
+/// JPEGs are shrunk on load, so the evaluation must do the same.
+pub use vectors::DECODE_SIDE;
 
 /// Features of an encoded image, computed as the `vectorize` component computes them.
 pub fn features_of(bytes: &[u8]) -> Result<Vec<f32>> {
