@@ -92,13 +92,18 @@ impl<K: KeyValue> Store<K> {
         let t = Instant::now();
         let mut maintenance_error = None;
         if let (Some(policy), Some(mut catalog)) = (maintain, scan.catalog) {
-            let compacted =
-                if scan.stats.loose >= policy.min_loose.max(1) || scan.stats.skipped_segments > 0 {
-                    self.compact_vectors(&snap, version, dims, policy)
-                        .map(|report| catalog.compacted(&report))
-                } else {
-                    Ok(())
-                };
+            // Also when many segment rows belong to deleted images: the catalog lists
+            // them (it must fit one value), and compaction rewrites mostly-dead segments.
+            let enough = policy.min_loose.max(1);
+            let due = scan.stats.loose >= enough
+                || scan.stats.skipped_segments > 0
+                || catalog.dead.len() >= enough;
+            let compacted = match due {
+                true => self
+                    .compact_vectors(&snap, version, dims, policy)
+                    .map(|report| catalog.compacted(&report)),
+                false => Ok(()),
+            };
             // A failed compaction leaves no catalog: the next search lists and retries.
             match compacted.and_then(|()| self.put_catalog(&catalog)) {
                 Ok(true) => {}

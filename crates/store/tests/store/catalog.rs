@@ -264,3 +264,28 @@ fn concurrent_uploads_deletes_and_catalog_searches_agree() {
     let views = views.lock().unwrap();
     assert!(views.len() >= 4, "{} searches ran", views.len());
 }
+
+#[test]
+fn many_deleted_rows_make_the_listing_search_compact_them_away() {
+    let store = small_store();
+    let ids: Vec<RawId> = (0..20).map(|s| add_image(&store, s)).collect();
+    search(&store);
+    for id in &ids[..10] {
+        store.delete_image(&hex_id(id)).unwrap();
+    }
+    let (got, report) = search(&store);
+    assert_eq!((report.view, got.len()), (View::Listing, 10));
+    // The half-dead segment was rewritten with the live rows only.
+    let catalog = store.catalog().unwrap().unwrap();
+    let mut packed: Vec<RawId> = Vec::new();
+    for hash in &catalog.segments {
+        let mut segment = Segment::default();
+        store.read_segment(hash, &mut segment, true).unwrap().unwrap();
+        packed.extend_from_slice(segment.ids());
+    }
+    packed.sort_unstable();
+    let mut live = ids[10..].to_vec();
+    live.sort_unstable();
+    assert_eq!(packed, live);
+    assert_eq!(search(&store).0, got);
+}
