@@ -1,6 +1,6 @@
 //! Resampling with `fast_image_resize` (SIMD on x86 and wasm32 `simd128`).
 
-use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
+use fast_image_resize::{CpuExtensions, FilterType, ResizeAlg, ResizeOptions, Resizer};
 use image::DynamicImage;
 
 use crate::Error;
@@ -8,6 +8,25 @@ use crate::Error;
 /// Resizes `img` to exactly `width` x `height` with a Lanczos3 convolution.
 /// Alpha is handled premultiplied, so transparent pixels do not bleed colour.
 pub fn resize(img: &DynamicImage, width: u32, height: u32) -> Result<DynamicImage, Error> {
+    resize_on(img, width, height, Cpu::Simd)
+}
+
+/// Which code `fast_image_resize` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cpu {
+    /// The best SIMD the target has (what the service runs).
+    Simd,
+    /// Plain scalar code: the reference a SIMD build is checked against, since Rust
+    /// 1.95/1.96 miscompile some wasm SIMD (rust-lang/rust#157456).
+    Scalar,
+}
+
+pub(crate) fn resize_on(
+    img: &DynamicImage,
+    width: u32,
+    height: u32,
+    cpu: Cpu,
+) -> Result<DynamicImage, Error> {
     if width == 0 || height == 0 {
         return Err(Error::InvalidParameter(format!(
             "resize to {width}x{height}"
@@ -40,7 +59,12 @@ pub fn resize(img: &DynamicImage, width: u32, height: u32) -> Result<DynamicImag
     };
     let mut dst = DynamicImage::new(width, height, src.color());
     let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
-    Resizer::new()
+    let mut resizer = Resizer::new();
+    if cpu == Cpu::Scalar {
+        // SAFETY: scalar code needs no CPU extension.
+        unsafe { resizer.set_cpu_extensions(CpuExtensions::None) };
+    }
+    resizer
         .resize(src, &mut dst, &options)
         .map_err(|e| Error::InvalidParameter(format!("resize failed: {e}")))?;
     Ok(dst)

@@ -225,3 +225,76 @@ pub fn mean_abs_diff(a: &RgbImage, b: &RgbImage) -> f64 {
         .sum();
     sum as f64 / a.as_raw().len().max(1) as f64
 }
+
+/// [`crate::thumbnail`] with every resampling step in scalar code: the reference the
+/// SIMD builds (native and wasm `simd128`) are compared with.
+pub fn scalar_thumbnail(
+    bytes: &[u8],
+    spec: &crate::ThumbnailSpec,
+    limits: &crate::Limits,
+) -> Result<crate::Thumbnail, crate::Error> {
+    crate::thumbnail::thumbnail_on(bytes, spec, limits, crate::resize::Cpu::Scalar)
+}
+
+/// Inputs that take every thumbnail path: JPEGs shrunk on load at 1/4 and 1/8 and not
+/// at all, RGB and greyscale PNGs, and a PNG with transparent areas (premultiplied
+/// resize, flattening). Named for failure messages.
+pub fn thumbnail_cases(seed: u64) -> Vec<(String, Vec<u8>)> {
+    let photo = |w, h, n| synthetic_photo(w, h, seed.wrapping_add(n));
+    let mut rgba = DynamicImage::ImageRgb8(photo(500, 300, 5)).to_rgba8();
+    for (x, y, p) in rgba.enumerate_pixels_mut() {
+        if (x / 50 + y / 50) % 3 == 0 {
+            p[3] = 0;
+        } else if x % 7 == 0 {
+            p[3] = 128;
+        }
+    }
+    let grey = DynamicImage::ImageRgb8(photo(301, 199, 6)).into_luma8();
+    let encode_dynamic =
+        |img: DynamicImage| crate::encode(&img, Format::Png, 0).expect("testkit: PNG encoding");
+    vec![
+        (
+            "1600x1200 JPEG".into(),
+            encode(&photo(1600, 1200, 1), Format::Jpeg, 90),
+        ),
+        (
+            "3000x2000 JPEG".into(),
+            encode(&photo(3000, 2000, 2), Format::Jpeg, 85),
+        ),
+        (
+            "333x517 JPEG".into(),
+            encode(&photo(333, 517, 3), Format::Jpeg, 75),
+        ),
+        (
+            "640x480 PNG".into(),
+            encode(&photo(640, 480, 4), Format::Png, 0),
+        ),
+        (
+            "500x300 RGBA PNG".into(),
+            encode_dynamic(DynamicImage::ImageRgba8(rgba)),
+        ),
+        (
+            "301x199 grey PNG".into(),
+            encode_dynamic(DynamicImage::ImageLuma8(grey)),
+        ),
+    ]
+}
+
+/// Mean and largest absolute difference per sample between two encoded images of the
+/// same size, decoded to RGB.
+pub fn encoded_diff(a: &[u8], b: &[u8]) -> (f64, u8) {
+    let decode = |bytes: &[u8]| {
+        image::load_from_memory(bytes)
+            .unwrap_or_else(|e| panic!("testkit: cannot decode: {e}"))
+            .to_rgb8()
+    };
+    let (a, b) = (decode(a), decode(b));
+    let max = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(&x, &y)| x.abs_diff(y))
+        .max()
+        .unwrap_or(0);
+    (mean_abs_diff(&a, &b), max)
+}

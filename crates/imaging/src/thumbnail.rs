@@ -5,7 +5,8 @@
 
 use image::DynamicImage;
 
-use crate::{Error, Limits, decode::decode_planned, encode, resize};
+use crate::resize::{Cpu, resize_on};
+use crate::{Error, Limits, decode::decode_planned, encode};
 
 /// What thumbnail to make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +81,15 @@ pub fn fit_within(width: u32, height: u32, max_side: u32) -> (u32, u32) {
 /// Makes a JPEG thumbnail of the image in `bytes`: fit inside `spec.max_side`², aspect
 /// kept, never upscaled, EXIF orientation applied, alpha flattened on white.
 pub fn thumbnail(bytes: &[u8], spec: &ThumbnailSpec, limits: &Limits) -> Result<Thumbnail, Error> {
+    thumbnail_on(bytes, spec, limits, Cpu::Simd)
+}
+
+pub(crate) fn thumbnail_on(
+    bytes: &[u8],
+    spec: &ThumbnailSpec,
+    limits: &Limits,
+    cpu: Cpu,
+) -> Result<Thumbnail, Error> {
     spec.validate()?;
     // The output size comes from the header, not from the (possibly DCT-scaled) pixels,
     // so shrink-on-load cannot shift the rounding by a pixel.
@@ -89,7 +99,7 @@ pub fn thumbnail(bytes: &[u8], spec: &ThumbnailSpec, limits: &Limits) -> Result<
         target = fit_within(w, h, spec.max_side);
         Ok(target)
     })?;
-    finish(&img, target, spec.quality)
+    finish(&img, target, spec.quality, cpu)
 }
 
 /// Same as [`thumbnail`] for an image already decoded (and upright), e.g. when one decode
@@ -100,6 +110,7 @@ pub fn thumbnail_from_image(img: &DynamicImage, spec: &ThumbnailSpec) -> Result<
         img,
         fit_within(img.width(), img.height(), spec.max_side),
         spec.quality,
+        Cpu::Simd,
     )
 }
 
@@ -107,8 +118,9 @@ fn finish(
     img: &DynamicImage,
     (width, height): (u32, u32),
     quality: u8,
+    cpu: Cpu,
 ) -> Result<Thumbnail, Error> {
-    let small = resize(img, width, height)?;
+    let small = resize_on(img, width, height, cpu)?;
     let bytes = encode::encode_jpeg(&small, quality)?;
     Ok(Thumbnail {
         bytes,

@@ -414,7 +414,7 @@ fn simd_vectors_equal_the_native_reference() {
         let body = expect::json(&reply, 200);
         let wasm = expect::vector(&body["vector"]);
         let decoded =
-            imaging::decode_at_least(bytes, &imaging::Limits::default(), 256, 256).unwrap();
+            imaging::decode_at_least(bytes, &imaging::Limits::default(), vectors::DECODE_SIDE, vectors::DECODE_SIDE).unwrap();
         let native = vectors::extract(&decoded);
         assert_eq!(wasm.len(), native.vector.len(), "{reply}");
         let diff = wasm
