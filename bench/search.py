@@ -229,6 +229,8 @@ def run(host_bin: str, spin_toml: str, workdir: str, n: int, rng) -> dict:
         "read": med.get("read", float("nan")),
         "score": med.get("score", float("nan")),
         "numpy": statistics.median(numpy_ms),
+        # What a search reads from the store: the segments (ids and f32 rows).
+        "mb": n * (32 + 4 * DIMS) / 1e6,
         "peak_mib": max(peaks) / 2**20 if peaks else float("nan"),
     }
 
@@ -251,10 +253,11 @@ def main():
     print(f"\ntop-{K} cosine search, D = {DIMS}, median of {REPS} (numpy {np.__version__}, "
           f"{os.cpu_count()} CPUs)\n")
     print("| vectors | first search, listing (ms) | wasm over HTTP (ms) | in guest: find / read / score (ms) "
-          "| numpy X@q+argpartition (ms) | ratio HTTP/numpy | ratio score/numpy | guest peak memory |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| store reads | numpy X@q+argpartition (ms) | ratio HTTP/numpy | ratio score/numpy | guest peak memory |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(f"| {r['n']:,} | {r['cold']:.1f} | {r['http']:.1f} | {r['list']:.1f} / {r['read']:.1f} / {r['score']:.1f} "
+              f"| {r['mb']:.1f} MB at {r['mb'] / r['read'] * 1e3:,.0f} MB/s "
               f"| {r['numpy']:.2f} | {r['http'] / r['numpy']:.1f}× | {r['score'] / r['numpy']:.2f}× "
               f"| {r['peak_mib']:.0f} MiB |")
 
