@@ -26,8 +26,9 @@ use png::{BitDepth, ColorType, Transformations};
 use crate::decode::copies;
 use crate::{Error, Header, Limits};
 
-/// The largest integer factor `f` such that the image reduced by `f` (rounding up, so
-/// partial groups count) is still at least `2 * min_w` x `2 * min_h`; at least 1.
+/// The largest integer factor `f` such that the image reduced by `f`, to
+/// `ceil(width / f)` x `ceil(height / f)`, is still at least `2 * min_w` x `2 * min_h`;
+/// at least 1.
 /// The same 2x margin as [`crate::shrink_factor`], without its power-of-two steps.
 pub(crate) fn box_factor(width: u32, height: u32, min_w: u32, min_h: u32) -> u32 {
     // ceil(w / f) >= n  <=>  w / f > n - 1  <=>  f <= (w - 1) / (n - 1), for n >= 2.

@@ -69,15 +69,29 @@ fn be16(samples: impl Iterator<Item = u16>) -> Vec<u8> {
 
 /// 16-bit samples that use the low byte: v * 257 plus a position-dependent offset.
 fn widen(samples: &[u8]) -> Vec<u8> {
-    be16(samples.iter().enumerate().map(|(i, &v)| u16::from(v) * 257 - u16::from(v) + ((i * 37) % 251) as u16))
+    be16(
+        samples
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| u16::from(v) * 257 - u16::from(v) + ((i * 37) % 251) as u16),
+    )
 }
 
 /// A 6x6x6 colour cube palette (216 entries); tRNS makes entries with much blue transparent.
 fn paletted(img: &RgbImage, with_trns: bool) -> (Vec<u8>, Vec<u8>, Option<Vec<u8>>) {
     let level = |c: u8| (u16::from(c) * 5 + 127) / 255;
-    let indices = img.pixels().map(|Rgb([r, g, b])| (level(*r) * 36 + level(*g) * 6 + level(*b)) as u8).collect();
-    let plte = (0..216u16).flat_map(|i| [i / 36, i / 6 % 6, i % 6].map(|l| (l * 51) as u8)).collect();
-    let trns = with_trns.then(|| (0..216u16).map(|i| if i % 6 >= 4 { 0 } else { 255 }).collect());
+    let indices = img
+        .pixels()
+        .map(|Rgb([r, g, b])| (level(*r) * 36 + level(*g) * 6 + level(*b)) as u8)
+        .collect();
+    let plte = (0..216u16)
+        .flat_map(|i| [i / 36, i / 6 % 6, i % 6].map(|l| (l * 51) as u8))
+        .collect();
+    let trns = with_trns.then(|| {
+        (0..216u16)
+            .map(|i| if i % 6 >= 4 { 0 } else { 255 })
+            .collect()
+    });
     (indices, plte, trns)
 }
 
@@ -101,21 +115,67 @@ fn cases(w: u32, h: u32) -> Vec<(&'static str, Vec<u8>)> {
     let img = photo(w, h);
     let rgba = with_alpha(&img);
     let g = grey(&img);
-    let ga: Vec<u8> = g.pixels().zip(rgba.pixels()).flat_map(|(Luma([v]), Rgba([.., a]))| [*v, *a]).collect();
+    let ga: Vec<u8> = g
+        .pixels()
+        .zip(rgba.pixels())
+        .flat_map(|(Luma([v]), Rgba([.., a]))| [*v, *a])
+        .collect();
     let (indices, plte, trns) = paletted(&img, true);
     let (nibbles, grey_plte) = paletted_4bit(&img);
     vec![
         ("rgb8", encode(&img, Format::Png, 0)),
-        ("rgba8", imaging::encode(&DynamicImage::ImageRgba8(rgba.clone()), Format::Png, 0).unwrap()),
-        ("grey8", png_of((w, h), C::Grayscale, D::Eight, g.as_raw(), None)),
-        ("greyalpha8", png_of((w, h), C::GrayscaleAlpha, D::Eight, &ga, None)),
-        ("palette8", png_of((w, h), C::Indexed, D::Eight, &paletted(&img, false).0, Some((plte.clone(), None)))),
-        ("palette8-trns", png_of((w, h), C::Indexed, D::Eight, &indices, Some((plte, trns)))),
-        ("palette4", png_of((w, h), C::Indexed, D::Four, &nibbles, Some((grey_plte, None)))),
-        ("rgb16", png_of((w, h), C::Rgb, D::Sixteen, &widen(img.as_raw()), None)),
-        ("rgba16", png_of((w, h), C::Rgba, D::Sixteen, &widen(rgba.as_raw()), None)),
-        ("grey16", png_of((w, h), C::Grayscale, D::Sixteen, &widen(g.as_raw()), None)),
-        ("greyalpha16", png_of((w, h), C::GrayscaleAlpha, D::Sixteen, &widen(&ga), None)),
+        (
+            "rgba8",
+            imaging::encode(&DynamicImage::ImageRgba8(rgba.clone()), Format::Png, 0).unwrap(),
+        ),
+        (
+            "grey8",
+            png_of((w, h), C::Grayscale, D::Eight, g.as_raw(), None),
+        ),
+        (
+            "greyalpha8",
+            png_of((w, h), C::GrayscaleAlpha, D::Eight, &ga, None),
+        ),
+        (
+            "palette8",
+            png_of(
+                (w, h),
+                C::Indexed,
+                D::Eight,
+                &paletted(&img, false).0,
+                Some((plte.clone(), None)),
+            ),
+        ),
+        (
+            "palette8-trns",
+            png_of((w, h), C::Indexed, D::Eight, &indices, Some((plte, trns))),
+        ),
+        (
+            "palette4",
+            png_of(
+                (w, h),
+                C::Indexed,
+                D::Four,
+                &nibbles,
+                Some((grey_plte, None)),
+            ),
+        ),
+        (
+            "rgb16",
+            png_of((w, h), C::Rgb, D::Sixteen, &widen(img.as_raw()), None),
+        ),
+        (
+            "rgba16",
+            png_of((w, h), C::Rgba, D::Sixteen, &widen(rgba.as_raw()), None),
+        ),
+        (
+            "grey16",
+            png_of((w, h), C::Grayscale, D::Sixteen, &widen(g.as_raw()), None),
+        ),
+        (
+            "greyalpha16",
+            png_of((w, h), C::GrayscaleAlpha, D::Sixteen, &widen(&ga), None),
+        ),
     ]
 }
 
@@ -123,9 +183,17 @@ fn cases(w: u32, h: u32) -> Vec<(&'static str, Vec<u8>)> {
 fn diff(a: &DynamicImage, b: &DynamicImage) -> (f64, u8) {
     let (a, b) = (imaging::flatten_on_white(a), imaging::flatten_on_white(b));
     assert_eq!(a.dimensions(), b.dimensions());
-    let d: Vec<u8> = a.as_raw().iter().zip(b.as_raw()).map(|(x, y)| x.abs_diff(*y)).collect();
+    let d: Vec<u8> = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(x, y)| x.abs_diff(*y))
+        .collect();
     let sum: u64 = d.iter().map(|&v| u64::from(v)).sum();
-    (sum as f64 / d.len() as f64, d.iter().copied().max().unwrap_or(0))
+    (
+        sum as f64 / d.len() as f64,
+        d.iter().copied().max().unwrap_or(0),
+    )
 }
 
 /// Streams `bytes` for a thumbnail of `max_side` and checks the reduced size, then the
@@ -141,21 +209,50 @@ fn check_against_full_decode(name: &str, bytes: &[u8], max_side: u32) -> (f64, u
     // The largest integer factor keeping >= 2x the box, partial groups rounded up.
     let f = (1..=header.width)
         .rev()
-        .find(|&f| header.width.div_ceil(f) >= 2 * target.0 && header.height.div_ceil(f) >= 2 * target.1)
+        .find(|&f| {
+            header.width.div_ceil(f) >= 2 * target.0 && header.height.div_ceil(f) >= 2 * target.1
+        })
         .unwrap_or(1);
     assert!(f >= 2, "{name}: the case must stream");
-    assert_eq!(reduced.dimensions(), (header.width.div_ceil(f), header.height.div_ceil(f)), "{name}: f = {f}");
-    assert!(matches!(reduced.color(), image::ColorType::L8 | image::ColorType::La8 | image::ColorType::Rgb8 | image::ColorType::Rgba8), "{name}: 8-bit out");
+    assert_eq!(
+        reduced.dimensions(),
+        (header.width.div_ceil(f), header.height.div_ceil(f)),
+        "{name}: f = {f}"
+    );
+    assert!(
+        matches!(
+            reduced.color(),
+            image::ColorType::L8
+                | image::ColorType::La8
+                | image::ColorType::Rgb8
+                | image::ColorType::Rgba8
+        ),
+        "{name}: 8-bit out"
+    );
 
     let full = imaging::decode(bytes, &limits).unwrap();
     let a = imaging::resize(&reduced, target.0, target.1).unwrap();
     let b = imaging::resize(&full, target.0, target.1).unwrap();
     assert_eq!(a.dimensions(), target);
     let (mean, max) = diff(&a, &b);
-    eprintln!("{name:<14} {}x{} f={f:<2} -> {}x{}: mean {mean:.3}, max {max}", header.width, header.height, target.0, target.1);
-    assert!(mean <= MAX_MEAN_DIFF && max <= MAX_ABS_DIFF, "{name}: mean {mean:.3}, max {max}");
+    eprintln!(
+        "{name:<14} {}x{} f={f:<2} -> {}x{}: mean {mean:.3}, max {max}",
+        header.width, header.height, target.0, target.1
+    );
+    assert!(
+        mean <= MAX_MEAN_DIFF && max <= MAX_ABS_DIFF,
+        "{name}: mean {mean:.3}, max {max}"
+    );
     // The thumbnail takes the same path.
-    let t = imaging::thumbnail(bytes, &ThumbnailSpec { max_side, quality: 90 }, &limits).unwrap();
+    let t = imaging::thumbnail(
+        bytes,
+        &ThumbnailSpec {
+            max_side,
+            quality: 90,
+        },
+        &limits,
+    )
+    .unwrap();
     assert_eq!((t.width, t.height), target, "{name}");
     (mean, max)
 }
@@ -171,8 +268,16 @@ fn streamed_png_matches_full_decode_for_every_colour_type() {
 fn odd_sizes_spread_uneven_groups() {
     // Widths and heights that are not multiples of the factor, both orientations: groups
     // of f and f - 1 pixels, and the reduced image still covers exactly the source.
-    for (w, h, side) in [(1000, 779, 128), (779, 1000, 100), (1283, 97, 64), (301, 2003, 50)] {
-        for (name, bytes) in cases(w, h).into_iter().filter(|(n, _)| ["rgb8", "rgba8", "greyalpha16", "palette4"].contains(n)) {
+    for (w, h, side) in [
+        (1000, 779, 128),
+        (779, 1000, 100),
+        (1283, 97, 64),
+        (301, 2003, 50),
+    ] {
+        for (name, bytes) in cases(w, h)
+            .into_iter()
+            .filter(|(n, _)| ["rgb8", "rgba8", "greyalpha16", "palette4"].contains(n))
+        {
             check_against_full_decode(&format!("{name} {w}x{h}"), &bytes, side);
         }
     }
@@ -183,7 +288,8 @@ fn exif_orientation_applies_to_the_reduced_image() {
     // A 6 (rotate 90° clockwise) eXIf chunk: the box is given upright, streamed stored.
     let img = photo(900, 600);
     let mut png = encode(&img, Format::Png, 0);
-    let exif = [b"MM\0*\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0\x06\0\0\0\0\0\0".as_slice()].concat();
+    let exif =
+        [b"MM\0*\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0\x06\0\0\0\0\0\0".as_slice()].concat();
     insert_chunk_before_idat(&mut png, b"eXIf", &exif);
     let header = imaging::read_header(&png, &Limits::default()).unwrap();
     assert_eq!(header.orientation, 6);
@@ -191,7 +297,10 @@ fn exif_orientation_applies_to_the_reduced_image() {
     // Stored box 96x64 -> need 192x128: f = min(899/191, 599/127) = 4 -> 225x150 stored.
     assert_eq!(reduced.dimensions(), (150, 225));
     let full = imaging::decode(&png, &Limits::default()).unwrap();
-    let (mean, _) = diff(&imaging::resize(&reduced, 64, 96).unwrap(), &imaging::resize(&full, 64, 96).unwrap());
+    let (mean, _) = diff(
+        &imaging::resize(&reduced, 64, 96).unwrap(),
+        &imaging::resize(&full, 64, 96).unwrap(),
+    );
     assert!(mean <= MAX_MEAN_DIFF, "{mean}");
 }
 
@@ -199,16 +308,34 @@ fn exif_orientation_applies_to_the_reduced_image() {
 fn small_boxes_only_need_the_reduced_image_in_max_alloc() {
     let png = encode(&photo(1600, 1200), Format::Png, 0);
     // The full decode is 5.76 MB; the image reduced for a 128 px box (f = 6) is 214 kB.
-    let limits = Limits { max_alloc: 1 << 20, ..Limits::default() };
-    assert!(matches!(imaging::decode(&png, &limits), Err(Error::TooLarge(_))));
+    let limits = Limits {
+        max_alloc: 1 << 20,
+        ..Limits::default()
+    };
+    assert!(matches!(
+        imaging::decode(&png, &limits),
+        Err(Error::TooLarge(_))
+    ));
     let t = imaging::thumbnail(&png, &ThumbnailSpec::default(), &limits).unwrap();
     assert_eq!((t.width, t.height), (128, 96));
     // A box too large to reduce (f = 1) takes the full decode, and its limit.
-    let big = ThumbnailSpec { max_side: 1024, quality: 80 };
-    assert!(matches!(imaging::thumbnail(&png, &big, &limits), Err(Error::TooLarge(_))));
+    let big = ThumbnailSpec {
+        max_side: 1024,
+        quality: 80,
+    };
+    assert!(matches!(
+        imaging::thumbnail(&png, &big, &limits),
+        Err(Error::TooLarge(_))
+    ));
     // The reduced image is checked against the limit too.
-    let tiny = Limits { max_alloc: 100_000, ..Limits::default() };
-    assert!(matches!(imaging::thumbnail(&png, &ThumbnailSpec::default(), &tiny), Err(Error::TooLarge(_))));
+    let tiny = Limits {
+        max_alloc: 100_000,
+        ..Limits::default()
+    };
+    assert!(matches!(
+        imaging::thumbnail(&png, &ThumbnailSpec::default(), &tiny),
+        Err(Error::TooLarge(_))
+    ));
 }
 
 #[test]
@@ -218,13 +345,23 @@ fn fifty_megapixel_png_thumbnail_within_64_mib() {
     let start = Instant::now();
     let img = RgbImage::from_fn(w, h, |x, y| {
         let (u, v) = (x as f32 / w as f32, y as f32 / h as f32);
-        Rgb([(255.0 * u) as u8, (255.0 * v) as u8, (128.0 + 100.0 * (6.0 * u + 4.0 * v).sin()) as u8])
+        Rgb([
+            (255.0 * u) as u8,
+            (255.0 * v) as u8,
+            (128.0 + 100.0 * (6.0 * u + 4.0 * v).sin()) as u8,
+        ])
     });
     let png = encode(&img, Format::Png, 0);
     drop(img);
     let made = start.elapsed();
-    let limits = Limits { max_alloc: 64 << 20, ..Limits::default() };
-    assert!(matches!(imaging::decode(&png, &limits), Err(Error::TooLarge(_))), "150 MB decoded: refused in full");
+    let limits = Limits {
+        max_alloc: 64 << 20,
+        ..Limits::default()
+    };
+    assert!(
+        matches!(imaging::decode(&png, &limits), Err(Error::TooLarge(_))),
+        "150 MB decoded: refused in full"
+    );
     let start = Instant::now();
     let t = imaging::thumbnail(&png, &ThumbnailSpec::default(), &limits).unwrap();
     let thumb = start.elapsed();
@@ -249,8 +386,14 @@ fn interlaced_pngs_decode_fully() {
     assert_eq!(d.dimensions(), (800, 600), "not streamed");
     // So the full decode's limit (1.44 MB here) applies to them whatever the box; the same
     // image not interlaced streams within it (f = 3: 267x200, 160 kB).
-    let limits = Limits { max_alloc: 300_000, ..Limits::default() };
-    assert!(matches!(imaging::thumbnail(&png, &ThumbnailSpec::default(), &limits), Err(Error::TooLarge(_))));
+    let limits = Limits {
+        max_alloc: 300_000,
+        ..Limits::default()
+    };
+    assert!(matches!(
+        imaging::thumbnail(&png, &ThumbnailSpec::default(), &limits),
+        Err(Error::TooLarge(_))
+    ));
     let plain = raw_png((800, 600), 2, false, &rows(&img), 600);
     imaging::thumbnail(&plain, &ThumbnailSpec::default(), &limits).unwrap();
 }
@@ -270,7 +413,10 @@ fn missing_rows_are_corrupt() {
 #[test]
 fn truncated_and_flipped_pngs_never_panic() {
     let limits = Limits::default();
-    let spec = ThumbnailSpec { max_side: 64, quality: 80 };
+    let spec = ThumbnailSpec {
+        max_side: 64,
+        quality: 80,
+    };
     for (name, bytes) in cases(320, 240) {
         let len = bytes.len();
         for cut in (8..len).step_by(len / 60 + 1).chain([len - 12, len - 1]) {
@@ -305,13 +451,22 @@ fn truncated_and_flipped_pngs_never_panic() {
 
 /// Filter-0 rows of an RGB image.
 fn rows(img: &RgbImage) -> Vec<Vec<u8>> {
-    img.rows().map(|row| std::iter::once(0).chain(row.flat_map(|p| p.0)).collect()).collect()
+    img.rows()
+        .map(|row| std::iter::once(0).chain(row.flat_map(|p| p.0)).collect())
+        .collect()
 }
 
 /// The Adam7 passes of an RGB image as filter-0 rows (empty passes have no rows).
 fn adam7(img: &RgbImage) -> Vec<Vec<u8>> {
-    const PASSES: [(u32, u32, u32, u32); 7] =
-        [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)];
+    const PASSES: [(u32, u32, u32, u32); 7] = [
+        (0, 0, 8, 8),
+        (4, 0, 8, 8),
+        (0, 4, 4, 8),
+        (2, 0, 4, 4),
+        (0, 2, 2, 4),
+        (1, 0, 2, 2),
+        (0, 1, 1, 2),
+    ];
     let (w, h) = img.dimensions();
     let mut out = Vec::new();
     for (x0, y0, dx, dy) in PASSES {
@@ -331,8 +486,19 @@ fn adam7(img: &RgbImage) -> Vec<Vec<u8>> {
 
 /// A PNG whose header says `w` x `h` (colour type `colour`, 8 bits) holding the first
 /// `keep` of `rows` (already filtered), deflated as stored blocks.
-fn raw_png((w, h): (u32, u32), colour: u8, interlaced: bool, rows: &[Vec<u8>], keep: usize) -> Vec<u8> {
-    let data: Vec<u8> = rows.iter().take(if interlaced { rows.len() } else { keep }).flatten().copied().collect();
+fn raw_png(
+    (w, h): (u32, u32),
+    colour: u8,
+    interlaced: bool,
+    rows: &[Vec<u8>],
+    keep: usize,
+) -> Vec<u8> {
+    let data: Vec<u8> = rows
+        .iter()
+        .take(if interlaced { rows.len() } else { keep })
+        .flatten()
+        .copied()
+        .collect();
     let mut zlib = vec![0x78, 0x01];
     let blocks: Vec<&[u8]> = data.chunks(65_535).collect();
     for (i, block) in blocks.iter().enumerate() {
@@ -378,7 +544,11 @@ fn crc32(data: &[u8]) -> u32 {
     for &byte in data {
         crc ^= u32::from(byte);
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { 0xEDB8_8320 ^ (crc >> 1) } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                0xEDB8_8320 ^ (crc >> 1)
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
