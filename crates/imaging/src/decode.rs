@@ -4,7 +4,7 @@ use image::{DynamicImage, ImageDecoder};
 
 use crate::header::open;
 use crate::orientation::{apply_orientation, to_stored};
-use crate::{Error, Format, Header, Limits, shrink};
+use crate::{Error, Format, Header, Limits, png_stream, shrink};
 
 /// Decodes the whole image: header checked against `limits` first, `image::Limits` set,
 /// EXIF orientation applied (the result is upright).
@@ -14,8 +14,9 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<DynamicImage, Error> {
 }
 
 /// Decodes an image that will be shown at (or reduced to) `min_w` x `min_h` (upright
-/// orientation). JPEGs are decoded with DCT scaling, at the smallest size that is still at
-/// least twice the box (and never smaller than the box); other formats are decoded fully.
+/// orientation). JPEGs are decoded with DCT scaling, non-interlaced PNGs streamed row by
+/// row and box-averaged, each at the smallest size that is still at least twice the box
+/// (and never smaller than the box); other formats are decoded fully.
 /// Orientation is applied. Resize the result to the final size with [`crate::resize`].
 pub fn decode_at_least(
     bytes: &[u8],
@@ -40,13 +41,16 @@ pub fn decode_planned(
             "box {min_w}x{min_h} is empty"
         )));
     }
-    if header.format == Format::Jpeg {
-        let (sw, sh) = to_stored(header.orientation, min_w, min_h);
-        if let Some(img) = shrink::decode_jpeg_scaled(bytes, &header, limits, sw, sh)? {
-            return Ok((header, apply_orientation(img, header.orientation)));
-        }
+    let (sw, sh) = to_stored(header.orientation, min_w, min_h);
+    let reduced = match header.format {
+        Format::Jpeg => shrink::decode_jpeg_scaled(bytes, &header, limits, sw, sh)?,
+        Format::Png => png_stream::decode_png_reduced(bytes, &header, limits, sw, sh)?,
+        _ => None,
+    };
+    match reduced {
+        Some(img) => Ok((header, apply_orientation(img, header.orientation))),
+        None => finish(header, decoder, limits).map(|img| (header, img)),
     }
-    finish(header, decoder, limits).map(|img| (header, img))
 }
 
 fn finish(
@@ -55,20 +59,18 @@ fn finish(
     limits: &Limits,
 ) -> Result<DynamicImage, Error> {
     // `DynamicImage::from_decoder` does not check `max_alloc` itself (`ImageReader::decode` would).
-    // The decoded buffer is not the only full-size copy: an EXIF rotation makes a rotated
-    // one, and resizing an image with alpha a premultiplied one, so those count twice.
-    let copies = if header.orientation != 1 || decoder.color_type().has_alpha() {
-        2
-    } else {
-        1
-    };
-    let needed = decoder.total_bytes().saturating_mul(copies);
-    if needed > limits.max_alloc {
-        return Err(Error::TooLarge(format!(
-            "{}x{} needs {needed} bytes, more than the limit of {}",
-            header.width, header.height, limits.max_alloc
-        )));
-    }
+    let copies = copies(header.orientation, decoder.color_type().has_alpha());
+    limits.check_alloc(
+        format_args!("{}x{}", header.width, header.height),
+        decoder.total_bytes().saturating_mul(copies),
+    )?;
     let img = DynamicImage::from_decoder(decoder).map_err(Error::from_decode)?;
     Ok(apply_orientation(img, header.orientation))
+}
+
+/// How many image-sized buffers a decode leads to: the decoded one is not the only copy,
+/// an EXIF rotation makes a rotated one, and resizing an image with alpha a premultiplied
+/// one, so those count twice against `max_alloc`.
+pub(crate) fn copies(orientation: u8, has_alpha: bool) -> u64 {
+    if orientation != 1 || has_alpha { 2 } else { 1 }
 }

@@ -13,6 +13,7 @@
 //! | header before any decode | `header` | [`read_header`], [`Header`] |
 //! | decode (limits, orientation) | `decode` | [`decode`], [`decode_at_least`], [`decode_planned`] |
 //! | JPEG shrink-on-load (DCT scaling, 2x margin) | `shrink` | [`shrink_factor`] |
+//! | PNG shrink-on-load (rows streamed, box-averaged, 2x margin) | `png_stream` | used by [`decode_planned`] |
 //! | EXIF orientation | `orientation` | [`apply_orientation`], [`swaps_dimensions`] |
 //! | resampling (`fast_image_resize`, Lanczos3) | `resize` | [`resize`] |
 //! | encoding (JPEG flattened on white) | `encode` | [`encode`], [`encode_jpeg`], [`flatten_on_white`] |
@@ -45,6 +46,7 @@ mod format;
 mod header;
 mod limits;
 mod orientation;
+mod png_stream;
 mod resize;
 mod shrink;
 mod thumbnail;

@@ -52,6 +52,21 @@ impl Limits {
         Ok(())
     }
 
+    /// Refuses a decode of `what` that needs `bytes` of buffers, more than [`Limits::max_alloc`].
+    pub(crate) fn check_alloc(
+        &self,
+        what: std::fmt::Arguments<'_>,
+        bytes: u64,
+    ) -> Result<(), Error> {
+        if bytes > self.max_alloc {
+            return Err(Error::TooLarge(format!(
+                "{what} needs {bytes} bytes, more than the limit of {}",
+                self.max_alloc
+            )));
+        }
+        Ok(())
+    }
+
     /// The equivalent `image::Limits` (allocation cap; pixel cap is checked by us).
     pub(crate) fn to_image_limits(self) -> image::Limits {
         let mut l = image::Limits::default();

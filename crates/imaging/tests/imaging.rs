@@ -433,10 +433,18 @@ fn shrink_on_load_matches_full_decode() {
         "{:?}",
         d.dimensions()
     );
-    // Other formats decode fully.
+    // PNGs stream and shrink by any integer factor (tests/png_stream.rs); other formats
+    // decode fully.
     let png = encode(&photo(640, 480), Format::Png, 0);
     assert_eq!(
         imaging::decode_at_least(&png, &limits, 16, 12)
+            .unwrap()
+            .dimensions(),
+        (32, 24)
+    );
+    let bmp = encode(&photo(640, 480), Format::Bmp, 0);
+    assert_eq!(
+        imaging::decode_at_least(&bmp, &limits, 16, 12)
             .unwrap()
             .dimensions(),
         (640, 480)

@@ -6,7 +6,7 @@
 //! | `truncated` | JPEG, PNG, GIF, WebP, TIFF, BMP cut at many offsets | 4xx; a cut past the pixel data a decoder tolerates may be accepted whole |
 //! | `flipped` | the same files with bytes flipped | 4xx, or accepted whole |
 //! | `huge` | headers claiming 65535², 100000², 16384² (WebP VP8L) | 413 from the header, small peak memory |
-//! | `bomb` | PNG zlib bombs: 7000×7000 (≤ 50 MP) grey, RGB, RGBA16, and 7072² (over) | 413, or accepted when it fits the decode budget |
+//! | `bomb` | PNG zlib bombs: 7000×7000 (≤ 50 MP) grey, RGB, RGBA16, RGB interlaced, and 7072² (over) | streamed (not interlaced): accepted whole; interlaced (a full decode, 147 MB) or over `max_pixels`: 413 |
 //! | `junk` | empty, zeros, random bytes, magic bytes followed by random bytes | 4xx |
 //! | `disguised` | HTML, SVG, JS with an image Content-Type or a `.jpg` file name | 415 |
 //! | `polyglot` | JPEG/PNG with HTML or a ZIP appended, GIF/JS | an image with trailing junk is an image: stored whole, served with its sniffed type and `nosniff` |
@@ -247,10 +247,14 @@ pub fn webp_vp8x_claiming(width: u32, height: u32) -> Vec<u8> {
 }
 
 fn bombs(cases: &mut Vec<Case>) {
-    // colour type 0 = grey, 2 = RGB, 6 = RGBA; bit depth 8 or 16.
-    cases.push(Case::new("bomb/png/7000x7000-grey8", "image/png", png_bomb(7000, 7000, 0, 8), Expect::Either));
-    cases.push(Case::new("bomb/png/7000x7000-rgb8", "image/png", png_bomb(7000, 7000, 2, 8), Expect::Refused(Some(413))));
-    cases.push(Case::new("bomb/png/7000x7000-rgba16", "image/png", png_bomb(7000, 7000, 6, 16), Expect::Refused(Some(413))));
+    // colour type 0 = grey, 2 = RGB, 6 = RGBA; bit depth 8 or 16. Non-interlaced PNGs
+    // stream row by row into the reduced image the steps need: accepted whole. Interlaced
+    // ones need the full decode: over `max_decode_bytes`, refused.
+    let whole = |w, h| Expect::Image { format: "png", width: w, height: h };
+    cases.push(Case::new("bomb/png/7000x7000-grey8", "image/png", png_bomb(7000, 7000, 0, 8), whole(7000, 7000)));
+    cases.push(Case::new("bomb/png/7000x7000-rgb8", "image/png", png_bomb(7000, 7000, 2, 8), whole(7000, 7000)));
+    cases.push(Case::new("bomb/png/7000x7000-rgba16", "image/png", png_bomb(7000, 7000, 6, 16), whole(7000, 7000)));
+    cases.push(Case::new("bomb/png/7000x7000-rgb8-interlaced", "image/png", png_bomb_interlaced(7000, 7000, 2, 8), Expect::Refused(Some(413))));
     cases.push(Case::new("bomb/png/7072x7072-grey8-over-max-pixels", "image/png", png_bomb(7072, 7072, 0, 8), Expect::Refused(Some(413))));
     cases.push(Case::new("bomb/png/64x64-idat-inflates-to-64MB", "image/png", png_overlong_idat(64, 64, 64 << 20), Expect::Either));
 }
@@ -258,6 +262,29 @@ fn bombs(cases: &mut Vec<Case>) {
 /// A PNG of `width`×`height` zeros: a few hundred kilobytes that inflate to
 /// `height * (1 + width * channels * depth / 8)` bytes.
 pub fn png_bomb(width: u32, height: u32, colour_type: u8, depth: u8) -> Vec<u8> {
+    let row = row_bytes(colour_type, depth);
+    zeros_png(width, height, colour_type, depth, false, row(width) * u64::from(height))
+}
+
+/// [`png_bomb`] interlaced (Adam7): the seven passes' rows of zeros.
+pub fn png_bomb_interlaced(width: u32, height: u32, colour_type: u8, depth: u8) -> Vec<u8> {
+    // (first column, first row, column step, row step) of each pass.
+    const PASSES: [(u32, u32, u32, u32); 7] =
+        [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)];
+    let row = row_bytes(colour_type, depth);
+    let count = |side: u32, first: u32, step: u32| side.saturating_sub(first).div_ceil(step);
+    let inflated = PASSES
+        .iter()
+        .map(|&(x0, y0, dx, dy)| match (count(width, x0, dx), count(height, y0, dy)) {
+            (0, _) | (_, 0) => 0, // an empty pass has no rows at all
+            (w, h) => row(w) * u64::from(h),
+        })
+        .sum();
+    zeros_png(width, height, colour_type, depth, true, inflated)
+}
+
+/// The bytes of one filtered row of `width` pixels: the filter byte and the samples.
+fn row_bytes(colour_type: u8, depth: u8) -> impl Fn(u32) -> u64 {
     let channels: u64 = match colour_type {
         0 => 1,
         2 => 3,
@@ -265,17 +292,16 @@ pub fn png_bomb(width: u32, height: u32, colour_type: u8, depth: u8) -> Vec<u8> 
         6 => 4,
         _ => panic!("colour type {colour_type}"),
     };
-    let row = 1 + (u64::from(width) * channels * u64::from(depth)).div_ceil(8);
-    zeros_png(width, height, colour_type, depth, row * u64::from(height))
+    move |width| 1 + (u64::from(width) * channels * u64::from(depth)).div_ceil(8)
 }
 
 /// A `width`×`height` grey PNG whose IDAT stream inflates to `inflated` zero bytes, far
 /// more than the image needs.
 pub fn png_overlong_idat(width: u32, height: u32, inflated: u64) -> Vec<u8> {
-    zeros_png(width, height, 0, 8, inflated)
+    zeros_png(width, height, 0, 8, false, inflated)
 }
 
-fn zeros_png(width: u32, height: u32, colour_type: u8, depth: u8, inflated: u64) -> Vec<u8> {
+fn zeros_png(width: u32, height: u32, colour_type: u8, depth: u8, interlaced: bool, inflated: u64) -> Vec<u8> {
     let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
     let block = vec![0u8; 1 << 20];
     let mut left = inflated;
@@ -288,7 +314,7 @@ fn zeros_png(width: u32, height: u32, colour_type: u8, depth: u8, inflated: u64)
     let mut ihdr = Vec::new();
     ihdr.extend_from_slice(&width.to_be_bytes());
     ihdr.extend_from_slice(&height.to_be_bytes());
-    ihdr.extend_from_slice(&[depth, colour_type, 0, 0, 0]);
+    ihdr.extend_from_slice(&[depth, colour_type, 0, 0, u8::from(interlaced)]);
     let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
     png_chunk(&mut out, b"IHDR", &ihdr);
     for piece in idat.chunks(256 * 1024) {
@@ -567,6 +593,10 @@ mod tests {
         assert_eq!(dims(&webp_vp8x_claiming(10_000, 10_000), ImageFormat::WebP), (10_000, 10_000));
         assert_eq!(dims(&png_bomb(7000, 7000, 0, 8), ImageFormat::Png), (7000, 7000));
         assert!(png_bomb(7000, 7000, 6, 16).len() < 2 << 20, "a bomb is small");
+        // The passes add up: an odd-sized interlaced bomb decodes.
+        let small = imaging::decode(&png_bomb_interlaced(13, 11, 2, 8), &imaging::Limits::default()).expect("decodes");
+        assert_eq!((small.width(), small.height()), (13, 11));
+        assert!(png_bomb_interlaced(7000, 7000, 2, 8).len() < 2 << 20, "a bomb is small");
         // Bogus EXIF does not break the JPEG.
         let ifd = exif_ifd(&[(0x0112, 3, 1, 65_535)], 0);
         fixtures::decode(&jpeg_with_exif(&ifd, 1), ImageFormat::Jpeg);

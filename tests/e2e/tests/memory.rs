@@ -7,18 +7,21 @@
 //! What is measured (the numbers go to `docs/limits.md`):
 //! - 50 MP JPEG: upload, stateless thumbnail (128 and 1024), stateless vectorize, the
 //!   original and thumbnail downloads all succeed within 128 MiB (JPEG shrink-on-load).
-//! - 50 MP PNG: refused with 413 by `max_decode_bytes` (64 MiB): a full RGB decode is
-//!   150 MB and cannot fit 128 MiB without a streaming PNG decoder; nothing is stored.
-//!   With the budget lifted, the thumbnail instance traps at the cap (shown here).
-//! - The largest PNG the default decode budget admits (4096×4096 RGB, 48 MiB decoded)
-//!   succeeds within 128 MiB; with alpha (which the resize copies) 2896×2896.
+//! - 50 MP PNG: the same requests succeed within 128 MiB: rows are streamed and
+//!   box-averaged into the reduced image each step needs (PNG shrink-on-load).
+//! - 50 MP interlaced PNG: not streamed, so refused with 413 by `max_decode_bytes`
+//!   (64 MiB): a full RGB decode is 150 MB; nothing is stored. With the budget lifted,
+//!   the thumbnail instance traps at the cap (shown here).
+//! - A box too large to reduce (a 1024 px thumbnail of a PNG under 4095 px) takes the
+//!   full decode: with alpha (which the resize copies) 4000×4000 is refused (413) and
+//!   2896×2896 fits; both stream at 128 px.
 //!
 //! Needs a host of its own (the memory cap); skipped with `BASE_URL`.
 
 use darkroom_e2e::expect::{self, MEMORY_BUDGET};
 use darkroom_e2e::kvcheck::KvFile;
 use darkroom_e2e::target::{base_url, notice};
-use darkroom_e2e::{Client, Host, HostOptions, Reply, fixtures};
+use darkroom_e2e::{Client, Host, HostOptions, Reply, fixtures, hostile};
 use image::{ImageFormat, Rgb, RgbImage};
 
 /// 8660 × 5773 = 49,994,180 pixels, just under the 50,000,000 default.
@@ -103,13 +106,30 @@ fn fifty_megapixel_inputs_within_128_mib() {
     expect::json(&reply, 200);
     drop(jpeg);
 
-    // --- 50 MP PNG: refused by the decode budget, cleanly ---------------------------
+    // --- 50 MP PNG: streamed row by row into the reduced image each step needs -------
     let png = encode(&smooth(W, H), ImageFormat::Png);
     assert!(png.len() <= 25 << 20, "the 50 MP PNG fits max_upload_bytes: {} B", png.len());
+    let id = upload_ok(&client, &mut m, &format!("POST /api/images  50 MP PNG ({:.1} MB)", png.len() as f64 / 1e6), &png, (W, H));
+    let reply = client.get(&format!("/images/{id}/thumbnail"));
+    m.record("GET /images/{id}/thumbnail  (50 MP PNG)", &reply);
+    reply.expect_status(200);
+    for size in [128, 1024] {
+        let reply = client.post(&format!("/api/thumbnail?size={size}"), &png, "image/png");
+        m.record(&format!("POST /api/thumbnail?size={size}  50 MP PNG"), &reply);
+        reply.expect_status(200);
+        let thumb = fixtures::decode(&reply.body, ImageFormat::Jpeg);
+        expect::fits((thumb.width(), thumb.height()), (W, H), size);
+    }
+    let reply = client.post("/api/vectorize", &png, "image/png");
+    m.record("POST /api/vectorize  50 MP PNG", &reply);
+    expect::json(&reply, 200);
+    drop(png);
+
+    // --- Interlaced: no streaming, so the decode budget refuses it cleanly -----------
+    let png = hostile::png_bomb_interlaced(W, H, 2, 8);
     let png_id = fixtures::sha256_hex(&png);
-    let what = format!("POST /api/images  50 MP PNG ({:.1} MB)", png.len() as f64 / 1e6);
     let reply = client.post("/api/images", &png, "image/png");
-    m.record(&what, &reply);
+    m.record("POST /api/images  50 MP PNG, interlaced", &reply);
     let problem = expect::problem(&reply, 413);
     assert!(
         problem["detail"].as_str().unwrap_or_default().contains("memory"),
@@ -117,7 +137,7 @@ fn fifty_megapixel_inputs_within_128_mib() {
     );
     assert!(kv.keys_of(&png_id).is_empty(), "a refused PNG leaves nothing: {:?}", kv.keys_of(&png_id));
     let reply = client.post("/api/thumbnail", &png, "image/png");
-    m.record("POST /api/thumbnail  50 MP PNG", &reply);
+    m.record("POST /api/thumbnail  50 MP PNG, interlaced", &reply);
     expect::problem(&reply, 413);
 
     // Why: with the decode budget lifted, the full decode (8660×5773×3 = 150 MB) outgrows
@@ -130,27 +150,15 @@ fn fifty_megapixel_inputs_within_128_mib() {
     .unwrap_or_else(|e| panic!("{e:#}"));
     let reply = lifted.client().post("/api/thumbnail", &png, "image/png");
     assert_eq!(reply.status, 500, "a 150 MB decode cannot fit 128 MiB: the instance traps\n{reply}");
-    m.record("POST /api/thumbnail  50 MP PNG, max_decode_bytes=256 MiB", &reply);
+    m.record("POST /api/thumbnail  50 MP PNG, interlaced, max_decode_bytes=256 MiB", &reply);
     drop(lifted);
     drop(png);
 
-    // --- The largest PNG the default decode budget admits ----------------------------
-    let (w, h) = (4096, 4096);
-    let png = encode(&smooth(w, h), ImageFormat::Png);
-    upload_ok(&client, &mut m, &format!("POST /api/images  16.8 MP PNG 4096x4096 ({:.1} MB)", png.len() as f64 / 1e6), &png, (w, h));
-    let reply = client.post("/api/thumbnail", &png, "image/png");
-    m.record("POST /api/thumbnail  16.8 MP PNG", &reply);
-    reply.expect_status(200);
-    let reply = client.post("/api/vectorize", &png, "image/png");
-    m.record("POST /api/vectorize  16.8 MP PNG", &reply);
-    expect::json(&reply, 200);
-
-    drop(png);
-
-    // RGBA: the resize makes a premultiplied copy, so alpha counts twice against the
-    // decode budget. At the budget (4096×4096×4 = 64 MiB, 128 MiB with the copy): 413.
-    // At half of it (2896×2896): within 128 MiB.
-    for (side, status) in [(4096u32, 413u16), (2896, 200)] {
+    // --- Boxes too large to reduce (f = 1) take the full decode and its budget -------
+    // A 1024 px thumbnail needs >= 2048 px on each side, so no reduction under 4095 px.
+    // RGBA counts twice (the resize's premultiplied copy): 4000×4000 (122 MiB): 413;
+    // 2896×2896 (64 MiB with the copy): within 128 MiB. At 128 px both stream.
+    for (side, status) in [(4000u32, 413u16), (2896, 200)] {
         let rgba = image::RgbaImage::from_fn(side, side, |x, y| {
             image::Rgba([(x / 16) as u8, (y / 16) as u8, ((x + y) / 32) as u8, (x / 16) as u8])
         });
@@ -158,14 +166,15 @@ fn fifty_megapixel_inputs_within_128_mib() {
         rgba.write_to(&mut out, ImageFormat::Png).expect("encode");
         drop(rgba);
         let png = out.into_inner();
+        let reply = client.post("/api/thumbnail?size=1024", &png, "image/png");
+        m.record(&format!("POST /api/thumbnail?size=1024  {side}x{side} RGBA PNG"), &reply);
+        assert_eq!(reply.status, status, "{reply}");
         let reply = client.post("/api/thumbnail", &png, "image/png");
         m.record(&format!("POST /api/thumbnail  {side}x{side} RGBA PNG"), &reply);
-        assert_eq!(reply.status, status, "{reply}");
-        if status == 200 {
-            let reply = client.post("/api/images", &png, "image/png");
-            m.record(&format!("POST /api/images  {side}x{side} RGBA PNG"), &reply);
-            expect::json(&reply, 201);
-        }
+        reply.expect_status(200);
+        let reply = client.post("/api/images", &png, "image/png");
+        m.record(&format!("POST /api/images  {side}x{side} RGBA PNG"), &reply);
+        expect::json(&reply, 201);
     }
 
     expect::still_serving(&client);
