@@ -1,7 +1,8 @@
 //! Thumbnails: fit inside a square, keep the aspect, never upscale, JPEG out.
 //!
-//! The plan (output size) is computed from the header before decoding; JPEGs are then
-//! decoded with shrink-on-load and finished with one Lanczos3 resize.
+//! The plan (output size) is computed from the header before decoding; the image is then
+//! decoded no larger than needed (JPEGs with DCT scaling, non-interlaced PNGs streamed and
+//! box-reduced row by row, see `decode_planned`) and finished with one Lanczos3 resize.
 
 use image::DynamicImage;
 
