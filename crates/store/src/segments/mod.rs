@@ -224,13 +224,9 @@ impl<K: KeyValue> Store<K> {
         segment: &mut Segment,
         ids_only: bool,
     ) -> Result<Option<(Header, u32)>> {
-        let Some(raw) = self.kv.get(&keys::segment_manifest(hash)?)? else {
+        let Some((manifest, size)) = self.segment_manifest(hash)? else {
             return Ok(None);
         };
-        let manifest: BlobManifest = from_json(&raw, "segment manifest")?;
-        manifest.validate()?;
-        let size = usize::try_from(manifest.size).map_err(|_| Error::TooLarge)?;
-        let chunk_size = manifest.chunk_size as usize;
         let mut need = if ids_only {
             size.min(format::HEADER_BYTES)
         } else {
@@ -242,19 +238,9 @@ impl<K: KeyValue> Store<K> {
             if have >= need && have > 0 {
                 break;
             }
-            let Some(chunk) = self.kv.get(&keys::segment_chunk(hash, n)?)? else {
+            let Some(chunk) = self.segment_chunk(hash, &manifest, n, have)? else {
                 return Ok(None);
             };
-            let last = n + 1 == manifest.chunks;
-            if !(if last {
-                have + chunk.len() == size
-            } else {
-                chunk.len() == chunk_size
-            }) {
-                return Err(Error::Corrupt(format!(
-                    "segment {hash} chunk {n} has the wrong length"
-                )));
-            }
             segment.extend(&chunk);
             have += chunk.len();
             if ids_only && n == 0 {
@@ -263,6 +249,43 @@ impl<K: KeyValue> Store<K> {
         }
         let header = segment.seal(!ids_only)?;
         Ok(Some((header, manifest.chunks)))
+    }
+
+    /// Segment `hash`'s manifest, checked, and the segment's size; `None` when the
+    /// segment is gone.
+    pub(crate) fn segment_manifest(&self, hash: &str) -> Result<Option<(BlobManifest, usize)>> {
+        let Some(raw) = self.kv.get(&keys::segment_manifest(hash)?)? else {
+            return Ok(None);
+        };
+        let manifest: BlobManifest = from_json(&raw, "segment manifest")?;
+        manifest.validate()?;
+        let size = usize::try_from(manifest.size).map_err(|_| Error::TooLarge)?;
+        Ok(Some((manifest, size)))
+    }
+
+    /// Chunk `n` of segment `hash`, which starts `offset` bytes into it; `None` when it
+    /// is gone, `Corrupt` when its length contradicts the manifest.
+    pub(crate) fn segment_chunk(
+        &self,
+        hash: &str,
+        manifest: &BlobManifest,
+        n: u32,
+        offset: usize,
+    ) -> Result<Option<Vec<u8>>> {
+        let Some(chunk) = self.kv.get(&keys::segment_chunk(hash, n)?)? else {
+            return Ok(None);
+        };
+        let fits = if n + 1 == manifest.chunks {
+            (offset + chunk.len()) as u64 == manifest.size
+        } else {
+            chunk.len() == manifest.chunk_size as usize
+        };
+        if !fits {
+            return Err(Error::Corrupt(format!(
+                "segment {hash} chunk {n} has the wrong length"
+            )));
+        }
+        Ok(Some(chunk))
     }
 
     /// Deletes segment `hash` written in `chunks` chunks: manifest first, so readers

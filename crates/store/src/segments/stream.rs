@@ -7,9 +7,9 @@
 //! into guest memory is scored in place while it is still in the CPU's cache, and only
 //! the ids are kept (for coverage and the catalog).
 
+use super::RowSink;
 use super::format::{self, Header, Segment};
-use super::{RowSink, from_json};
-use crate::{BlobManifest, Error, KeyValue, Result, Store, keys};
+use crate::{Error, KeyValue, Result, Store};
 
 /// Cuts the matrix section, arriving in pieces of any length, into batches of whole rows.
 struct RowCutter {
@@ -96,32 +96,18 @@ impl<K: KeyValue> Store<K> {
         segment: &mut Segment,
         on_rows: &mut RowSink<'_>,
     ) -> Result<Option<Header>> {
-        let Some(raw) = self.kv.get(&keys::segment_manifest(hash)?)? else {
+        let Some((manifest, size)) = self.segment_manifest(hash)? else {
             return Ok(None);
         };
-        let manifest: BlobManifest = from_json(&raw, "segment manifest")?;
-        manifest.validate()?;
-        let size = usize::try_from(manifest.size).map_err(|_| Error::TooLarge)?;
-        let chunk_size = manifest.chunk_size as usize;
         segment.reset(0);
         let mut header: Option<Header> = None;
         let mut ids_end: Option<usize> = None;
         let mut cutter = RowCutter::new(0);
         let mut offset = 0;
         for n in 0..manifest.chunks {
-            let Some(chunk) = self.kv.get(&keys::segment_chunk(hash, n)?)? else {
+            let Some(chunk) = self.segment_chunk(hash, &manifest, n, offset)? else {
                 return Ok(None);
             };
-            let last = n + 1 == manifest.chunks;
-            if !(if last {
-                offset + chunk.len() == size
-            } else {
-                chunk.len() == chunk_size
-            }) {
-                return Err(Error::Corrupt(format!(
-                    "segment {hash} chunk {n} has the wrong length"
-                )));
-            }
             let mut rest = chunk.as_slice();
             // Header and ids first: kept, and checked before any row goes out.
             while header.is_none() && !rest.is_empty() {

@@ -7,38 +7,9 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::util::bytes;
-use store::segments::{CompactionPolicy, RawId, SearchReport, Segment, View, hex_id, raw_id};
-use store::{BlobKind, KeyValue, MemoryKv, Store, content_id, keys};
-
-const DIMS: usize = 8;
-const V: u32 = 2;
-
-fn small_store() -> Store<Arc<MemoryKv>> {
-    Store::new(Arc::new(crate::util::capped_kv()), 1_000).unwrap()
-}
-
-fn unit(seed: u64) -> Vec<f32> {
-    let v: Vec<f32> = bytes(DIMS, seed)
-        .iter()
-        .map(|&b| f32::from(b) - 127.5)
-        .collect();
-    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    v.into_iter().map(|x| x / n).collect()
-}
-
-/// An image as the pipeline leaves it: original, then its vector (which marks the
-/// catalog stale).
-fn add_image<K: KeyValue>(store: &Store<K>, seed: u64) -> RawId {
-    let original = bytes(40, seed);
-    let id = content_id(&original);
-    store
-        .put_blob(&id, BlobKind::Original, &original, "image/png")
-        .unwrap();
-    let vector: Vec<u8> = unit(seed).iter().flat_map(|x| x.to_le_bytes()).collect();
-    store.put_vector(&id, &vector, V).unwrap();
-    raw_id(&id).unwrap()
-}
+use crate::util::{DIMS, Finished, V, add_image, brute_force, bytes, small_store, spawn_uploaders};
+use store::segments::{CompactionPolicy, RawId, SearchReport, Segment, View, hex_id};
+use store::{BlobKind, KeyValue, Store, content_id, keys};
 
 const POLICY: CompactionPolicy = CompactionPolicy {
     min_loose: 10,
@@ -65,15 +36,6 @@ fn search<K: KeyValue>(store: &Store<K>) -> (BTreeMap<RawId, Vec<f32>>, SearchRe
             |out| out.keys().copied().collect(),
         )
         .unwrap()
-}
-
-/// The truth: every live image's loose vector, from a listing.
-fn brute_force<K: KeyValue>(store: &Store<K>) -> BTreeMap<RawId, Vec<f32>> {
-    let snap = store.vector_snapshot().unwrap();
-    snap.loose()
-        .iter()
-        .map(|id| (*id, store.loose_vector(id).unwrap().unwrap().1))
-        .collect()
 }
 
 #[test]
@@ -207,38 +169,18 @@ fn a_catalog_is_only_used_for_its_own_feature_version_and_length() {
 #[test]
 fn concurrent_uploads_deletes_and_catalog_searches_agree() {
     let store = small_store();
-    let done: Arc<Mutex<Vec<RawId>>> = Arc::default();
-    let deleted: Arc<Mutex<Vec<RawId>>> = Arc::default();
+    let finished = Finished::default();
     let stop = Arc::new(AtomicBool::new(false));
     let views: Arc<Mutex<Vec<View>>> = Arc::default();
     std::thread::scope(|s| {
-        for w in 0..3u64 {
-            let (store, done, deleted) = (&store, done.clone(), deleted.clone());
-            s.spawn(move || {
-                for i in 0..50 {
-                    let id = add_image(store, w * 1000 + i);
-                    done.lock().unwrap().push(id);
-                    if i % 7 == 3 {
-                        let victim = add_image(store, w * 1000 + 500 + i);
-                        store.delete_image(&hex_id(&victim)).unwrap();
-                        deleted.lock().unwrap().push(victim);
-                    }
-                }
-            });
-        }
+        spawn_uploaders(s, &store, &finished, 50);
         for _ in 0..2 {
-            let (store, done, deleted, stop, views) = (
-                &store,
-                done.clone(),
-                deleted.clone(),
-                stop.clone(),
-                views.clone(),
-            );
+            let (store, finished, stop, views) =
+                (&store, finished.clone(), stop.clone(), views.clone());
             s.spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     // Finished before the search began: must be found / must be gone.
-                    let before: Vec<RawId> = done.lock().unwrap().clone();
-                    let gone: Vec<RawId> = deleted.lock().unwrap().clone();
+                    let (before, gone) = finished.now();
                     let (got, report) = search(store);
                     views.lock().unwrap().push(report.view);
                     for id in &before {
@@ -280,7 +222,10 @@ fn many_deleted_rows_make_the_listing_search_compact_them_away() {
     let mut packed: Vec<RawId> = Vec::new();
     for hash in &catalog.segments {
         let mut segment = Segment::default();
-        store.read_segment(hash, &mut segment, true).unwrap().unwrap();
+        store
+            .read_segment(hash, &mut segment, true)
+            .unwrap()
+            .unwrap();
         packed.extend_from_slice(segment.ids());
     }
     packed.sort_unstable();

@@ -2,43 +2,14 @@
 //! segments, deletes, vanished segments, stale versions and racing compactions.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 
-use crate::util::bytes;
-use store::segments::{CompactionPolicy, RawId, hex_id, raw_id, vector_content_type};
-use store::{BlobKind, KeyValue, MemoryKv, Store, content_id};
-
-const DIMS: usize = 8;
-const V: u32 = 2;
-
-fn small_store() -> Store<Arc<MemoryKv>> {
-    // Small chunks, so segments span several of them.
-    Store::new(Arc::new(crate::util::capped_kv()), 1_000).unwrap()
-}
-
-fn unit(seed: u64) -> Vec<f32> {
-    let v: Vec<f32> = bytes(DIMS, seed)
-        .iter()
-        .map(|&b| f32::from(b) - 127.5)
-        .collect();
-    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    v.into_iter().map(|x| x / n).collect()
-}
-
-/// An image as the pipeline leaves it: original, then its loose vector of version `V`.
-fn add_image<K: KeyValue>(store: &Store<K>, seed: u64) -> RawId {
-    let original = bytes(40, seed);
-    let id = content_id(&original);
-    store
-        .put_blob(&id, BlobKind::Original, &original, "image/png")
-        .unwrap();
-    let vector: Vec<u8> = unit(seed).iter().flat_map(|x| x.to_le_bytes()).collect();
-    store
-        .put_blob(&id, BlobKind::Vector, &vector, &vector_content_type(V))
-        .unwrap();
-    raw_id(&id).unwrap()
-}
+use crate::util::{
+    DIMS, Finished, V, add_image, brute_force, bytes, small_store, spawn_uploaders, unit,
+};
+use store::segments::{CompactionPolicy, RawId, hex_id, raw_id};
+use store::{BlobKind, KeyValue, Store, content_id};
 
 /// Every live vector a scan yields, deduped (duplicates must agree).
 fn scan<K: KeyValue>(store: &Store<K>) -> BTreeMap<RawId, Vec<f32>> {
@@ -56,15 +27,6 @@ fn scan<K: KeyValue>(store: &Store<K>) -> BTreeMap<RawId, Vec<f32>> {
         })
         .unwrap();
     out
-}
-
-/// The truth: every image's loose vector.
-fn brute_force<K: KeyValue>(store: &Store<K>) -> BTreeMap<RawId, Vec<f32>> {
-    let snap = store.vector_snapshot().unwrap();
-    snap.loose()
-        .iter()
-        .map(|id| (*id, store.loose_vector(id).unwrap().unwrap().1))
-        .collect()
 }
 
 fn compact<K: KeyValue>(
@@ -260,24 +222,10 @@ fn rows_of_another_feature_version_are_ignored() {
 #[test]
 fn concurrent_uploads_deletes_compactions_and_readers_agree() {
     let store = small_store();
-    let done: Arc<Mutex<Vec<RawId>>> = Arc::default();
-    let deleted: Arc<Mutex<Vec<RawId>>> = Arc::default();
+    let finished = Finished::default();
     let stop = Arc::new(AtomicBool::new(false));
     std::thread::scope(|s| {
-        for w in 0..3u64 {
-            let (store, done, deleted) = (&store, done.clone(), deleted.clone());
-            s.spawn(move || {
-                for i in 0..60 {
-                    let id = add_image(store, w * 1000 + i);
-                    done.lock().unwrap().push(id);
-                    if i % 7 == 3 {
-                        let victim = add_image(store, w * 1000 + 500 + i);
-                        store.delete_image(&hex_id(&victim)).unwrap();
-                        deleted.lock().unwrap().push(victim);
-                    }
-                }
-            });
-        }
+        spawn_uploaders(s, &store, &finished, 60);
         for _ in 0..2 {
             let (store, stop) = (&store, stop.clone());
             s.spawn(move || {
@@ -286,11 +234,11 @@ fn concurrent_uploads_deletes_compactions_and_readers_agree() {
                 }
             });
         }
-        let (store, done, stop) = (&store, done.clone(), stop.clone());
+        let (store, finished, stop) = (&store, finished.clone(), stop.clone());
         s.spawn(move || {
             for _ in 0..40 {
                 // Everything finished before the listing must be found.
-                let before: Vec<RawId> = done.lock().unwrap().clone();
+                let (before, _) = finished.now();
                 let got = scan(store);
                 for id in &before {
                     assert_eq!(
@@ -307,13 +255,7 @@ fn concurrent_uploads_deletes_compactions_and_readers_agree() {
     let got = scan(&store);
     assert_eq!(got, brute_force(&store));
     assert_eq!(got.len(), 180);
-    assert!(
-        deleted
-            .lock()
-            .unwrap()
-            .iter()
-            .all(|id| !got.contains_key(id))
-    );
+    assert!(finished.now().1.iter().all(|id| !got.contains_key(id)));
     // Settled: compaction packs everything.
     while compact(&store, 1, 40).written.is_some() {}
     assert_eq!(scan(&store), got);

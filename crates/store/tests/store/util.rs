@@ -1,4 +1,9 @@
-use store::{ImageRecord, MemoryKv, Store, content_id};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::thread::Scope;
+
+use store::segments::{RawId, raw_id};
+use store::{BlobKind, ImageRecord, KeyValue, MemoryKv, Store, content_id};
 
 /// Fermyon's value cap.
 pub const CAP: usize = 1_000_000;
@@ -34,5 +39,90 @@ pub fn record(seed: u64, created_micros: u64) -> ImageRecord {
         created_micros,
         thumbnail: None,
         vector: None,
+    }
+}
+
+/// Vector length and feature version of the vector tests.
+pub const DIMS: usize = 8;
+pub const V: u32 = 2;
+
+/// A shareable store with small chunks, so segments span several of them.
+pub fn small_store() -> Store<Arc<MemoryKv>> {
+    Store::new(Arc::new(capped_kv()), 1_000).unwrap()
+}
+
+/// A deterministic unit vector.
+pub fn unit(seed: u64) -> Vec<f32> {
+    let v: Vec<f32> = bytes(DIMS, seed)
+        .iter()
+        .map(|&b| f32::from(b) - 127.5)
+        .collect();
+    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    v.into_iter().map(|x| x / n).collect()
+}
+
+/// An image as the pipeline leaves it: original, then its vector of version `V` (which
+/// marks the vector catalog stale).
+pub fn add_image<K: KeyValue>(store: &Store<K>, seed: u64) -> RawId {
+    let original = bytes(40, seed);
+    let id = content_id(&original);
+    store
+        .put_blob(&id, BlobKind::Original, &original, "image/png")
+        .unwrap();
+    let vector: Vec<u8> = unit(seed).iter().flat_map(|x| x.to_le_bytes()).collect();
+    store.put_vector(&id, &vector, V).unwrap();
+    raw_id(&id).unwrap()
+}
+
+/// The truth: every live image's loose vector, from a fresh listing.
+pub fn brute_force<K: KeyValue>(store: &Store<K>) -> BTreeMap<RawId, Vec<f32>> {
+    let snap = store.vector_snapshot().unwrap();
+    snap.loose()
+        .iter()
+        .map(|id| (*id, store.loose_vector(id).unwrap().unwrap().1))
+        .collect()
+}
+
+/// What the uploader threads of a concurrency test have finished: uploads, and deletes
+/// of images uploaded for the purpose.
+#[derive(Default, Clone)]
+pub struct Finished {
+    pub uploaded: Arc<Mutex<Vec<RawId>>>,
+    pub deleted: Arc<Mutex<Vec<RawId>>>,
+}
+
+impl Finished {
+    /// Snapshots of both lists, taken before an operation that must see them all.
+    pub fn now(&self) -> (Vec<RawId>, Vec<RawId>) {
+        (
+            self.uploaded.lock().unwrap().clone(),
+            self.deleted.lock().unwrap().clone(),
+        )
+    }
+}
+
+/// Spawns three uploader threads in `scope`, `per_thread` uploads each, every seventh
+/// followed by an upload that is deleted again at once.
+pub fn spawn_uploaders<'scope, K: KeyValue + Sync>(
+    scope: &'scope Scope<'scope, '_>,
+    store: &'scope Store<K>,
+    finished: &Finished,
+    per_thread: u64,
+) {
+    for w in 0..3u64 {
+        let finished = finished.clone();
+        scope.spawn(move || {
+            for i in 0..per_thread {
+                let id = add_image(store, w * 1000 + i);
+                finished.uploaded.lock().unwrap().push(id);
+                if i % 7 == 3 {
+                    let victim = add_image(store, w * 1000 + 500 + i);
+                    store
+                        .delete_image(&store::segments::hex_id(&victim))
+                        .unwrap();
+                    finished.deleted.lock().unwrap().push(victim);
+                }
+            }
+        });
     }
 }
