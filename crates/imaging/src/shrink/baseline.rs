@@ -53,6 +53,8 @@ const fn last_kept(s: usize) -> usize {
 const NOT_KEPT: u8 = u8::MAX;
 const CORNER2: [u8; 64] = corner(2);
 const CORNER4: [u8; 64] = corner(4);
+const LAST2: usize = last_kept(2);
+const LAST4: usize = last_kept(4);
 
 /// One component of the scan, with what its blocks need.
 struct Unit<'t> {
@@ -178,14 +180,14 @@ fn block<const S: usize>(
     *pred = pred.wrapping_add(diff);
     let dc = pred.wrapping_mul(u.q[0]);
     if S == 1 {
-        skip_ac(bits, u.ac, 1)?;
+        bits.skip_ac(u.ac, 1)?;
         *out.first_mut()? = dc_sample(dc);
         return Some(());
     }
     let (corner, last) = if S == 2 {
-        (&CORNER2, last_kept(2))
+        (&CORNER2, LAST2)
     } else {
-        (&CORNER4, last_kept(4))
+        (&CORNER4, LAST4)
     };
     let mut c = [0i32; 16];
     c[0] = dc;
@@ -211,7 +213,7 @@ fn block<const S: usize>(
         k += 1;
     }
     if k < 64 {
-        skip_ac(bits, u.ac, k)?;
+        bits.skip_ac(u.ac, k as u32)?;
     } else if k > 64 {
         return None;
     }
@@ -226,20 +228,4 @@ fn block<const S: usize>(
         idct4x4(&c, out, stride);
     }
     Some(())
-}
-
-/// Steps over the AC coefficients from zigzag position `k` to the end of the block.
-#[inline(always)]
-fn skip_ac(bits: &mut Bits, ac: &Huffman, mut k: usize) -> Option<()> {
-    while k < 64 {
-        let rs = bits.skip(ac)?;
-        if rs & 15 != 0 {
-            k += (rs >> 4) as usize + 1;
-        } else if rs >> 4 == 15 {
-            k += 16;
-        } else {
-            return Some(()); // end of block
-        }
-    }
-    (k == 64).then_some(())
 }

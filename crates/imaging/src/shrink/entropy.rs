@@ -5,25 +5,59 @@
 //! is decoded only to be stepped over), so the common case is one table lookup per
 //! coefficient: the next [`LOOKUP_BITS`] bits index a table that gives the code length,
 //! the symbol and, when the magnitude bits fit in the lookahead too, the coefficient's
-//! value. The reader refills 7 bytes at once when none of the next 8 bytes is 0xFF (so
-//! no stuffing or marker can be among them), byte by byte otherwise.
+//! value. Stepping over coefficients goes further: a second table gives, for the same
+//! lookahead, how many bits the whole codes (with their magnitude bits) in it take and
+//! how many coefficients they cover, so runs of short codes go in one lookup. The reader
+//! refills 7 bytes at once when none of the next 8 bytes is 0xFF (so no stuffing or
+//! marker can be among them), byte by byte otherwise.
 
-/// Bits of lookahead: 1 KiB-entry tables (4 KiB each), which hold nearly every code of
+/// Bits of lookahead: 1 Ki-entry tables (4 KiB each), which hold nearly every code of
 /// a photo's tables (codes are rarely longer than 10 bits).
 pub(super) const LOOKUP_BITS: u32 = 10;
 
 /// A Huffman table: a lookahead index for codes up to [`LOOKUP_BITS`] long and the
 /// canonical form of JPEG's Annex F (`maxcode`/`valoff`) for longer ones.
 pub(super) struct Huffman {
-    /// By the next `LOOKUP_BITS` bits: code length in bits 0..8 (0: a longer code),
-    /// symbol in 8..16, and in 16..32 the value of the `symbol & 15` magnitude bits that
-    /// follow the code, when they fit in the lookahead too.
+    /// By the next `LOOKUP_BITS` bits, an [`Entry`]; 0 for a code longer than that.
     fast: [u32; 1 << LOOKUP_BITS],
+    /// By the next `LOOKUP_BITS` bits, the AC codes wholly inside them up to and with an
+    /// end of block: bits they take (bits 0..8; 0 when not even one fits), zigzag
+    /// positions they cover (8..16) and whether the last is an end of block (bit 16).
+    runs: [u32; 1 << LOOKUP_BITS],
     /// `maxcode[l]`: the largest code of length `l` (1..=16), or -1 when there is none.
     maxcode: [i32; 17],
     /// `valoff[l]`: index into `values` of the first code of length `l`, minus that code.
     valoff: [i32; 17],
     values: [u8; 256],
+}
+
+/// A decoded code, packed in a `u32`: bits 0..8 the code length plus the `symbol & 15`
+/// magnitude bits after it (what stepping over it takes), 8..16 the symbol, 16..21 the
+/// code length, 21..32 the magnitude bits' signed value when they fit in the lookahead.
+#[derive(Clone, Copy)]
+struct Entry(u32);
+
+impl Entry {
+    fn new(len: u32, sym: u8, value: i32) -> Entry {
+        let total = len + u32::from(sym & 15);
+        Entry(total | u32::from(sym) << 8 | len << 16 | (value as u32) << 21)
+    }
+    #[inline(always)]
+    fn total(self) -> u32 {
+        self.0 & 0xFF
+    }
+    #[inline(always)]
+    fn symbol(self) -> u32 {
+        (self.0 >> 8) & 0xFF
+    }
+    #[inline(always)]
+    fn len(self) -> u32 {
+        (self.0 >> 16) & 31
+    }
+    #[inline(always)]
+    fn value(self) -> i32 {
+        (self.0 as i32) >> 21
+    }
 }
 
 /// The signed value of `t` magnitude bits `v` (JPEG's EXTEND, F.2.2.1).
@@ -41,13 +75,14 @@ pub(super) fn extend(v: u32, t: u32) -> i32 {
 impl Huffman {
     /// Builds the table from a DHT's code counts per length and symbols; `None` when the
     /// counts over-subscribe the code space or do not match the symbols.
-    pub fn new(counts: &[u8; 16], symbols: &[u8]) -> Option<Huffman> {
-        let mut t = Huffman {
+    pub fn new(counts: &[u8; 16], symbols: &[u8]) -> Option<Box<Huffman>> {
+        let mut t = Box::new(Huffman {
             fast: [0; 1 << LOOKUP_BITS],
+            runs: [0; 1 << LOOKUP_BITS],
             maxcode: [-1; 17],
             valoff: [0; 17],
             values: [0; 256],
-        };
+        });
         if symbols.len() > 256 {
             return None;
         }
@@ -72,7 +107,13 @@ impl Huffman {
             }
             code <<= 1;
         }
-        (k == symbols.len()).then_some(t)
+        if k != symbols.len() {
+            return None;
+        }
+        for i in 0..1 << LOOKUP_BITS {
+            t.runs[i] = t.run_at(i as u32);
+        }
+        Some(t)
     }
 
     /// The lookahead entries of the `l`-bit `code` for `sym`.
@@ -80,24 +121,46 @@ impl Huffman {
         let free = LOOKUP_BITS - l;
         let s = u32::from(sym & 15);
         for rest in 0..1u32 << free {
-            let mut e = l | u32::from(sym) << 8;
-            if s <= free {
-                let v = extend(rest >> (free - s), s);
-                e |= (v as u32) << 16;
-            }
-            self.fast[((code << free) | rest) as usize] = e;
+            let v = if s <= free {
+                extend(rest >> (free - s), s)
+            } else {
+                0
+            };
+            self.fast[((code << free) | rest) as usize] = Entry::new(l, sym, v).0;
         }
+    }
+
+    /// The `runs` entry for lookahead bits `bits`, AC symbols (run << 4 | size).
+    fn run_at(&self, bits: u32) -> u32 {
+        let (mut used, mut zz) = (0u32, 0u32);
+        while used < LOOKUP_BITS {
+            let e = Entry(self.fast[((bits << used) & ((1 << LOOKUP_BITS) - 1)) as usize]);
+            if e.0 == 0 || used + e.total() > LOOKUP_BITS {
+                break;
+            }
+            used += e.total();
+            match e.symbol() {
+                0 => return used | zz << 8 | 1 << 16, // end of block
+                0xF0 => zz += 16,
+                sym => zz += (sym >> 4) + 1,
+            }
+            if zz >= 64 {
+                break; // a block ends here at the latest; let single steps see it
+            }
+        }
+        used | zz << 8
     }
 
     /// The entry for a code longer than the lookahead, in the same layout (no value);
     /// `bits16` are the next 16 bits. `None`: no such code (corrupt data).
     #[cold]
-    fn slow(&self, bits16: u32) -> Option<u32> {
+    #[inline(never)]
+    fn slow(&self, bits16: u32) -> Option<Entry> {
         for l in LOOKUP_BITS + 1..=16 {
             let code = (bits16 >> (16 - l)) as i32;
             if code <= self.maxcode[l as usize] {
                 let i = usize::try_from(self.valoff[l as usize] + code).ok()?;
-                return Some(l | u32::from(*self.values.get(i)?) << 8);
+                return Some(Entry::new(l, *self.values.get(i)?, 0));
             }
         }
         None
@@ -142,24 +205,26 @@ impl<'a> Bits<'a> {
     #[inline(always)]
     fn ensure(&mut self) {
         if self.n < 32 {
-            self.fill();
+            if let Some(w) = self.data.get(self.pos..self.pos + 8)
+                && let Ok(w) = <[u8; 8]>::try_from(w)
+                && !has_ff(u64::from_be_bytes(w))
+                && self.phantom == 0
+            {
+                // Branchless refill: whole bytes up to 56..63 bits; the rest of the next
+                // byte lands below `n`, where the next refill puts the same bits again.
+                self.acc |= u64::from_be_bytes(w) >> self.n;
+                self.pos += ((63 - self.n) >> 3) as usize;
+                self.n |= 56;
+            } else {
+                self.fill_bytewise();
+            }
         }
     }
 
-    fn fill(&mut self) {
-        if let Some(w) = self.data.get(self.pos..self.pos + 8)
-            && self.phantom == 0
-        {
-            let w = u64::from_be_bytes(w.try_into().unwrap_or_default());
-            if !has_ff(w) {
-                // Branchless refill: whole bytes up to 56..63 bits; the rest of the next
-                // byte lands below `n`, where the next refill puts the same bits again.
-                self.acc |= w >> self.n;
-                self.pos += ((63 - self.n) >> 3) as usize;
-                self.n |= 56;
-                return;
-            }
-        }
+    /// Refills byte by byte, undoing stuffing; at a marker or the end, zeros.
+    #[cold]
+    #[inline(never)]
+    fn fill_bytewise(&mut self) {
         while self.n <= 56 {
             let mut byte = 0u8;
             if self.phantom == 0 {
@@ -202,12 +267,17 @@ impl<'a> Bits<'a> {
         self.take(count)
     }
 
-    /// The lookahead entry for the next code of `h` (not consumed).
     #[inline(always)]
-    fn entry(&mut self, h: &Huffman) -> Option<u32> {
+    fn lookahead(&self) -> usize {
+        (self.acc >> (64 - LOOKUP_BITS)) as usize
+    }
+
+    /// The entry for the next code of `h` (not consumed).
+    #[inline(always)]
+    fn entry(&mut self, h: &Huffman) -> Option<Entry> {
         self.ensure();
-        let e = h.fast[(self.acc >> (64 - LOOKUP_BITS)) as usize];
-        if e & 0xFF != 0 {
+        let e = Entry(h.fast[self.lookahead()]);
+        if e.0 != 0 {
             Some(e)
         } else {
             h.slow((self.acc >> 48) as u32)
@@ -220,24 +290,42 @@ impl<'a> Bits<'a> {
     #[inline(always)]
     pub fn coefficient(&mut self, h: &Huffman) -> Option<(u32, i32)> {
         let e = self.entry(h)?;
-        let (len, sym) = (e & 0xFF, (e >> 8) & 0xFF);
-        let s = sym & 15;
-        if len + s <= LOOKUP_BITS {
-            self.consume(len + s);
-            return Some((sym, (e as i32) >> 16));
+        if e.total() <= LOOKUP_BITS {
+            self.consume(e.total());
+            return Some((e.symbol(), e.value()));
         }
-        self.consume(len);
+        self.consume(e.len());
+        let s = e.symbol() & 15;
         let v = self.take(s);
-        Some((sym, extend(v, s)))
+        Some((e.symbol(), extend(v, s)))
     }
 
-    /// Decodes a symbol and steps over the magnitude bits after it: returns the symbol.
+    /// Steps over the AC coefficients of a block from zigzag position `k` (1..=64) to
+    /// its end (an end-of-block code or position 64). `None`: corrupt data.
     #[inline(always)]
-    pub fn skip(&mut self, h: &Huffman) -> Option<u32> {
-        let e = self.entry(h)?;
-        let (len, sym) = (e & 0xFF, (e >> 8) & 0xFF);
-        self.consume(len + (sym & 15));
-        Some(sym)
+    pub fn skip_ac(&mut self, h: &Huffman, mut k: u32) -> Option<()> {
+        while k < 64 {
+            self.ensure();
+            // Several codes at once while they stay inside the block.
+            let run = h.runs[self.lookahead()];
+            let zz = (run >> 8) & 0xFF;
+            if run & 0xFF != 0 && k + zz < 64 {
+                self.consume(run & 0xFF);
+                if run & (1 << 16) != 0 {
+                    return Some(());
+                }
+                k += zz;
+                continue;
+            }
+            let e = self.entry(h)?;
+            self.consume(e.total());
+            match e.symbol() {
+                0 => return Some(()), // end of block
+                0xF0 => k += 16,
+                sym => k += (sym >> 4) + 1,
+            }
+        }
+        (k == 64).then_some(())
     }
 
     /// True when the decoder used bits past the end of the segment: the data is
@@ -335,10 +423,6 @@ mod tests {
         for (k, &w) in want.iter().enumerate() {
             assert_eq!(bits.coefficient(&h), Some(w), "symbol {k}");
             assert!(!bits.overrun());
-        }
-        let mut again = Bits::new(&data, 0);
-        for &(sym, _) in &want {
-            assert_eq!(again.skip(&h), Some(sym));
         }
         let _ = bits.bits(16);
         assert!(bits.overrun(), "bits past the marker are zeros and flagged");
