@@ -116,18 +116,19 @@ pub(crate) fn decode(b: &[u8], d: u32) -> Option<DynamicImage> {
         })
         .collect::<Option<Vec<_>>>()?;
     let mut sink = Sink::new(frame, s, t.color()?)?;
-    let mut bits = Bits::new(b, start);
+    let bits = Bits::new(b, start);
     match s {
-        1 => decode_scan::<1>(&mut bits, frame, &units, t.restart, &mut sink)?,
-        2 => decode_scan::<2>(&mut bits, frame, &units, t.restart, &mut sink)?,
-        _ => decode_scan::<4>(&mut bits, frame, &units, t.restart, &mut sink)?,
+        1 => decode_scan::<1>(bits, frame, &units, t.restart, &mut sink)?,
+        2 => decode_scan::<2>(bits, frame, &units, t.restart, &mut sink)?,
+        _ => decode_scan::<4>(bits, frame, &units, t.restart, &mut sink)?,
     }
     sink.finish()
 }
 
 /// Decodes every MCU of the scan, `S`×`S` samples per block, a band per MCU row.
+/// Owns the reader, so that it lives in registers.
 fn decode_scan<const S: usize>(
-    bits: &mut Bits,
+    mut bits: Bits,
     frame: &Frame,
     units: &[Unit],
     restart: usize,
@@ -151,7 +152,7 @@ fn decode_scan<const S: usize>(
                 for by in 0..u.v {
                     for bx in 0..u.h {
                         let at = by * S * *stride + (mx * u.h + bx) * S;
-                        block::<S>(bits, u, pred, rows.get_mut(at..)?, *stride)?;
+                        block::<S>(&mut bits, u, pred, rows.get_mut(at..)?, *stride)?;
                     }
                 }
             }

@@ -5,7 +5,7 @@
 //! is decoded only to be stepped over), so the common case is one table lookup per
 //! coefficient: the next [`LOOKUP_BITS`] bits index a table that gives the code length,
 //! the symbol and, when the magnitude bits fit in the lookahead too, the coefficient's
-//! value. Stepping over coefficients goes further: a second table gives, for the same
+//! value. Stepping over coefficients goes further: a second table gives, for a longer
 //! lookahead, how many bits the whole codes (with their magnitude bits) in it take and
 //! how many coefficients they cover, so runs of short codes go in one lookup. The reader
 //! refills 7 bytes at once when none of the next 8 bytes is 0xFF (so no stuffing or
@@ -15,15 +15,20 @@
 /// a photo's tables (codes are rarely longer than 10 bits).
 pub(super) const LOOKUP_BITS: u32 = 10;
 
+/// Bits of lookahead for stepping over runs of AC codes (4 Ki entries, 8 KiB): more
+/// codes per lookup; built for AC tables only.
+const RUN_BITS: u32 = 12;
+
 /// A Huffman table: a lookahead index for codes up to [`LOOKUP_BITS`] long and the
 /// canonical form of JPEG's Annex F (`maxcode`/`valoff`) for longer ones.
 pub(super) struct Huffman {
     /// By the next `LOOKUP_BITS` bits, an [`Entry`]; 0 for a code longer than that.
     fast: [u32; 1 << LOOKUP_BITS],
-    /// By the next `LOOKUP_BITS` bits, the AC codes wholly inside them up to and with an
-    /// end of block: bits they take (bits 0..8; 0 when not even one fits), zigzag
-    /// positions they cover (8..16) and whether the last is an end of block (bit 16).
-    runs: [u32; 1 << LOOKUP_BITS],
+    /// By the next `RUN_BITS` bits, the AC codes (with magnitude bits) wholly inside them
+    /// up to and with an end of block: bits they take (bits 0..4; 0 when not even one
+    /// fits), zigzag positions they cover (4..11) and whether the last is an end of
+    /// block (bit 15). Empty for a DC table.
+    runs: Vec<u16>,
     /// `maxcode[l]`: the largest code of length `l` (1..=16), or -1 when there is none.
     maxcode: [i32; 17],
     /// `valoff[l]`: index into `values` of the first code of length `l`, minus that code.
@@ -75,10 +80,10 @@ pub(super) fn extend(v: u32, t: u32) -> i32 {
 impl Huffman {
     /// Builds the table from a DHT's code counts per length and symbols; `None` when the
     /// counts over-subscribe the code space or do not match the symbols.
-    pub fn new(counts: &[u8; 16], symbols: &[u8]) -> Option<Box<Huffman>> {
+    pub fn new(counts: &[u8; 16], symbols: &[u8], ac: bool) -> Option<Box<Huffman>> {
         let mut t = Box::new(Huffman {
             fast: [0; 1 << LOOKUP_BITS],
-            runs: [0; 1 << LOOKUP_BITS],
+            runs: Vec::new(),
             maxcode: [-1; 17],
             valoff: [0; 17],
             values: [0; 256],
@@ -110,8 +115,8 @@ impl Huffman {
         if k != symbols.len() {
             return None;
         }
-        for i in 0..1 << LOOKUP_BITS {
-            t.runs[i] = t.run_at(i as u32);
+        if ac {
+            t.runs = (0..1 << RUN_BITS).map(|bits| t.run_at(bits)).collect();
         }
         Some(t)
     }
@@ -130,25 +135,38 @@ impl Huffman {
         }
     }
 
-    /// The `runs` entry for lookahead bits `bits`, AC symbols (run << 4 | size).
-    fn run_at(&self, bits: u32) -> u32 {
-        let (mut used, mut zz) = (0u32, 0u32);
-        while used < LOOKUP_BITS {
-            let e = Entry(self.fast[((bits << used) & ((1 << LOOKUP_BITS) - 1)) as usize]);
-            if e.0 == 0 || used + e.total() > LOOKUP_BITS {
-                break;
+    /// The first code in the top `avail` bits of the `RUN_BITS`-bit `window`, when it
+    /// and its magnitude bits fit: (bits they take, symbol).
+    fn first_code(&self, window: u32, avail: u32) -> Option<(u32, u8)> {
+        for l in 1..=avail {
+            let code = (window >> (RUN_BITS - l)) as i32;
+            if code <= self.maxcode[l as usize] {
+                let i = usize::try_from(self.valoff[l as usize] + code).ok()?;
+                let sym = *self.values.get(i)?;
+                let total = l + u32::from(sym & 15);
+                return (total <= avail).then_some((total, sym));
             }
-            used += e.total();
-            match e.symbol() {
-                0 => return used | zz << 8 | 1 << 16, // end of block
+        }
+        None
+    }
+
+    /// The `runs` entry for the lookahead `bits`.
+    fn run_at(&self, bits: u32) -> u16 {
+        let (mut used, mut zz) = (0u32, 0u32);
+        while let Some((total, sym)) =
+            self.first_code((bits << used) & ((1 << RUN_BITS) - 1), RUN_BITS - used)
+        {
+            used += total;
+            match sym {
+                0 => return (used | zz << 4 | 1 << 15) as u16, // end of block
                 0xF0 => zz += 16,
-                sym => zz += (sym >> 4) + 1,
+                sym => zz += u32::from(sym >> 4) + 1,
             }
             if zz >= 64 {
                 break; // a block ends here at the latest; let single steps see it
             }
         }
-        used | zz << 8
+        (used | zz << 4) as u16
     }
 
     /// The entry for a code longer than the lookahead, in the same layout (no value);
@@ -170,6 +188,10 @@ impl Huffman {
 /// Reads entropy-coded bits, undoing 0xFF00 stuffing; stops at the next marker (or the
 /// end of the data) and feeds zeros from there, counting them so that a decoder that
 /// used any can tell the data was truncated or corrupt.
+///
+/// `Copy`, and the out-of-line paths take and return it by value: a decoder that owns
+/// its reader then keeps it in registers through its whole loop.
+#[derive(Clone, Copy)]
 pub(super) struct Bits<'a> {
     data: &'a [u8],
     pos: usize,
@@ -216,7 +238,7 @@ impl<'a> Bits<'a> {
                 self.pos += ((63 - self.n) >> 3) as usize;
                 self.n |= 56;
             } else {
-                self.fill_bytewise();
+                *self = self.filled_bytewise();
             }
         }
     }
@@ -224,7 +246,7 @@ impl<'a> Bits<'a> {
     /// Refills byte by byte, undoing stuffing; at a marker or the end, zeros.
     #[cold]
     #[inline(never)]
-    fn fill_bytewise(&mut self) {
+    fn filled_bytewise(mut self) -> Self {
         while self.n <= 56 {
             let mut byte = 0u8;
             if self.phantom == 0 {
@@ -245,6 +267,7 @@ impl<'a> Bits<'a> {
             self.acc |= u64::from(byte) << (56 - self.n);
             self.n += 8;
         }
+        self
     }
 
     #[inline(always)]
@@ -302,30 +325,51 @@ impl<'a> Bits<'a> {
 
     /// Steps over the AC coefficients of a block from zigzag position `k` (1..=64) to
     /// its end (an end-of-block code or position 64). `None`: corrupt data.
+    ///
+    /// The hottest loop of a 1/8 decode: it works on local copies of the bit buffer so
+    /// that they stay in registers (written back only around a refill).
     #[inline(always)]
     pub fn skip_ac(&mut self, h: &Huffman, mut k: u32) -> Option<()> {
-        while k < 64 {
-            self.ensure();
-            // Several codes at once while they stay inside the block.
-            let run = h.runs[self.lookahead()];
-            let zz = (run >> 8) & 0xFF;
-            if run & 0xFF != 0 && k + zz < 64 {
-                self.consume(run & 0xFF);
-                if run & (1 << 16) != 0 {
-                    return Some(());
-                }
-                k += zz;
-                continue;
+        let (mut acc, mut n) = (self.acc, self.n);
+        let done = loop {
+            if k >= 64 {
+                break k == 64;
             }
-            let e = self.entry(h)?;
-            self.consume(e.total());
+            if n < 32 {
+                (self.acc, self.n) = (acc, n);
+                self.ensure();
+                (acc, n) = (self.acc, self.n);
+            }
+            // Several codes at once while they stay inside the block.
+            if let Some(&run) = h.runs.get((acc >> (64 - RUN_BITS)) as usize) {
+                let (bits, zz) = (u32::from(run & 15), u32::from(run >> 4) & 127);
+                if bits != 0 && k + zz < 64 {
+                    acc <<= bits;
+                    n -= bits;
+                    if run & (1 << 15) != 0 {
+                        break true;
+                    }
+                    k += zz;
+                    continue;
+                }
+            }
+            let mut e = Entry(h.fast[(acc >> (64 - LOOKUP_BITS)) as usize]);
+            if e.0 == 0 {
+                match h.slow((acc >> 48) as u32) {
+                    Some(slow) => e = slow,
+                    None => break false,
+                }
+            }
+            acc <<= e.total();
+            n -= e.total();
             match e.symbol() {
-                0 => return Some(()), // end of block
+                0 => break true, // end of block
                 0xF0 => k += 16,
                 sym => k += (sym >> 4) + 1,
             }
-        }
-        (k == 64).then_some(())
+        };
+        (self.acc, self.n) = (acc, n);
+        done.then_some(())
     }
 
     /// True when the decoder used bits past the end of the segment: the data is
@@ -337,18 +381,20 @@ impl<'a> Bits<'a> {
     /// After a restart interval: checks no bits were missing, drops the buffered ones
     /// and steps over the RSTn marker that must come next.
     pub fn restart(&mut self) -> Option<()> {
+        *self = self.restarted()?;
+        Some(())
+    }
+
+    #[inline(never)]
+    fn restarted(self) -> Option<Self> {
         if self.overrun() {
             return None;
         }
-        self.acc = 0;
-        self.n = 0;
-        self.phantom = 0;
         let p = super::markers::next_marker(self.data, self.pos, false)?;
         if !matches!(self.data.get(p + 1)?, 0xD0..=0xD7) {
             return None;
         }
-        self.pos = p + 2;
-        Some(())
+        Some(Bits::new(self.data, p + 2))
     }
 
     /// Where the entropy-coded data read so far ends (the next marker follows).
@@ -377,7 +423,12 @@ mod tests {
             }
         }
         if n > 0 {
-            out.push(((acc << (8 - n)) as u8) | ((1 << (8 - n)) - 1));
+            // Padded with 1 bits, as encoders do; stuffed too if that makes 0xFF.
+            let last = ((acc << (8 - n)) as u8) | ((1 << (8 - n)) - 1);
+            out.push(last);
+            if last == 0xFF {
+                out.push(0);
+            }
         }
         out
     }
@@ -390,7 +441,7 @@ mod tests {
         let mut counts = [1u8; 16];
         counts[15] = 2;
         let symbols: Vec<u8> = (0..17u8).map(|i| (i % 16) << 4 | (i % 12)).collect();
-        let h = Huffman::new(&counts, &symbols).unwrap();
+        let h = Huffman::new(&counts, &symbols, true).unwrap();
         let code = |i: u32| {
             if i < 16 {
                 ((1u32 << i) - 1) << 1
@@ -428,13 +479,54 @@ mod tests {
         assert!(bits.overrun(), "bits past the marker are zeros and flagged");
     }
 
+    /// Blocks that end at position 64 without an end-of-block code, zero runs and long
+    /// magnitudes: stepped over exactly, many codes per lookup or one at a time.
+    #[test]
+    fn skips_whole_blocks() {
+        let mut counts = [0u8; 16];
+        counts[1..4].copy_from_slice(&[2, 2, 2]);
+        let symbols = [0x01, 0x00, 0x11, 0xF0, 0x52, 0x0A];
+        let h = Huffman::new(&counts, &symbols, true).unwrap();
+        let code = |sym: u8| match sym {
+            0x01 => (0b00, 2),
+            0x00 => (0b01, 2),
+            0x11 => (0b100, 3),
+            0xF0 => (0b101, 3),
+            0x52 => (0b1100, 4),
+            _ => (0b1101, 4),
+        };
+        let mut fields = Vec::new();
+        let mut put = |syms: &[u8]| {
+            for &sym in syms {
+                fields.push(code(sym));
+                let s = u32::from(sym & 15);
+                fields.push((u32::from(s > 0), s)); // magnitude bits 0..01
+            }
+        };
+        put(&[0x01; 63]); // 1..=63, no end of block
+        put(&[0xF0, 0x52, 0x0A, 0x11, 0x00]);
+        put(&[0xF0, 0xF0, 0xF0, 0x0A]);
+        put(&[0x01; 14]); // 50..=63, no end of block
+        fields.push((0xBEEF, 16));
+        let data = pack(&fields);
+        let mut bits = Bits::new(&data, 0);
+        for _ in 0..3 {
+            assert_eq!(bits.skip_ac(&h, 1), Some(()));
+        }
+        assert_eq!(bits.bits(16), 0xBEEF);
+        assert!(!bits.overrun());
+        // A run past position 63 is corrupt.
+        let data = pack(&[code(0xF0), code(0xF0), code(0xF0), code(0xF0), (0, 16)]);
+        assert_eq!(Bits::new(&data, 0).skip_ac(&h, 1), None);
+    }
+
     #[test]
     fn refuses_bad_tables() {
         let mut counts = [0u8; 16];
         counts[0] = 3; // three 1-bit codes
-        assert!(Huffman::new(&counts, &[1, 2, 3]).is_none());
+        assert!(Huffman::new(&counts, &[1, 2, 3], true).is_none());
         counts[0] = 2;
-        assert!(Huffman::new(&counts, &[1]).is_none());
-        assert!(Huffman::new(&counts, &[1, 2]).is_some());
+        assert!(Huffman::new(&counts, &[1], false).is_none());
+        assert!(Huffman::new(&counts, &[1, 2], false).is_some());
     }
 }

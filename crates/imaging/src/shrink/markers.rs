@@ -230,7 +230,7 @@ impl Tables {
                     let (class, id) = (tc_th >> 4, usize::from(tc_th & 15));
                     let counts: [u8; 16] = s.get(1..17)?.try_into().ok()?;
                     let n: usize = counts.iter().map(|&c| usize::from(c)).sum();
-                    let table = Huffman::new(&counts, s.get(17..17 + n)?)?;
+                    let table = Huffman::new(&counts, s.get(17..17 + n)?, class == 1)?;
                     match class {
                         0 => *self.dc.get_mut(id)? = Some(table),
                         1 => *self.ac.get_mut(id)? = Some(table),
