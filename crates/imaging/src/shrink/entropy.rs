@@ -335,7 +335,8 @@ impl<'a> Bits<'a> {
             if k >= 64 {
                 break k == 64;
             }
-            if n < 32 {
+            // A refill leaves 56 or more bits: a few runs' worth before the next one.
+            if n < RUN_BITS {
                 (self.acc, self.n) = (acc, n);
                 self.ensure();
                 (acc, n) = (self.acc, self.n);
@@ -352,6 +353,11 @@ impl<'a> Bits<'a> {
                     k += zz;
                     continue;
                 }
+            }
+            if n < 32 {
+                (self.acc, self.n) = (acc, n);
+                self.ensure();
+                (acc, n) = (self.acc, self.n);
             }
             let mut e = Entry(h.fast[(acc >> (64 - LOOKUP_BITS)) as usize]);
             if e.0 == 0 {
