@@ -1,4 +1,5 @@
-//! JPEG shrink-on-load: decode with DCT scaling (1/2, 1/4, 1/8) via `jpeg-decoder`.
+//! JPEG shrink-on-load: decode with DCT scaling (1/2, 1/4, 1/8), by our own decoders
+//! where they apply (baseline files; progressive ones at 1/8), else by `jpeg-decoder`.
 //!
 //! Like libvips and Pillow's `draft`, we keep a 2x margin: the scaled decode is at least
 //! twice the requested box in both directions, so the final resampling still has enough
@@ -12,7 +13,12 @@ use image::{DynamicImage, GrayImage, RgbImage};
 
 use crate::{Error, Header, Limits};
 
+mod baseline;
 mod dc;
+mod entropy;
+mod idct;
+mod markers;
+mod output;
 
 /// The DCT scale denominators `jpeg-decoder` offers, largest first.
 const DENOMINATORS: [u32; 3] = [8, 4, 2];
@@ -36,50 +42,6 @@ pub fn shrink_factor(width: u32, height: u32, min_w: u32, min_h: u32) -> u32 {
         .unwrap_or(1)
 }
 
-/// Frame parameters from the JPEG start-of-frame segment.
-#[derive(Debug, Clone, Copy)]
-struct Frame {
-    /// SOF2: progressive, Huffman-coded.
-    progressive: bool,
-    precision: u8,
-    components: u8,
-}
-
-/// Walks the marker segments up to the first SOFn. Tolerant: returns `None` on anything odd.
-fn scan_frame(b: &[u8]) -> Option<Frame> {
-    let mut i = 2; // after SOI
-    loop {
-        // Markers may be preceded by any number of 0xFF fill bytes.
-        if *b.get(i)? != 0xFF {
-            return None;
-        }
-        while *b.get(i)? == 0xFF {
-            i += 1;
-        }
-        let marker = *b.get(i)?;
-        i += 1;
-        if matches!(marker, 0x01 | 0xD0..=0xD8) {
-            continue; // standalone markers carry no length
-        }
-        let len = usize::from(u16::from_be_bytes([*b.get(i)?, *b.get(i + 1)?]));
-        if len < 2 {
-            return None;
-        }
-        match marker {
-            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
-                let seg = b.get(i + 2..i + len)?;
-                return Some(Frame {
-                    progressive: marker == 0xC2,
-                    precision: *seg.first()?,
-                    components: *seg.get(5)?,
-                });
-            }
-            0xDA | 0xD9 => return None, // scan or end before any frame header
-            _ => i += len,
-        }
-    }
-}
-
 /// Decodes `bytes` (a JPEG whose header is `header`) scaled down by the largest DCT factor
 /// that keeps the 2x margin over `min_w` x `min_h` (stored orientation, no EXIF applied).
 ///
@@ -95,19 +57,15 @@ pub(crate) fn decode_jpeg_scaled(
     if d == 1 {
         return Ok(None);
     }
-    let Some(frame) = scan_frame(bytes) else {
+    let Some((_, precision, components)) = markers::frame_kind(bytes) else {
         return Ok(None);
     };
     // jpeg-decoder's `info()` panics on unusual component counts; only take known-good shapes.
-    if frame.precision != 8 || !matches!(frame.components, 1 | 3) {
+    if precision != 8 || !matches!(components, 1 | 3) {
         return Ok(None);
     }
-    // At 1/8 a progressive JPEG needs only its DC scans: far less work and memory than
-    // keeping all coefficients (which a 50 MP image cannot do within 128 MiB).
-    if d == 8
-        && frame.progressive
-        && let Some(img) = dc::decode_dc(bytes)
-        && (img.width(), img.height()) == (header.width.div_ceil(8), header.height.div_ceil(8))
+    if let Some(img) = decode_own(bytes, d)
+        && (img.width(), img.height()) == (header.width.div_ceil(d), header.height.div_ceil(d))
         && img.width() >= min_w
         && img.height() >= min_h
     {
@@ -136,12 +94,25 @@ pub(crate) fn decode_jpeg_scaled(
         Err(jpeg_decoder::Error::Unsupported(_)) => return Ok(None),
         Err(e) => return Err(map_err(e)),
     };
-    let img = match frame.components {
+    let img = match components {
         1 => GrayImage::from_raw(w, h, pixels).map(DynamicImage::ImageLuma8),
         _ => RgbImage::from_raw(w, h, pixels).map(DynamicImage::ImageRgb8),
     };
     img.map(Some)
         .ok_or_else(|| Error::Corrupt("scaled JPEG decode has the wrong size".into()))
+}
+
+/// Our own scaled decoders, where they apply: baseline files at any scale (a fast
+/// Huffman decoder that keeps only the coefficients the scale needs), progressive ones
+/// at 1/8 from their DC scans alone (far less work and memory than keeping all
+/// coefficients, which a 50 MP image cannot do within 128 MiB). `None`: use
+/// `jpeg-decoder`.
+pub(crate) fn decode_own(bytes: &[u8], d: u32) -> Option<DynamicImage> {
+    match markers::frame_kind(bytes)?.0 {
+        0xC0 | 0xC1 => baseline::decode(bytes, d),
+        0xC2 if d == 8 => dc::decode_dc(bytes),
+        _ => None,
+    }
 }
 
 fn map_err(e: jpeg_decoder::Error) -> Error {

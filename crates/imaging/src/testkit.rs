@@ -188,6 +188,13 @@ pub fn encode(img: &RgbImage, format: Format, quality: u8) -> Vec<u8> {
         .unwrap_or_else(|e| panic!("testkit: encoding {format} failed: {e}"))
 }
 
+/// The JPEG `bytes` decoded at 1/`d` scale (`d` = 2, 4 or 8) by darkroom's own scaled
+/// decoders alone (baseline at any scale, progressive at 1/8), without the
+/// `jpeg-decoder` fallback that `decode_at_least` has: `None` where they do not apply.
+pub fn decode_jpeg_own(bytes: &[u8], d: u32) -> Option<DynamicImage> {
+    crate::shrink::decode_own(bytes, d)
+}
+
 /// Inserts an APP1 EXIF segment carrying `orientation` right after the SOI of `jpeg`.
 pub fn with_exif_orientation(jpeg: &[u8], orientation: u8) -> Vec<u8> {
     assert!(jpeg.starts_with(&[0xFF, 0xD8]), "testkit: not a JPEG");
