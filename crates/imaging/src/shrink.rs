@@ -19,6 +19,7 @@ mod entropy;
 mod idct;
 mod markers;
 mod output;
+mod scan;
 
 /// The DCT scale denominators `jpeg-decoder` offers, largest first.
 const DENOMINATORS: [u32; 3] = [8, 4, 2];

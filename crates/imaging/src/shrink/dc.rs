@@ -18,6 +18,7 @@ use super::entropy::Bits;
 use super::idct::dc_sample;
 use super::markers::{Frame, Scan, Tables, next_segment};
 use super::output::Sink;
+use super::scan::for_each_block;
 
 /// Decodes the progressive JPEG `b` at 1/8 scale (`ceil(w/8)` × `ceil(h/8)`) from its DC
 /// scans. `None`: not a file this decoder takes; use the general decoder.
@@ -53,7 +54,7 @@ pub(crate) fn decode_dc(b: &[u8]) -> Option<DynamicImage> {
                 if scan.al > 13 {
                     return None;
                 }
-                pos = decode_dc_scan(b, pos, frame, &t, &scan, &mut coefs)?;
+                pos = decode_dc_scan(b, pos, frame, &t, &scan, &mut coefs, 1)?;
                 if scan.ah == 0 {
                     for &(ci, _, _) in &scan.comps {
                         dc_seen[ci] = true;
@@ -90,17 +91,17 @@ pub(crate) fn decode_dc(b: &[u8]) -> Option<DynamicImage> {
 }
 
 /// Decodes one DC scan (first pass when `ah == 0`, refinement otherwise) starting at
-/// `pos`; returns the position where its entropy-coded data ends.
-fn decode_dc_scan(
+/// `pos` into `coefs`, whose component planes hold `per_block` coefficients a block
+/// with the DC first; returns the position where its entropy-coded data ends.
+pub(super) fn decode_dc_scan(
     b: &[u8],
     pos: usize,
     frame: &Frame,
     t: &Tables,
     scan: &Scan,
     coefs: &mut [Vec<i16>],
+    per_block: usize,
 ) -> Option<usize> {
-    let mut bits = Bits::new(b, pos);
-    let mut pred = [0i32; 4];
     let huff = scan
         .comps
         .iter()
@@ -110,14 +111,10 @@ fn decode_dc_scan(
         return None;
     }
     let (ah, al) = (scan.ah, scan.al);
-    // Non-interleaved: one block per MCU over the component's own grid.
-    let (mcus_x, mcus_y) = match scan.comps[..] {
-        [(ci, _, _)] => (frame.comps[ci].bw, frame.comps[ci].bh),
-        _ => (frame.mcux, frame.mcuy),
-    };
-    let mut unit = |bits: &mut Bits, pred: &mut [i32; 4], k: usize, at: usize| -> Option<()> {
+    let mut bits = Bits::new(b, pos);
+    let unit = |bits: &mut Bits, pred: &mut [i32; 4], k: usize, at: usize| -> Option<()> {
         let ci = scan.comps[k].0;
-        let slot = coefs.get_mut(ci)?.get_mut(at)?;
+        let slot = coefs.get_mut(ci)?.get_mut(at.checked_mul(per_block)?)?;
         if ah == 0 {
             let (size, diff) = bits.coefficient(huff[k]?)?;
             if size > 11 {
@@ -130,32 +127,7 @@ fn decode_dc_scan(
         }
         Some(())
     };
-    let total = mcus_x * mcus_y;
-    for m in 0..total {
-        if t.restart > 0 && m > 0 && m % t.restart == 0 {
-            bits.restart()?;
-            pred = [0; 4];
-        }
-        let (mx, my) = (m % mcus_x, m / mcus_x);
-        if let [(ci, _, _)] = scan.comps[..] {
-            unit(&mut bits, &mut pred, 0, my * frame.stride(ci) + mx)?;
-        } else {
-            for (k, &(ci, _, _)) in scan.comps.iter().enumerate() {
-                let c = &frame.comps[ci];
-                for by in 0..c.v {
-                    for bx in 0..c.h {
-                        let at = (my * c.v + by) * frame.stride(ci) + mx * c.h + bx;
-                        unit(&mut bits, &mut pred, k, at)?;
-                    }
-                }
-            }
-        }
-    }
-    if bits.overrun() {
-        return None;
-    }
-    // The reader stops before the next marker; the segment search starts there.
-    Some(bits.position())
+    for_each_block(&mut bits, frame, scan, t.restart, unit)
 }
 
 #[cfg(test)]
