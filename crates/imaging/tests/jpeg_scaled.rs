@@ -131,6 +131,24 @@ fn decode_at_least_takes_the_fast_path() {
     }
 }
 
+/// A progressive file too large for our decoder's and `jpeg-decoder`'s coefficients
+/// under `max_alloc` comes out of its DC scans at 1/8 when that still covers the box
+/// (rather than failing); with room, at 1/4 as planned.
+#[test]
+fn progressive_falls_back_to_dc_when_memory_is_short() {
+    let bytes = fixture("progressive-420.jpg");
+    // 333x251 at 1/4: 2016 blocks x 16 bytes + 84x63 RGB = 48 KB for us, 258 KB for
+    // jpeg-decoder's coefficients; the DC image (42x32) needs 12 KB.
+    let short = Limits {
+        max_alloc: 40_000,
+        ..Limits::default()
+    };
+    let img = imaging::decode_at_least(&bytes, &short, 30, 20).unwrap();
+    assert_eq!(img, decode_jpeg_own(&bytes, 8).unwrap());
+    let img = imaging::decode_at_least(&bytes, &Limits::default(), 30, 20).unwrap();
+    assert_eq!((img.width(), img.height()), (84, 63));
+}
+
 /// Progressive JPEGs made by Pillow 12.3 from the same astronaut (333x251), with
 /// libjpeg's default scan script (luma AC in two bands with successive approximation,
 /// chroma AC in one band refined once, DC refined once): q90 4:2:0, 4:2:2, q95 4:4:4,
