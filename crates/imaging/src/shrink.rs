@@ -1,5 +1,6 @@
 //! JPEG shrink-on-load: decode with DCT scaling (1/2, 1/4, 1/8), by our own decoders
-//! where they apply (baseline files; progressive ones at 1/8), else by `jpeg-decoder`.
+//! where they apply (8-bit Huffman baseline and progressive files), else by
+//! `jpeg-decoder`.
 //!
 //! Like libvips and Pillow's `draft`, we keep a 2x margin: the scaled decode is at least
 //! twice the requested box in both directions, so the final resampling still has enough
@@ -19,6 +20,8 @@ mod entropy;
 mod idct;
 mod markers;
 mod output;
+mod progressive;
+mod scan;
 
 /// The DCT scale denominators `jpeg-decoder` offers, largest first.
 const DENOMINATORS: [u32; 3] = [8, 4, 2];
@@ -64,10 +67,25 @@ pub(crate) fn decode_jpeg_scaled(
     if precision != 8 || !matches!(components, 1 | 3) {
         return Ok(None);
     }
-    if let Some(img) = decode_own(bytes, d)
-        && (img.width(), img.height()) == (header.width.div_ceil(d), header.height.div_ceil(d))
-        && img.width() >= min_w
-        && img.height() >= min_h
+    let fits = |img: &DynamicImage, d: u32| {
+        (img.width(), img.height()) == (header.width.div_ceil(d), header.height.div_ceil(d))
+            && img.width() >= min_w
+            && img.height() >= min_h
+    };
+    if let Some(img) = decode_own(bytes, d, limits.max_alloc)
+        && fits(&img, d)
+    {
+        return Ok(Some(img));
+    }
+    // A progressive file our decoder did not take (too large for it, or a shape it does
+    // not handle) that `jpeg-decoder` cannot hold either: the 1/8 DC image, when it still
+    // covers the box, beats an error (or an instance out of memory).
+    if d < 8
+        && let Some(frame) = markers::frame(bytes)
+        && frame.progressive
+        && progressive::full_coefficient_bytes(&frame).is_none_or(|n| n > limits.max_alloc)
+        && let Some(img) = progressive::decode(bytes, 8, limits.max_alloc)
+        && fits(&img, 8)
     {
         return Ok(Some(img));
     }
@@ -104,13 +122,14 @@ pub(crate) fn decode_jpeg_scaled(
 
 /// Our own scaled decoders, where they apply: baseline files at any scale (a fast
 /// Huffman decoder that keeps only the coefficients the scale needs), progressive ones
-/// at 1/8 from their DC scans alone (far less work and memory than keeping all
-/// coefficients, which a 50 MP image cannot do within 128 MiB). `None`: use
+/// keeping only the coefficients the scale needs of every block (at 1/8 from their DC
+/// scans alone): far less memory than keeping all coefficients, which a 50 MP image
+/// cannot do within 128 MiB. Allocates at most about `max_alloc` bytes. `None`: use
 /// `jpeg-decoder`.
-pub(crate) fn decode_own(bytes: &[u8], d: u32) -> Option<DynamicImage> {
+pub(crate) fn decode_own(bytes: &[u8], d: u32, max_alloc: u64) -> Option<DynamicImage> {
     match markers::frame_kind(bytes)?.0 {
         0xC0 | 0xC1 => baseline::decode(bytes, d),
-        0xC2 if d == 8 => dc::decode_dc(bytes),
+        0xC2 => progressive::decode(bytes, d, max_alloc),
         _ => None,
     }
 }

@@ -189,10 +189,11 @@ pub fn encode(img: &RgbImage, format: Format, quality: u8) -> Vec<u8> {
 }
 
 /// The JPEG `bytes` decoded at 1/`d` scale (`d` = 2, 4 or 8) by darkroom's own scaled
-/// decoders alone (baseline at any scale, progressive at 1/8), without the
-/// `jpeg-decoder` fallback that `decode_at_least` has: `None` where they do not apply.
+/// decoders alone (baseline and progressive), with the default allocation limit and
+/// without the `jpeg-decoder` fallback that `decode_at_least` has: `None` where they do
+/// not apply.
 pub fn decode_jpeg_own(bytes: &[u8], d: u32) -> Option<DynamicImage> {
-    crate::shrink::decode_own(bytes, d)
+    crate::shrink::decode_own(bytes, d, crate::Limits::DEFAULT_MAX_ALLOC)
 }
 
 /// Inserts an APP1 EXIF segment carrying `orientation` right after the SOI of `jpeg`.

@@ -1,5 +1,5 @@
-//! darkroom's own scaled JPEG decoders (`shrink::baseline`, `shrink::dc`) against
-//! `jpeg-decoder`'s scaled decode of the same files, which is what they replace.
+//! darkroom's own scaled JPEG decoders (`shrink::baseline`, `shrink::progressive`)
+//! against `jpeg-decoder`'s scaled decode of the same files, which is what they replace.
 //!
 //! Tolerance, per 8-bit channel, from rounding alone:
 //! - 1/2 and 1/4 (same reduced IDCTs, same "fancy" chroma upsampling): max abs
@@ -157,35 +157,86 @@ fn image_crate_jpegs_match_jpeg_decoder() {
     }
 }
 
-/// The shrink-on-load path uses the baseline decoder: same pixels.
+/// The shrink-on-load path uses our decoders, baseline and progressive: same pixels.
 #[test]
 fn decode_at_least_takes_the_fast_path() {
-    let bytes = fixture("baseline-420.jpg");
     let limits = Limits::default();
-    for (box_side, d) in [(80, 2), (40, 4), (20, 8)] {
-        let img = imaging::decode_at_least(&bytes, &limits, box_side, box_side * 3 / 4).unwrap();
-        let own = decode_jpeg_own(&bytes, d).unwrap();
-        assert_eq!(img, own, "box {box_side}: 1/{d}");
+    for name in ["baseline-420.jpg", "progressive-420.jpg"] {
+        let bytes = fixture(name);
+        for (box_side, d) in [(80, 2), (40, 4), (20, 8)] {
+            let img =
+                imaging::decode_at_least(&bytes, &limits, box_side, box_side * 3 / 4).unwrap();
+            let own = decode_jpeg_own(&bytes, d).unwrap();
+            assert_eq!(img, own, "{name} box {box_side}: 1/{d}");
+        }
     }
 }
 
-/// Progressive files: only the 1/8 DC decoder applies.
+/// A progressive file too large for our decoder's and `jpeg-decoder`'s coefficients
+/// under `max_alloc` comes out of its DC scans at 1/8 when that still covers the box
+/// (rather than failing); with room, at 1/4 as planned.
 #[test]
-fn progressive_only_at_one_eighth() {
+fn progressive_falls_back_to_dc_when_memory_is_short() {
     let bytes = fixture("progressive-420.jpg");
-    assert!(decode_jpeg_own(&bytes, 2).is_none());
-    assert!(decode_jpeg_own(&bytes, 4).is_none());
-    assert!(decode_jpeg_own(&bytes, 8).is_some());
+    // 333x251 at 1/4: 2016 blocks x 16 bytes + 84x63 RGB = 48 KB for us, 258 KB for
+    // jpeg-decoder's coefficients; the DC image (42x32) needs 12 KB.
+    let short = Limits {
+        max_alloc: 40_000,
+        ..Limits::default()
+    };
+    let img = imaging::decode_at_least(&bytes, &short, 30, 20).unwrap();
+    assert_eq!(img, decode_jpeg_own(&bytes, 8).unwrap());
+    let img = imaging::decode_at_least(&bytes, &Limits::default(), 30, 20).unwrap();
+    assert_eq!((img.width(), img.height()), (84, 63));
+}
+
+/// Progressive JPEGs made by Pillow 12.3 from the same astronaut (333x251), with
+/// libjpeg's default scan script (luma AC in two bands with successive approximation,
+/// chroma AC in one band refined once, DC refined once): q90 4:2:0, 4:2:2, q95 4:4:4,
+/// q90 grey, and q85 4:2:0 with a restart marker every 7 MCUs. Then two scan scripts of
+/// our own, applied to the baseline fixtures by libjpeg-turbo 2.1.5's
+/// `jpegtran -scans` (the scripts are at the end): bands that end or start
+/// inside and past the kept corners (1-2, 3-9, 10-63, 1-5, 6-63, 30-63, 1-29), bands
+/// past the corner that are refined only by scans past it too (stepped over), DC and
+/// AC successive approximation over two and three bits, an interleaved and a separate
+/// DC refinement; 4:2:0 with a restart every 5 MCUs (`-restart 5B`), grey with one every
+/// MCU row (`-restart 1`). 4:2:0: `0,1,2: 0-0, 0, 1; 0: 1-2, 0, 1; 0: 3-9, 0, 1;
+/// 0: 10-63, 0, 1; 1: 1-63, 0, 0; 2: 1-5, 0, 1; 2: 6-63, 0, 0; 0: 1-9, 1, 0;
+/// 0: 10-63, 1, 0; 2: 1-5, 1, 0; 0,1,2: 0-0, 1, 0;`. Grey: `0: 0-0, 0, 2;
+/// 0: 1-5, 0, 2; 0: 0-0, 2, 1; 0: 6-63, 0, 2; 0: 1-63, 2, 1; 0: 30-63, 1, 0;
+/// 0: 1-29, 1, 0; 0: 0-0, 1, 0;`.
+const PROGRESSIVE: [&str; 7] = [
+    "progressive-420.jpg",
+    "progressive-422.jpg",
+    "progressive-444.jpg",
+    "progressive-grey.jpg",
+    "progressive-420-restart.jpg",
+    "progressive-420-script.jpg",
+    "progressive-grey-script.jpg",
+];
+
+#[test]
+fn progressive_fixtures_match_jpeg_decoder_at_every_scale() {
+    for name in PROGRESSIVE {
+        let bytes = fixture(name);
+        for d in [2, 4, 8] {
+            check(name, &bytes, d);
+        }
+    }
 }
 
 /// Truncated, bit-flipped and garbled files: `None` or an image of the right size,
 /// never a panic; a file cut before its end is never decoded.
 #[test]
-fn damaged_baseline_files_never_panic() {
+fn damaged_files_never_panic() {
     for name in [
         "baseline-420.jpg",
         "baseline-420-restart.jpg",
         "baseline-grey-restart.jpg",
+        "progressive-420.jpg",
+        "progressive-420-restart.jpg",
+        "progressive-grey.jpg",
+        "progressive-420-script.jpg",
     ] {
         let bytes = fixture(name);
         for d in [2, 4, 8] {

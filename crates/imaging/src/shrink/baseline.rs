@@ -50,11 +50,11 @@ const fn last_kept(s: usize) -> usize {
     k
 }
 
-const NOT_KEPT: u8 = u8::MAX;
-const CORNER2: [u8; 64] = corner(2);
-const CORNER4: [u8; 64] = corner(4);
-const LAST2: usize = last_kept(2);
-const LAST4: usize = last_kept(4);
+pub(super) const NOT_KEPT: u8 = u8::MAX;
+pub(super) const CORNER2: [u8; 64] = corner(2);
+pub(super) const CORNER4: [u8; 64] = corner(4);
+pub(super) const LAST2: usize = last_kept(2);
+pub(super) const LAST4: usize = last_kept(4);
 
 /// One component of the scan, with what its blocks need.
 struct Unit<'t> {

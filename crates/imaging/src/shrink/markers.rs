@@ -73,6 +73,19 @@ fn is_sof(marker: u8) -> bool {
 
 /// The first frame header's marker, sample precision and component count.
 pub(super) fn frame_kind(b: &[u8]) -> Option<(u8, u8, u8)> {
+    let seg = first_frame(b)?;
+    Some((seg.marker, *seg.body.first()?, *seg.body.get(5)?))
+}
+
+/// The first frame header, when it is one we decode ourselves (8-bit Huffman, 1 or 3
+/// components, integer sampling ratios).
+pub(super) fn frame(b: &[u8]) -> Option<Frame> {
+    let seg = first_frame(b)?;
+    is_huffman_8bit_sof(seg.marker).then(|| Frame::parse(seg.marker, seg.body))?
+}
+
+/// The first start-of-frame segment, if one comes before any scan.
+fn first_frame(b: &[u8]) -> Option<Segment<'_>> {
     if b.get(..2)? != [0xFF, 0xD8] {
         return None;
     }
@@ -80,7 +93,7 @@ pub(super) fn frame_kind(b: &[u8]) -> Option<(u8, u8, u8)> {
     loop {
         let seg = next_segment(b, pos)?;
         if is_sof(seg.marker) {
-            return Some((seg.marker, *seg.body.first()?, *seg.body.get(5)?));
+            return Some(seg);
         }
         if matches!(seg.marker, 0xDA | 0xD9) {
             return None; // scan or end before any frame header
@@ -174,6 +187,13 @@ impl Frame {
     /// Blocks per line of component `c`'s plane padded to whole MCUs.
     pub fn stride(&self, c: usize) -> usize {
         self.mcux * self.comps[c].h
+    }
+
+    /// Blocks in component `c`'s plane padded to whole MCUs (what a decoder that keeps
+    /// coefficients for every block holds); `None` on overflow.
+    pub fn blocks(&self, c: usize) -> Option<usize> {
+        self.stride(c)
+            .checked_mul(self.mcuy.checked_mul(self.comps[c].v)?)
     }
 }
 
