@@ -78,16 +78,20 @@ pub(crate) fn decode_jpeg_scaled(
         return Ok(Some(img));
     }
     // A progressive file our decoder did not take (too large for it, or a shape it does
-    // not handle) that `jpeg-decoder` cannot hold either: the 1/8 DC image, when it still
-    // covers the box, beats an error (or an instance out of memory).
-    if d < 8
-        && let Some(frame) = markers::frame(bytes)
+    // not handle) that `jpeg-decoder` cannot hold either: a coarser scale of ours (down to
+    // the 1/8 DC image) that still covers the box beats an error, or an instance out of
+    // memory (`jpeg-decoder` does not keep to its buffer limit).
+    if let Some(frame) = markers::frame(bytes)
         && frame.progressive
         && progressive::full_coefficient_bytes(&frame).is_none_or(|n| n > limits.max_alloc)
-        && let Some(img) = progressive::decode(bytes, 8, limits.max_alloc)
-        && fits(&img, 8)
     {
-        return Ok(Some(img));
+        for coarser in [4, 8].into_iter().filter(|&c| c > d) {
+            if let Some(img) = progressive::decode(bytes, coarser, limits.max_alloc)
+                && fits(&img, coarser)
+            {
+                return Ok(Some(img));
+            }
+        }
     }
     let (Ok(req_w), Ok(req_h)) = (
         u16::try_from(header.width.div_ceil(d)),

@@ -173,8 +173,8 @@ fn decode_at_least_takes_the_fast_path() {
 }
 
 /// A progressive file too large for our decoder's and `jpeg-decoder`'s coefficients
-/// under `max_alloc` comes out of its DC scans at 1/8 when that still covers the box
-/// (rather than failing); with room, at 1/4 as planned.
+/// under `max_alloc` comes out at a coarser scale of ours, down to its DC scans at 1/8,
+/// when that still covers the box (rather than failing); with room, as planned.
 #[test]
 fn progressive_falls_back_to_dc_when_memory_is_short() {
     let bytes = fixture("progressive-420.jpg");
@@ -188,6 +188,13 @@ fn progressive_falls_back_to_dc_when_memory_is_short() {
     assert_eq!(img, decode_jpeg_own(&bytes, 8).unwrap());
     let img = imaging::decode_at_least(&bytes, &Limits::default(), 30, 20).unwrap();
     assert_eq!((img.width(), img.height()), (84, 63));
+    // 1/2 (167x126) needs 2016 x 40 + 63 KB = 144 KB; 1/4 fits in 100 KB and covers 70x50.
+    let short = Limits {
+        max_alloc: 100_000,
+        ..Limits::default()
+    };
+    let img = imaging::decode_at_least(&bytes, &short, 70, 50).unwrap();
+    assert_eq!(img, decode_jpeg_own(&bytes, 4).unwrap());
 }
 
 /// Progressive JPEGs made by Pillow 12.3 from the same astronaut (333x251), with
