@@ -57,14 +57,17 @@ pub(crate) fn decode_jpeg_scaled(
     if d == 1 {
         return Ok(None);
     }
-    let Some((_, precision, components)) = markers::frame_kind(bytes) else {
+    let Some(kind) = markers::frame_kind(bytes) else {
         return Ok(None);
     };
     // jpeg-decoder's `info()` panics on unusual component counts; only take known-good shapes.
-    if precision != 8 || !matches!(components, 1 | 3) {
+    if kind.precision != 8 || !matches!(kind.components, 1 | 3) {
         return Ok(None);
     }
-    if let Some(img) = decode_own(bytes, d)
+    // Our decoders allocate for the frame header's size: only when it is the size the
+    // header was checked with (a garbled file could hide another frame header).
+    if (kind.width, kind.height) == (header.width, header.height)
+        && let Some(img) = decode_own(bytes, d)
         && (img.width(), img.height()) == (header.width.div_ceil(d), header.height.div_ceil(d))
         && img.width() >= min_w
         && img.height() >= min_h
@@ -94,7 +97,7 @@ pub(crate) fn decode_jpeg_scaled(
         Err(jpeg_decoder::Error::Unsupported(_)) => return Ok(None),
         Err(e) => return Err(map_err(e)),
     };
-    let img = match components {
+    let img = match kind.components {
         1 => GrayImage::from_raw(w, h, pixels).map(DynamicImage::ImageLuma8),
         _ => RgbImage::from_raw(w, h, pixels).map(DynamicImage::ImageRgb8),
     };
@@ -108,7 +111,7 @@ pub(crate) fn decode_jpeg_scaled(
 /// coefficients, which a 50 MP image cannot do within 128 MiB). `None`: use
 /// `jpeg-decoder`.
 pub(crate) fn decode_own(bytes: &[u8], d: u32) -> Option<DynamicImage> {
-    match markers::frame_kind(bytes)?.0 {
+    match markers::frame_kind(bytes)?.marker {
         0xC0 | 0xC1 => baseline::decode(bytes, d),
         0xC2 if d == 8 => dc::decode_dc(bytes),
         _ => None,
