@@ -17,10 +17,11 @@ const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 /// Baseline JPEGs, 333x251 (partial MCUs at both edges) from scikit-image's astronaut
 /// with ±6 noise, made by `tests/fixtures/encode_baseline.py`: by Pillow 12.3
 /// (libjpeg-turbo 3) q90 4:2:0 and 4:2:2, q95 4:4:4, q90 grey, q85 4:2:0 with a restart
-/// marker every 7 MCUs and q85 grey with one every MCU row; by the script's own encoder
+/// marker every 7 MCUs, q85 grey with one every MCU row and q85 RGB (components R, G, B
+/// with Adobe's "no transform": no YCbCr conversion); by the script's own encoder
 /// 4:4:0 (luma 1x2) and 4:2:0 with Cb 2x1 and Cr 1x1 (chroma upsampled 1x2 and 2x2 in
 /// one image) and a restart marker every 5 MCUs.
-const BASELINE: [&str; 8] = [
+const BASELINE: [&str; 9] = [
     "baseline-420.jpg",
     "baseline-422.jpg",
     "baseline-444.jpg",
@@ -29,6 +30,7 @@ const BASELINE: [&str; 8] = [
     "baseline-grey-restart.jpg",
     "baseline-440.jpg",
     "baseline-420-chroma21.jpg",
+    "baseline-rgb.jpg",
 ];
 
 fn fixture(name: &str) -> Vec<u8> {
