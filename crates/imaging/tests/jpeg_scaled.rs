@@ -184,20 +184,18 @@ fn progressive_only_at_one_eighth() {
 /// never a panic; a file cut before its end is never decoded.
 #[test]
 fn damaged_baseline_files_never_panic() {
-    for name in [
-        "baseline-420.jpg",
-        "baseline-420-restart.jpg",
-        "baseline-grey-restart.jpg",
-    ] {
+    for name in BASELINE.into_iter().chain(["baseline-411.jpg"]) {
         let bytes = fixture(name);
         for d in [2, 4, 8] {
-            for cut in (0..bytes.len() - 64).step_by(331) {
+            for cut in (0..bytes.len() - 64).step_by(613) {
                 assert!(
                     decode_jpeg_own(&bytes[..cut], d).is_none(),
                     "{name} cut at {cut}"
                 );
             }
-            for at in (2..bytes.len()).step_by(41) {
+            // The tables and headers (the first ~600 bytes) densely, the data sparsely.
+            let header = 2..bytes.len().min(700);
+            for at in header.step_by(7).chain((700..bytes.len()).step_by(97)) {
                 let mut b = bytes.clone();
                 b[at] ^= 1 << (at % 8);
                 if let Some(img) = decode_jpeg_own(&b, d) {
