@@ -119,7 +119,7 @@ impl Plane {
                     ((c + side + half) >> shift) as u8
                 };
                 // Inside the row both neighbours exist: a 3-sample window per output
-                // pair, no clamping (the loop the compiler vectorises).
+                // pair, no clamping or bounds checks (a loop the compiler can vectorise).
                 let mut inner = 0;
                 if let Some(rest) = line.get_mut(2..) {
                     for (o, w) in rest.chunks_exact_mut(2).zip(tmp.windows(3)) {
