@@ -60,11 +60,11 @@ pub(crate) fn decode_jpeg_scaled(
     if d == 1 {
         return Ok(None);
     }
-    let Some((_, precision, components)) = markers::frame_kind(bytes) else {
+    let Some(kind) = markers::frame_kind(bytes) else {
         return Ok(None);
     };
     // jpeg-decoder's `info()` panics on unusual component counts; only take known-good shapes.
-    if precision != 8 || !matches!(components, 1 | 3) {
+    if kind.precision != 8 || !matches!(kind.components, 1 | 3) {
         return Ok(None);
     }
     let fits = |img: &DynamicImage, d: u32| {
@@ -72,7 +72,11 @@ pub(crate) fn decode_jpeg_scaled(
             && img.width() >= min_w
             && img.height() >= min_h
     };
-    if let Some(img) = decode_own(bytes, d, limits.max_alloc)
+    // Our decoders allocate for the frame header's size: only when it is the size the
+    // header was checked with (a garbled file could hide another frame header).
+    let same_frame = (kind.width, kind.height) == (header.width, header.height);
+    if same_frame
+        && let Some(img) = decode_own(bytes, d, limits.max_alloc)
         && fits(&img, d)
     {
         return Ok(Some(img));
@@ -81,7 +85,8 @@ pub(crate) fn decode_jpeg_scaled(
     // not handle) that `jpeg-decoder` cannot hold either: a coarser scale of ours (down to
     // the 1/8 DC image) that still covers the box beats an error, or an instance out of
     // memory (`jpeg-decoder` does not keep to its buffer limit).
-    if let Some(frame) = markers::frame(bytes)
+    if same_frame
+        && let Some(frame) = markers::frame(bytes)
         && frame.progressive
         && progressive::full_coefficient_bytes(&frame).is_none_or(|n| n > limits.max_alloc)
     {
@@ -116,7 +121,7 @@ pub(crate) fn decode_jpeg_scaled(
         Err(jpeg_decoder::Error::Unsupported(_)) => return Ok(None),
         Err(e) => return Err(map_err(e)),
     };
-    let img = match components {
+    let img = match kind.components {
         1 => GrayImage::from_raw(w, h, pixels).map(DynamicImage::ImageLuma8),
         _ => RgbImage::from_raw(w, h, pixels).map(DynamicImage::ImageRgb8),
     };
@@ -131,7 +136,7 @@ pub(crate) fn decode_jpeg_scaled(
 /// cannot do within 128 MiB. Allocates at most about `max_alloc` bytes. `None`: use
 /// `jpeg-decoder`.
 pub(crate) fn decode_own(bytes: &[u8], d: u32, max_alloc: u64) -> Option<DynamicImage> {
-    match markers::frame_kind(bytes)?.0 {
+    match markers::frame_kind(bytes)?.marker {
         0xC0 | 0xC1 => baseline::decode(bytes, d),
         0xC2 => progressive::decode(bytes, d, max_alloc),
         _ => None,

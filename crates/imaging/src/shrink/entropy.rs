@@ -16,7 +16,7 @@
 pub(super) const LOOKUP_BITS: u32 = 10;
 
 /// Bits of lookahead for stepping over runs of AC codes (4 Ki entries, 8 KiB): more
-/// codes per lookup; built for AC tables only.
+/// codes per lookup; built for AC tables only. At least `LOOKUP_BITS`.
 const RUN_BITS: u32 = 12;
 
 /// A Huffman table: a lookahead index for codes up to [`LOOKUP_BITS`] long and the
@@ -138,6 +138,12 @@ impl Huffman {
     /// The first code in the top `avail` bits of the `RUN_BITS`-bit `window`, when it
     /// and its magnitude bits fit: (bits they take, symbol).
     fn first_code(&self, window: u32, avail: u32) -> Option<(u32, u8)> {
+        // Short codes from the lookahead table (bits past `avail` are zeros there, but
+        // a code no longer than `avail` does not depend on them).
+        let e = Entry(self.fast[(window >> (RUN_BITS - LOOKUP_BITS)) as usize]);
+        if e.0 != 0 && e.len() <= avail {
+            return (e.total() <= avail).then_some((e.total(), e.symbol() as u8));
+        }
         for l in 1..=avail {
             let code = (window >> (RUN_BITS - l)) as i32;
             if code <= self.maxcode[l as usize] {

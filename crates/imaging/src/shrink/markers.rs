@@ -71,10 +71,31 @@ fn is_sof(marker: u8) -> bool {
     matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC)
 }
 
-/// The first frame header's marker, sample precision and component count.
-pub(super) fn frame_kind(b: &[u8]) -> Option<(u8, u8, u8)> {
+/// What the first frame header says, read before choosing a decoder.
+pub(super) struct FrameKind {
+    pub marker: u8,
+    pub precision: u8,
+    pub components: u8,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// The first frame header's marker, sample precision, component count and size.
+pub(super) fn frame_kind(b: &[u8]) -> Option<FrameKind> {
     let seg = first_frame(b)?;
-    Some((seg.marker, *seg.body.first()?, *seg.body.get(5)?))
+    let be16 = |i: usize| {
+        Some(u32::from(u16::from_be_bytes([
+            *seg.body.get(i)?,
+            *seg.body.get(i + 1)?,
+        ])))
+    };
+    Some(FrameKind {
+        marker: seg.marker,
+        precision: *seg.body.first()?,
+        components: *seg.body.get(5)?,
+        width: be16(3)?,
+        height: be16(1)?,
+    })
 }
 
 /// The first frame header, when it is one we decode ourselves (8-bit Huffman, 1 or 3

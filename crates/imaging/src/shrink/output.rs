@@ -108,12 +108,29 @@ impl Plane {
                 }
             }
             2 => {
-                for (i, pair) in line.chunks_mut(2).enumerate() {
-                    let c = 3 * t(i);
-                    pair[0] = ((t(i.saturating_sub(1)) + c + half) >> shift) as u8;
-                    if let Some(p) = pair.get_mut(1) {
-                        *p = ((c + t(i + 1) + half) >> shift) as u8;
+                // Output 2i + j sits between samples i and i - 1 + 2j (3/4, 1/4).
+                let px = |x: usize| {
+                    let (i, c) = (x / 2, 3 * t(x / 2));
+                    let side = if x.is_multiple_of(2) {
+                        t(i.saturating_sub(1))
+                    } else {
+                        t(i + 1)
+                    };
+                    ((c + side + half) >> shift) as u8
+                };
+                // Inside the row both neighbours exist: a 3-sample window per output
+                // pair, no clamping or bounds checks (a loop the compiler can vectorise).
+                let mut inner = 0;
+                if let Some(rest) = line.get_mut(2..) {
+                    for (o, w) in rest.chunks_exact_mut(2).zip(tmp.windows(3)) {
+                        let c = 3 * u32::from(w[1]);
+                        o[0] = ((u32::from(w[0]) + c + half) >> shift) as u8;
+                        o[1] = ((c + u32::from(w[2]) + half) >> shift) as u8;
+                        inner += 2;
                     }
+                }
+                for x in (0..width.min(2)).chain(2 + inner..width) {
+                    line[x] = px(x);
                 }
             }
             r => {
