@@ -47,6 +47,9 @@ pub(crate) fn open<'a>(
 ) -> Result<(Header, impl ImageDecoder + 'a), Error> {
     limits.validate()?;
     let format = crate::sniff(bytes).ok_or(Error::Unsupported)?;
+    if format == Format::Tiff {
+        crate::tiff_guard::check(bytes)?;
+    }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
     reader.limits(limits.to_image_limits());
     let mut decoder = reader.into_decoder().map_err(Error::from_decode)?;

@@ -50,6 +50,7 @@ mod png_stream;
 mod resize;
 mod shrink;
 mod thumbnail;
+mod tiff_guard;
 
 #[cfg(feature = "testkit")]
 pub mod testkit;
