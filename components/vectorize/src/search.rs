@@ -9,23 +9,24 @@ use ndarray::Array2;
 use std::time::{Duration, Instant};
 
 use store::segments::{self, CompactionPolicy};
-use store::{BlobKind, KeyValue, Store};
+use store::{KeyValue, Store};
 use vectors::TopK;
 
-fn load_vector<K: KeyValue>(store: &Store<K>, id: &str) -> Result<Vec<f32>, ApiError> {
-    if !store::is_valid_id(id) {
-        return Err(ApiError::NotFound(format!("no image with id {id}")));
-    }
-    let (_, bytes) = store
-        .get_blob(id, BlobKind::Vector)?
-        .ok_or_else(|| ApiError::NotFound(format!("no vector for image {id}")))?;
-    Ok(vectors::from_le_bytes(&bytes)
-        .map_err(|e| ApiError::Internal(format!("stored vector of {id}: {e}")))?)
+/// `id` as raw bytes; an id that is not one names no image.
+fn raw_id(id: &str) -> Result<segments::RawId, ApiError> {
+    segments::raw_id(id).ok_or_else(|| ApiError::NotFound(format!("no image with id {id}")))
+}
+
+/// Image `id`'s stored vector and its feature version.
+fn load_vector<K: KeyValue>(store: &Store<K>, id: &str) -> Result<(u32, Vec<f32>), ApiError> {
+    store
+        .loose_vector(&raw_id(id)?)?
+        .ok_or_else(|| ApiError::NotFound(format!("no vector for image {id}")))
 }
 
 pub fn vector(settings: &Settings, id: &str) -> Result<Reply, ApiError> {
     let store = kv::open_store(settings)?;
-    let vector = load_vector(&store, id)?;
+    let (_, vector) = load_vector(&store, id)?;
     let phash = store
         .get_record(id)?
         .and_then(|r| r.vector)
@@ -49,16 +50,13 @@ pub fn vector(settings: &Settings, id: &str) -> Result<Reply, ApiError> {
 /// `bench/search.sh` reports, and a `darkroom-search` header saying what was read.
 pub fn similar(settings: &Settings, id: &str, query: &str) -> Result<Reply, ApiError> {
     let k = Query::parse(query)?.k(10, settings.max_similar_k)?;
-    let raw =
-        segments::raw_id(id).ok_or_else(|| ApiError::NotFound(format!("no image with id {id}")))?;
+    let raw = raw_id(id)?;
     let store = kv::open_store(settings)?;
     let started = Instant::now();
     if !store.has_original(id)? {
         return Err(ApiError::NotFound(format!("no image with id {id}")));
     }
-    let (version, query_vector) = store
-        .loose_vector(&raw)?
-        .ok_or_else(|| ApiError::NotFound(format!("no vector for image {id}")))?;
+    let (version, query_vector) = load_vector(&store, id)?;
     let query_read = started.elapsed();
 
     // Only searches of the current feature version maintain segments and the catalog.
@@ -137,7 +135,7 @@ pub fn batch(settings: &Settings, body: &[u8]) -> Result<Reply, ApiError> {
     let mut rows = Vec::with_capacity(request.ids.len());
     for id in &request.ids {
         match load_vector(&store, id) {
-            Ok(v) => rows.push(v),
+            Ok((_, v)) => rows.push(v),
             Err(ApiError::NotFound(_)) => missing.push(id.clone()),
             Err(e) => return Err(e),
         }

@@ -85,6 +85,19 @@ pub fn encode(version: u32, dims: usize, rows: &[(RawId, &[f32])]) -> Vec<u8> {
     out
 }
 
+/// Appends the f32 little-endian values in `bytes` (a multiple of 4 long) to `out`: the
+/// one decoder of stored vector bytes, for loose vectors and for segment rows that cannot
+/// be read in place.
+pub(crate) fn extend_f32_le(out: &mut Vec<f32>, bytes: &[u8]) {
+    out.extend(
+        bytes
+            .as_chunks::<4>()
+            .0
+            .iter()
+            .map(|b| f32::from_le_bytes(*b)),
+    );
+}
+
 /// A segment read into memory, f32-aligned.
 #[derive(Debug, Default)]
 pub struct Segment {

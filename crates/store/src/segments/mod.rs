@@ -181,12 +181,8 @@ impl<K: KeyValue> Store<K> {
                 bytes.len()
             )));
         }
-        let vector = bytes
-            .as_chunks::<4>()
-            .0
-            .iter()
-            .map(|b| f32::from_le_bytes(*b))
-            .collect();
+        let mut vector = Vec::with_capacity(bytes.len() / 4);
+        format::extend_f32_le(&mut vector, &bytes);
         Ok(Some((version, vector)))
     }
 

@@ -74,13 +74,7 @@ fn floats<'a>(bytes: &'a [u8], scratch: &'a mut Vec<f32>) -> &'a [f32] {
         }
     }
     scratch.clear();
-    scratch.extend(
-        bytes
-            .as_chunks::<4>()
-            .0
-            .iter()
-            .map(|b| f32::from_le_bytes(*b)),
-    );
+    format::extend_f32_le(scratch, bytes);
     scratch
 }
 
