@@ -7,9 +7,11 @@ key-value store), then starts `darkroom-host` on it and times
 holds after uploads and a compaction: per image an original manifest (+ one chunk), a
 thumbnail manifest (+ chunk), the loose vector (manifest + f32 LE chunk), the record and
 the listing entry (8 keys); plus the vectors packed in `vseg/` segments of
-16,384 rows, in exactly the layout `crates/store/src/segments/format.rs` describes.
-numpy then runs the same search (`X @ q`, `argpartition`) on the same matrix, and the
-results must agree.
+16,384 rows, in exactly the layout `crates/store/src/segments/format.rs` describes:
+int8 sketch records (`sketch.rs`), as compaction writes them, and, as the baseline
+measured in the same run, f32 rows (the layout before sketches; the host then runs with
+compaction off so they stay f32). numpy then runs the same search (`X @ q`,
+`argpartition`) on the same matrix, and the results must agree.
 
 Usage: python search.py HOST_BINARY SPIN_TOML WORKDIR [N ...]
 """
@@ -53,12 +55,46 @@ def blob(rows, prefix: str, data: bytes, content_type: str):
     rows.append((f"{prefix}/m", manifest(data, content_type)))
 
 
-def segment(ids: np.ndarray, matrix: np.ndarray) -> bytes:
-    header = b"DRVS" + struct.pack("<III", VERSION, DIMS, len(ids))
-    return header + ids.tobytes() + matrix.astype("<f4").tobytes()
+def round_up_f32(x: np.ndarray) -> np.ndarray:
+    """float64 -> the nearest float32 not below it."""
+    y = x.astype(np.float32)
+    low = y.astype(np.float64) < x
+    y[low] = np.nextafter(y[low], np.float32(np.inf))
+    return y
 
 
-def seed_store(db: str, ids: np.ndarray, x: np.ndarray):
+def sketches(matrix: np.ndarray) -> bytes:
+    """Sketch records of `matrix`'s rows: scale, residual norm and norm of the
+    reconstruction (f32, the norms rounded up), then int8 codes padded to 4 bytes."""
+    x = matrix.astype(np.float64)
+    scale = (np.abs(matrix).max(axis=1).astype(np.float64) / 127.0).astype(np.float32)
+    safe = np.where(scale > 0, scale, 1).astype(np.float64)[:, None]
+    codes = np.clip(np.round(x / safe), -127, 127)
+    codes[scale == 0] = 0
+    approx = scale.astype(np.float64)[:, None] * codes
+    residual = round_up_f32(np.sqrt(((x - approx) ** 2).sum(axis=1)))
+    norm = round_up_f32(np.sqrt((approx ** 2).sum(axis=1)))
+    width = (DIMS + 3) // 4 * 4
+    head = np.stack([scale, residual, norm], axis=1).astype("<f4").view(np.uint8)
+    body = np.zeros((len(matrix), width), dtype=np.int8)
+    body[:, :DIMS] = codes.astype(np.int8)
+    return np.concatenate([head, body.view(np.uint8)], axis=1).tobytes()
+
+
+def segment(ids: np.ndarray, matrix: np.ndarray, layout: str) -> bytes:
+    magic, rows = {
+        "sketch": (b"DRV8", lambda: sketches(matrix)),
+        "f32": (b"DRVS", lambda: matrix.astype("<f4").tobytes()),
+    }[layout]
+    header = magic + struct.pack("<III", VERSION, DIMS, len(ids))
+    return header + ids.tobytes() + rows()
+
+
+def record_bytes() -> int:
+    return 12 + (DIMS + 3) // 4 * 4
+
+
+def seed_store(db: str, ids: np.ndarray, x: np.ndarray, layout: str):
     os.makedirs(os.path.dirname(db), exist_ok=True)
     con = sqlite3.connect(db)
     con.execute("PRAGMA journal_mode=WAL")
@@ -87,7 +123,7 @@ def seed_store(db: str, ids: np.ndarray, x: np.ndarray):
         if len(batch) > 20_000:
             flush()
     for lo in range(0, len(ids), SEGMENT_ROWS):
-        data = segment(ids[lo:lo + SEGMENT_ROWS], x[lo:lo + SEGMENT_ROWS])
+        data = segment(ids[lo:lo + SEGMENT_ROWS], x[lo:lo + SEGMENT_ROWS], layout)
         blob(batch, f"vseg/{hashlib.sha256(data).hexdigest()}", data, "application/vnd.darkroom.vseg")
         flush()
     flush()
@@ -105,11 +141,12 @@ def tiny_png() -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
 
 
-def start_host(host_bin: str, spin_toml: str, state: str):
+def start_host(host_bin: str, spin_toml: str, state: str, variables=()):
     port = free_port()
+    flags = [arg for v in variables for arg in ("--variable", v)]
     host = subprocess.Popen(
         [host_bin, "--listen", f"127.0.0.1:{port}", "--state-dir", state,
-         "--max-instance-memory", str(128 * 1024 * 1024), spin_toml],
+         "--max-instance-memory", str(128 * 1024 * 1024), *flags, spin_toml],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     for _ in range(1200):
@@ -134,7 +171,6 @@ def probe_dims(host_bin: str, spin_toml: str, workdir: str) -> int:
     finally:
         host.terminate()
         host.wait(timeout=30)
-    print(f"  timed searches: {', '.join(sorted(views))}", file=sys.stderr)
 
 
 def free_port() -> int:
@@ -167,22 +203,18 @@ def numpy_top(x: np.ndarray, q: np.ndarray, self_row: int):
     return top[np.argsort(-scores[top], kind="stable")], scores
 
 
-def run(host_bin: str, spin_toml: str, workdir: str, n: int, rng) -> dict:
-    state = os.path.join(workdir, f"state-{n}")
+def run(host_bin: str, spin_toml: str, workdir: str, n: int, layout: str, data) -> dict:
+    ids, x, qrow = data
+    state = os.path.join(workdir, f"state-{n}-{layout}")
     subprocess.run(["rm", "-rf", state], check=True)
-    x = rng.standard_normal((n, DIMS), dtype=np.float32)
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    ids = np.frombuffer(rng.bytes(32 * n), dtype="S32").copy()
-    order = np.argsort(ids)
-    ids, x = ids[order], np.ascontiguousarray(x[order])
-    ids = np.frombuffer(ids.tobytes(), dtype=np.uint8).reshape(n, 32)
     t = time.perf_counter()
-    seed_store(os.path.join(state, ".spin", "sqlite_key_value.db"), ids, x)
-    print(f"  seeded {n} vectors in {time.perf_counter() - t:.1f}s", file=sys.stderr)
+    seed_store(os.path.join(state, ".spin", "sqlite_key_value.db"), ids, x, layout)
+    print(f"  {layout}: seeded {n} vectors in {time.perf_counter() - t:.1f}s", file=sys.stderr)
 
-    host, base = start_host(host_bin, spin_toml, state)
+    # f32 segments are rewritten as sketches by compaction: keep it off for the baseline.
+    variables = ["vector_segment_min=1000000000"] if layout == "f32" else []
+    host, base = start_host(host_bin, spin_toml, state, variables)
     try:
-        qrow = int(rng.integers(n))
         qid = ids[qrow].tobytes().hex()
         url = f"{base}/api/images/{qid}/similar?k={K}"
         # The first search lists every key (no catalog yet) and leaves the catalog the
@@ -212,7 +244,9 @@ def run(host_bin: str, spin_toml: str, workdir: str, n: int, rng) -> dict:
     finally:
         host.terminate()
         host.wait(timeout=30)
-    print(f"  timed searches: {', '.join(sorted(views))}", file=sys.stderr)
+    print(f"  timed searches: {', '.join(sorted(views))}; {headers.get('darkroom-search')}",
+          file=sys.stderr)
+    subprocess.run(["rm", "-rf", state], check=True)
 
     q = x[qrow].copy()
     numpy_ms = []
@@ -221,16 +255,19 @@ def run(host_bin: str, spin_toml: str, workdir: str, n: int, rng) -> dict:
         numpy_top(x, q, qrow)
         numpy_ms.append((time.perf_counter() - t) * 1e3)
     med = {name: statistics.median(v) for name, v in timing.items()}
+    row_bytes = record_bytes() if layout == "sketch" else 4 * DIMS
     return {
         "n": n,
+        "layout": layout,
         "cold": cold * 1e3,
         "http": statistics.median(http),
         "list": med.get("list", float("nan")),
         "read": med.get("read", float("nan")),
         "score": med.get("score", float("nan")),
+        "rescore": med.get("rescore", 0.0),
         "numpy": statistics.median(numpy_ms),
-        # What a search reads from the store: the segments (ids and f32 rows).
-        "mb": n * (32 + 4 * DIMS) / 1e6,
+        # What a search reads from the store: the segments (ids and rows).
+        "mb": n * (32 + row_bytes) / 1e6,
         "peak_mib": max(peaks) / 2**20 if peaks else float("nan"),
     }
 
@@ -246,20 +283,31 @@ def main():
     print(f"D = {DIMS}, feature version {VERSION}", file=sys.stderr)
     sizes = [int(s) for s in sys.argv[4:]] or [10_000, 100_000]
     rng = np.random.default_rng(int(os.environ.get("BENCH_SEED", "4")))
+    layouts = os.environ.get("BENCH_LAYOUTS", "sketch f32").split()
     rows = []
     for n in sizes:
         print(f"n = {n}", file=sys.stderr)
-        rows.append(run(host_bin, spin_toml, workdir, n, rng))
+        x = rng.standard_normal((n, DIMS), dtype=np.float32)
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+        ids = np.frombuffer(rng.bytes(32 * n), dtype="S32").copy()
+        order = np.argsort(ids)
+        ids, x = ids[order], np.ascontiguousarray(x[order])
+        ids = np.frombuffer(ids.tobytes(), dtype=np.uint8).reshape(n, 32)
+        data = (ids, x, int(rng.integers(n)))
+        for layout in layouts:
+            rows.append(run(host_bin, spin_toml, workdir, n, layout, data))
     print(f"\ntop-{K} cosine search, D = {DIMS}, median of {REPS} (numpy {np.__version__}, "
           f"{os.cpu_count()} CPUs)\n")
-    print("| vectors | first search, listing (ms) | wasm over HTTP (ms) | in guest: find / read / score (ms) "
-          "| store reads | numpy X@q+argpartition (ms) | ratio HTTP/numpy | ratio score/numpy | guest peak memory |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| vectors | segment rows | first search, listing (ms) | wasm over HTTP (ms) "
+          "| in guest: find / read / score / re-score (ms) | store reads "
+          "| numpy X@q+argpartition (ms) | ratio HTTP/numpy | ratio score/numpy | guest peak memory |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['n']:,} | {r['cold']:.1f} | {r['http']:.1f} | {r['list']:.1f} / {r['read']:.1f} / {r['score']:.1f} "
+        print(f"| {r['n']:,} | {r['layout']} | {r['cold']:.1f} | {r['http']:.1f} "
+              f"| {r['list']:.1f} / {r['read']:.1f} / {r['score']:.1f} / {r['rescore']:.1f} "
               f"| {r['mb']:.1f} MB at {r['mb'] / r['read'] * 1e3:,.0f} MB/s "
-              f"| {r['numpy']:.2f} | {r['http'] / r['numpy']:.1f}× | {r['score'] / r['numpy']:.2f}× "
-              f"| {r['peak_mib']:.0f} MiB |")
+              f"| {r['numpy']:.2f} | {r['http'] / r['numpy']:.1f}× "
+              f"| {(r['score'] + r['rescore']) / r['numpy']:.2f}× | {r['peak_mib']:.0f} MiB |")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use store::segments::{self, CompactionPolicy};
 use store::{KeyValue, Store};
-use vectors::TopK;
 
 /// `id` as raw bytes; an id that is not one names no image.
 fn raw_id(id: &str) -> Result<segments::RawId, ApiError> {
@@ -43,11 +42,14 @@ pub fn vector(settings: &Settings, id: &str) -> Result<Reply, ApiError> {
     ))
 }
 
-/// `GET /api/images/{id}/similar?k=`: every stored vector streamed through a running
-/// top-k, found through the vector catalog when it is current, else one key listing
-/// (`store::segments`). Answers with a `Server-Timing` header splitting the time into
-/// finding the vectors, reads, scoring and maintenance (compaction, catalog), which
-/// `bench/search.sh` reports, and a `darkroom-search` header saying what was read.
+/// `GET /api/images/{id}/similar?k=`: every stored vector streamed through a
+/// [`Shortlist`], found through the vector catalog when it is current, else one key
+/// listing (`store::segments`). Segment rows are int8 sketches that bound each score;
+/// the few rows that might rank are then re-scored exactly from their f32 vectors, so
+/// the answer equals a brute force over the f32 vectors while a search reads a quarter
+/// of their bytes. Answers with a `Server-Timing` header splitting the time into finding
+/// the vectors, reads, scoring, exact re-scoring and maintenance (compaction, catalog),
+/// which `bench/search.sh` reports, and a `darkroom-search` header saying what was read.
 pub fn similar(settings: &Settings, id: &str, query: &str) -> Result<Reply, ApiError> {
     let k = Query::parse(query)?.k(10, settings.max_similar_k)?;
     let raw = raw_id(id)?;
@@ -64,27 +66,13 @@ pub fn similar(settings: &Settings, id: &str, query: &str) -> Result<Reply, ApiE
         min_loose: segment_min(),
         ..CompactionPolicy::default()
     });
-    let mut scoring = Duration::ZERO;
-    let (top, report) = store.search_vectors(
-        version,
-        query_vector.len(),
-        maintain,
-        || TopK::new(k),
-        |top, snap, ids, rows| {
-            let t = Instant::now();
-            top.offer_rows(&query_vector, rows, ids, |other| {
-                *other != raw && snap.is_live(other)
-            });
-            scoring += t.elapsed();
-        },
-        |top| top.items().copied().collect(),
-    )?;
-    if let Some(e) = &report.maintenance_error {
+    let (top, report) =
+        vectors::similar::search(&store, &raw, version, &query_vector, k, maintain)?;
+    if let Some(e) = &report.store.maintenance_error {
         eprintln!("darkroom: vector maintenance failed: {e}");
     }
 
     let results = top
-        .into_sorted()
         .into_iter()
         .map(|(other, score)| SimilarResult {
             id: segments::hex_id(&other),
@@ -93,20 +81,23 @@ pub fn similar(settings: &Settings, id: &str, query: &str) -> Result<Reply, ApiE
         .collect();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let timing = format!(
-        "list;dur={:.3}, read;dur={:.3}, score;dur={:.3}, compact;dur={:.3}",
-        ms(query_read + report.find),
-        ms(report.scan.saturating_sub(scoring)),
-        ms(scoring),
-        ms(report.maintain)
+        "list;dur={:.3}, read;dur={:.3}, score;dur={:.3}, rescore;dur={:.3}, compact;dur={:.3}",
+        ms(query_read + report.store.find),
+        ms(report.store.scan.saturating_sub(report.scoring)),
+        ms(report.scoring),
+        ms(report.store.settle),
+        ms(report.store.maintain)
     );
-    let stats = report.stats;
+    let stats = report.store.stats;
     let counts = format!(
-        "view={} segments={} rows={} loose={} skipped={}",
-        report.view.as_str(),
+        "view={} segments={} rows={} loose={} skipped={} candidates={} fetched={}",
+        report.store.view.as_str(),
         stats.segments,
         stats.segment_rows,
         stats.loose,
-        stats.skipped_segments
+        stats.skipped_segments,
+        report.candidates,
+        report.settling.fetched
     );
     Ok(Reply::json(
         200,

@@ -10,6 +10,8 @@
 //! | perceptual hash | `phash` | [`phash_hex`], [`phash_from_hex`], [`hamming`] |
 //! | storage codec (f32 little-endian) | `codec` | [`to_le_bytes`], [`from_le_bytes`], [`stack`] |
 //! | cosine top-k | `search` | [`top_k`], [`scores`]; streaming: [`dot`], [`TopK`] |
+//! | exact top-k from score intervals (sketched rows) | `shortlist` | [`Shortlist`], [`settle`] |
+//! | similar search over the stored vectors | [`similar`] | [`similar::search`] |
 //! | batch statistics, PCA | `batch` | [`batch_stats`], [`BatchStats`] |
 //! | one error type | `error` | [`Error`] |
 //!
@@ -36,6 +38,8 @@ mod error;
 mod extract;
 mod phash;
 mod search;
+mod shortlist;
+pub mod similar;
 
 pub use batch::{BatchStats, batch_stats};
 pub use codec::{from_le_bytes, stack, to_le_bytes};
@@ -45,6 +49,7 @@ pub use extract::{
 };
 pub use phash::{hamming, phash_from_hex, phash_hex};
 pub use search::{TopK, dot, scores, top_k};
+pub use shortlist::{Candidate, Settling, Shortlist, settle};
 
 /// The `ndarray` version this API exposes.
 pub use ndarray;

@@ -127,6 +127,22 @@ impl<T: Ord + Clone> TopK<T> {
         self.heap.len() < self.k || self.heap.peek().is_some_and(|worst| score >= worst.score)
     }
 
+    /// The score an item must reach to enter: the worst held score once `k` are held,
+    /// else −∞ (+∞ when `k` is 0).
+    #[inline]
+    pub fn floor(&self) -> f32 {
+        if self.heap.len() < self.k {
+            f32::NEG_INFINITY
+        } else {
+            self.heap.peek().map_or(f32::INFINITY, |worst| worst.score)
+        }
+    }
+
+    /// The `k` it was made with.
+    pub fn capacity(&self) -> usize {
+        self.k
+    }
+
     /// Offers one scored item.
     pub fn offer(&mut self, score: f32, item: T) {
         if !self.admits(score) {

@@ -246,6 +246,56 @@ fn similar_reads_packed_segments() {
     );
 }
 
+/// Segments hold int8 sketches; the component shortlists with the wasm SIMD integer dot
+/// product and re-scores the shortlist from the f32 vectors. Its answers must equal a
+/// native brute force (`vectors::dot` over every stored vector, `TopK`), ids and scores,
+/// for every k — a SIMD miscompile or a bound too tight would drop a true winner.
+#[test]
+fn similar_over_sketches_equals_the_native_brute_force() {
+    let Some(host) = dedicated_host(
+        "similar_over_sketches_equals_the_native_brute_force",
+        &[("vector_segment_min", "3")],
+    ) else {
+        return;
+    };
+    let client = host.client();
+    let ids: Vec<String> = (0..36)
+        .map(|n| {
+            let photo = fixtures::photo(160, 120, seed(400 + n % 18));
+            // Pairs of near-duplicates: the same scene, recompressed.
+            upload(&client, &fixtures::jpeg(&photo, if n < 18 { 90 } else { 60 }), 160, 120)
+        })
+        .collect();
+    let vectors: Vec<Vec<f32>> = ids.iter().map(|id| stored_vector(&client, id)).collect();
+    // The first search lists and packs everything into one segment of sketches.
+    let reply = client.get(&format!("/api/images/{}/similar?k=3", ids[0]));
+    expect::json(&reply, 200);
+    for (q, id) in ids.iter().enumerate().step_by(5) {
+        for k in [1, 3, 10, 35] {
+            let reply = client.get(&format!("/api/images/{id}/similar?k={k}"));
+            let counts = reply.header("darkroom-search").unwrap_or("").to_owned();
+            assert!(
+                counts.contains("view=catalog ") && counts.contains("rows=36 loose=0"),
+                "{reply}"
+            );
+            let mut top = vectors::TopK::new(k);
+            for (o, other) in ids.iter().enumerate().filter(|(o, _)| *o != q) {
+                top.offer(vectors::dot(&vectors[q], &vectors[o]), other.clone());
+            }
+            let want = top.into_sorted();
+            assert_eq!(similar(&client, id, k), want, "query {q}, k {k}");
+            if k == 1 {
+                let fetched: usize = counts
+                    .split("fetched=")
+                    .nth(1)
+                    .and_then(|n| n.trim().parse().ok())
+                    .unwrap_or_else(|| panic!("{counts}"));
+                assert!(fetched < 10, "the sketches prune: {counts}");
+            }
+        }
+    }
+}
+
 #[test]
 fn batch_statistics_over_stored_vectors() {
     let app = app();

@@ -1,9 +1,10 @@
-//! Compaction: pack loose vectors and small segments into one new segment, then delete
-//! the segments it superseded. Never touches the loose per-image vectors.
+//! Compaction: pack loose vectors and small segments into one new segment of sketched
+//! rows, then delete the segments it superseded. Never touches the loose per-image
+//! vectors. Segments of f32 rows (written before sketches) are rewritten as sketches.
 
 use std::collections::HashSet;
 
-use super::format::{self, RawId};
+use super::format::{self, Layout, RawId, Rows};
 use super::scan::mark_covered;
 use super::{Segment, Snapshot};
 use crate::{Error, KeyValue, Result, Store};
@@ -15,8 +16,9 @@ pub struct CompactionPolicy {
     /// (the `vector_segment_min` variable).
     pub min_loose: usize,
     /// Most rows in one segment, so reading or writing one stays well inside a
-    /// request's memory (16,384 × 416 dims ≈ 28 MB). Segments under half of it are
-    /// "small" and get merged into the next compaction's output.
+    /// request's memory (16,384 sketched rows of 416 dims ≈ 7 MB; a segment of f32 rows,
+    /// from before sketches, ≈ 28 MB). Segments under half of it are "small" and get
+    /// merged into the next compaction's output.
     pub max_rows: usize,
 }
 
@@ -48,12 +50,14 @@ struct Known {
     chunks: u32,
     count: usize,
     live: usize,
+    layout: Layout,
 }
 
 impl Known {
-    /// Over a quarter of its rows belong to deleted images: worth rewriting.
-    fn mostly_dead(&self) -> bool {
-        self.live * 4 < self.count * 3
+    /// Worth rewriting: over a quarter of its rows belong to deleted images, or its rows
+    /// are f32 (four times the bytes every search reads).
+    fn stale(&self) -> bool {
+        self.live * 4 < self.count * 3 || self.layout == Layout::Exact
     }
 }
 
@@ -92,6 +96,7 @@ impl<K: KeyValue> Store<K> {
                         chunks,
                         count: h.count as usize,
                         live,
+                        layout: h.layout,
                     });
                 }
                 // Another version: useless to every reader of this version.
@@ -111,19 +116,19 @@ impl<K: KeyValue> Store<K> {
             .filter(|(_, c)| !**c)
             .map(|(id, _)| *id)
             .collect();
-        let rewrite = known.iter().any(Known::mostly_dead);
+        let rewrite = known.iter().any(Known::stale);
         if uncovered.len() < policy.min_loose.max(1) && doomed.is_empty() && !rewrite {
             return Ok(report);
         }
 
         // Inputs: the uncovered loose vectors (up to a segment's worth), then small or
-        // mostly-dead segments, smallest first, while the output stays under max_rows.
+        // stale segments, smallest first, while the output stays under max_rows.
         let take = uncovered.len().min(max_rows);
         let mut budget = max_rows - take;
         known.sort_by_key(|k| (k.count, k.hash.clone()));
         let (mut merged, mut kept) = (Vec::new(), Vec::new());
         for k in known {
-            let small = k.count < max_rows / 2 || k.mostly_dead();
+            let small = k.count < max_rows / 2 || k.stale();
             if small && k.live <= budget {
                 budget -= k.live;
                 merged.push(k);
@@ -131,11 +136,7 @@ impl<K: KeyValue> Store<K> {
                 kept.push(k);
             }
         }
-        if take == 0
-            && merged.len() < 2
-            && !merged.iter().any(Known::mostly_dead)
-            && doomed.is_empty()
-        {
+        if take == 0 && merged.len() < 2 && !merged.iter().any(Known::stale) && doomed.is_empty() {
             return Ok(report);
         }
 
@@ -147,7 +148,8 @@ impl<K: KeyValue> Store<K> {
             }
         }
         let mut ids: Vec<RawId> = Vec::new();
-        let mut data: Vec<f32> = Vec::new();
+        // Sketch records, one per id (a merged segment's are copied as they are).
+        let mut data: Vec<u8> = Vec::new();
         let mut superseded = Vec::new();
         for k in &merged {
             let Some(_) = self.read_segment(&k.hash, &mut segment, false)? else {
@@ -156,7 +158,7 @@ impl<K: KeyValue> Store<K> {
             for (i, id) in segment.ids().iter().enumerate() {
                 if snap.is_live(id) && seen.insert(*id) {
                     ids.push(*id);
-                    data.extend_from_slice(segment.row(i));
+                    segment.row(i).sketch_into(dims, &mut data);
                 }
             }
             superseded.push((k.hash.clone(), k.chunks));
@@ -170,7 +172,7 @@ impl<K: KeyValue> Store<K> {
                 Ok(Some((v, row))) if v == version && row.len() == dims => {
                     seen.insert(*id);
                     ids.push(*id);
-                    data.extend_from_slice(&row);
+                    Rows::Exact(&row).sketch_into(dims, &mut data);
                 }
                 Ok(_) | Err(Error::Corrupt(_)) => {}
                 Err(e) => return Err(e),
@@ -180,9 +182,10 @@ impl<K: KeyValue> Store<K> {
         if !ids.is_empty() {
             let mut order: Vec<usize> = (0..ids.len()).collect();
             order.sort_unstable_by_key(|&i| ids[i]);
-            let rows: Vec<(RawId, &[f32])> = order
+            let width = super::sketch::record_bytes(dims);
+            let rows: Vec<(RawId, &[u8])> = order
                 .iter()
-                .map(|&i| (ids[i], &data[i * dims..(i + 1) * dims]))
+                .map(|&i| (ids[i], &data[i * width..(i + 1) * width]))
                 .collect();
             let bytes = format::encode(version, dims, &rows);
             drop(rows);

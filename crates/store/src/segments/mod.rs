@@ -25,13 +25,14 @@ mod compact;
 pub mod format;
 mod scan;
 mod search;
+pub mod sketch;
 mod stream;
 
 pub use catalog::Catalog;
 pub use compact::{CompactionPolicy, CompactionReport};
-pub use format::{Header, RawId, Segment};
+pub use format::{Header, Layout, RawId, Rows, Segment};
 pub use scan::{Scan, ScanStats};
-pub use search::{SearchReport, View};
+pub use search::{SearchReport, Settled, View};
 
 use std::collections::HashSet;
 
@@ -39,7 +40,7 @@ use crate::blob::{from_json, to_json};
 use crate::{BlobKind, BlobManifest, Error, KeyValue, Result, Store, content_id, keys};
 
 /// Where [`Store::stream_segment`] hands a segment's rows: header, ids, row-major rows.
-type RowSink<'a> = dyn FnMut(Header, &[RawId], &[f32]) + 'a;
+type RowSink<'a> = dyn FnMut(Header, &[RawId], Rows<'_>) + 'a;
 
 /// Content type of a segment blob's manifest.
 pub const SEGMENT_CONTENT_TYPE: &str = "application/vnd.darkroom.vseg";

@@ -1,6 +1,6 @@
 //! The reader: every committed segment, then the loose vectors no segment covered.
 
-use super::{Catalog, RawId, Segment, Snapshot, format};
+use super::{Catalog, RawId, Rows, Segment, Snapshot, format};
 use crate::{Error, KeyValue, Result, Store};
 
 /// What a scan read, for the caller's compaction decision and for diagnostics.
@@ -20,16 +20,17 @@ pub struct ScanStats {
 #[derive(Debug, Clone, Default)]
 pub struct Scan {
     pub stats: ScanStats,
-    /// After a scan over a listing (not over a catalog): what the next search can use
-    /// instead of listing, to be stored with [`Store::put_catalog`] (after
+    /// What the next search can use instead of listing (a scan over a catalog gives the
+    /// same catalog back), to be stored with [`Store::put_catalog`] (after
     /// [`Catalog::compacted`] if a compaction follows).
     pub catalog: Option<Catalog>,
 }
 
 impl<K: KeyValue> Store<K> {
     /// Calls `visit(ids, rows)` for every stored vector of feature `version` and length
-    /// `dims`: batches of segment rows (row-major, `ids.len() × dims`) as their chunks
-    /// arrive, then each loose vector no segment covered.
+    /// `dims`: batches of segment rows (row-major, one per id: sketch records, or f32
+    /// from segments written before sketches) as their chunks arrive, then each loose
+    /// vector no segment covered (f32).
     ///
     /// An id can be visited more than once (segments written by racing compactions
     /// overlap) and rows of images deleted after a segment was written are included:
@@ -40,7 +41,7 @@ impl<K: KeyValue> Store<K> {
         snap: &Snapshot,
         version: u32,
         dims: usize,
-        mut visit: impl FnMut(&[RawId], &[f32]),
+        mut visit: impl FnMut(&[RawId], Rows<'_>),
     ) -> Result<Scan> {
         let mut stats = ScanStats::default();
         let mut covered = vec![false; snap.loose.len()];
@@ -48,7 +49,7 @@ impl<K: KeyValue> Store<K> {
         let mut used = Vec::new();
         let mut dead = Vec::new();
         for hash in &snap.segments {
-            let mut wanted = |h: format::Header, ids: &[RawId], rows: &[f32]| {
+            let mut wanted = |h: format::Header, ids: &[RawId], rows: Rows<'_>| {
                 if h.version == version && h.dims as usize == dims {
                     visit(ids, rows);
                 }
@@ -79,7 +80,7 @@ impl<K: KeyValue> Store<K> {
         for (id, _) in snap.loose.iter().zip(&covered).filter(|(_, c)| !**c) {
             match self.loose_vector(id) {
                 Ok(Some((v, row))) if v == version && row.len() == dims => {
-                    visit(std::slice::from_ref(id), &row);
+                    visit(std::slice::from_ref(id), Rows::Exact(&row));
                     loose.push(*id);
                     stats.loose += 1;
                 }
@@ -89,17 +90,18 @@ impl<K: KeyValue> Store<K> {
                 Err(e) => return Err(e),
             }
         }
-        let catalog = (!snap.from_catalog).then(|| {
-            dead.sort_unstable();
-            dead.dedup();
-            Catalog {
-                marker: snap.marker.clone(),
-                version,
-                dims: dims as u32,
-                segments: used,
-                loose,
-                dead,
-            }
+        if let (true, super::Liveness::AllBut(known)) = (snap.from_catalog, &snap.live) {
+            dead.extend(known.iter().copied());
+        }
+        dead.sort_unstable();
+        dead.dedup();
+        let catalog = Some(Catalog {
+            marker: snap.marker.clone(),
+            version,
+            dims: dims as u32,
+            segments: used,
+            loose,
+            dead,
         });
         Ok(Scan { stats, catalog })
     }

@@ -8,26 +8,30 @@
 //! the ids are kept (for coverage and the catalog).
 
 use super::RowSink;
-use super::format::{self, Header, Segment};
+use super::format::{self, Header, Layout, Rows, Segment};
 use crate::{Error, KeyValue, Result, Store};
 
-/// Cuts the matrix section, arriving in pieces of any length, into batches of whole rows.
+/// Cuts the rows section, arriving in pieces of any length, into batches of whole rows.
 struct RowCutter {
-    dims: usize,
+    layout: Layout,
     row_bytes: usize,
     /// The start of a row that continues in the next piece.
     carry: Vec<u8>,
-    /// Rows re-assembled or re-aligned before they can be read as `f32`.
+    /// f32 rows re-assembled or re-aligned before they can be read as `f32`.
     scratch: Vec<f32>,
     /// Index of the next row to hand out.
     next: usize,
 }
 
 impl RowCutter {
-    fn new(dims: usize) -> Self {
+    fn new(header: &Header) -> Self {
         Self {
-            dims,
-            row_bytes: 4 * dims,
+            layout: header.layout,
+            row_bytes: if header.dims == 0 {
+                0
+            } else {
+                header.row_bytes()
+            },
             carry: Vec::new(),
             scratch: Vec::new(),
             next: 0,
@@ -35,8 +39,8 @@ impl RowCutter {
     }
 
     /// Hands every row completed by `piece` to `emit(first_row_index, rows)`.
-    fn feed(&mut self, mut piece: &[u8], emit: &mut dyn FnMut(usize, &[f32])) {
-        if self.dims == 0 {
+    fn feed(&mut self, mut piece: &[u8], emit: &mut dyn FnMut(usize, Rows<'_>)) {
+        if self.row_bytes == 0 {
             return;
         }
         if !self.carry.is_empty() {
@@ -47,17 +51,28 @@ impl RowCutter {
                 return;
             }
             let carry = std::mem::take(&mut self.carry);
-            emit(self.next, floats(&carry, &mut self.scratch));
+            emit(self.next, rows(self.layout, &carry, &mut self.scratch));
             self.next += 1;
             self.carry = carry;
             self.carry.clear();
         }
         let whole = piece.len() / self.row_bytes * self.row_bytes;
         if whole > 0 {
-            emit(self.next, floats(&piece[..whole], &mut self.scratch));
+            emit(
+                self.next,
+                rows(self.layout, &piece[..whole], &mut self.scratch),
+            );
             self.next += whole / self.row_bytes;
         }
         self.carry.extend_from_slice(&piece[whole..]);
+    }
+}
+
+/// Whole rows of `layout` in `bytes`.
+fn rows<'a>(layout: Layout, bytes: &'a [u8], scratch: &'a mut Vec<f32>) -> Rows<'a> {
+    match layout {
+        Layout::Sketch => Rows::Sketch(bytes),
+        Layout::Exact => Rows::Exact(floats(bytes, scratch)),
     }
 }
 
@@ -96,7 +111,7 @@ impl<K: KeyValue> Store<K> {
         segment.reset(0);
         let mut header: Option<Header> = None;
         let mut ids_end: Option<usize> = None;
-        let mut cutter = RowCutter::new(0);
+        let mut cutter: Option<RowCutter> = None;
         let mut offset = 0;
         for n in 0..manifest.chunks {
             let Some(chunk) = self.segment_chunk(hash, &manifest, n, offset)? else {
@@ -122,21 +137,26 @@ impl<K: KeyValue> Store<K> {
                 }
                 if ids_end == Some(have) {
                     let h = segment.seal(false)?;
-                    cutter = RowCutter::new(h.dims as usize);
+                    cutter = Some(RowCutter::new(&h));
                     header = Some(h);
                 }
             }
-            if let Some(h) = header {
+            if let (Some(h), Some(cutter)) = (header, cutter.as_mut()) {
                 let ids = segment.ids();
+                let width = h.row_bytes();
                 cutter.feed(rest, &mut |first, rows| {
-                    let count = rows.len() / h.dims as usize;
+                    let count = match rows {
+                        Rows::Exact(values) => values.len() / h.dims as usize,
+                        Rows::Sketch(records) => records.len() / width,
+                    };
                     on_rows(h, &ids[first..first + count], rows);
                 });
             }
             offset += chunk.len();
         }
+        let handed = cutter.map_or(0, |c| c.next);
         match header {
-            Some(h) if cutter.next == h.count as usize => Ok(Some(h)),
+            Some(h) if handed == h.count as usize => Ok(Some(h)),
             _ => Err(Error::Corrupt(format!("segment {hash} is incomplete"))),
         }
     }
@@ -146,28 +166,46 @@ impl<K: KeyValue> Store<K> {
 mod tests {
     use super::*;
 
+    fn header(layout: Layout, dims: u32) -> Header {
+        Header {
+            layout,
+            version: 2,
+            dims,
+            count: 7,
+        }
+    }
+
     #[test]
     fn rows_cut_from_pieces_of_any_length_equal_the_matrix() {
         let dims = 3;
         let matrix: Vec<f32> = (0..7 * dims).map(|i| i as f32 * 0.5 - 3.0).collect();
-        let bytes: Vec<u8> = matrix.iter().flat_map(|x| x.to_le_bytes()).collect();
-        for piece in [1, 3, 4, 5, 12, 13, 40, bytes.len()] {
-            let mut cutter = RowCutter::new(dims);
-            let mut got = Vec::new();
-            let mut firsts = Vec::new();
-            // Odd offsets too: the copy path.
-            let mut shifted = vec![0u8; 1];
-            shifted.extend_from_slice(&bytes);
-            for p in shifted[1..].chunks(piece) {
-                cutter.feed(p, &mut |first, rows| {
-                    assert_eq!(rows.len() % dims, 0);
-                    firsts.push(first);
-                    got.extend_from_slice(rows);
-                });
+        let mut records = Vec::new();
+        Rows::Exact(&matrix).sketch_into(dims, &mut records);
+        let exact: Vec<u8> = matrix.iter().flat_map(|x| x.to_le_bytes()).collect();
+        for (layout, bytes) in [(Layout::Exact, &exact), (Layout::Sketch, &records)] {
+            for piece in [1, 3, 4, 5, 12, 13, 40, bytes.len()] {
+                let mut cutter = RowCutter::new(&header(layout, dims as u32));
+                let (mut floats, mut sketches) = (Vec::new(), Vec::new());
+                let mut firsts = Vec::new();
+                // Odd offsets too: the copy path.
+                let mut shifted = vec![0u8; 1];
+                shifted.extend_from_slice(bytes);
+                for p in shifted[1..].chunks(piece) {
+                    cutter.feed(p, &mut |first, rows| {
+                        firsts.push(first);
+                        match rows {
+                            Rows::Exact(r) => floats.extend_from_slice(r),
+                            Rows::Sketch(r) => sketches.extend_from_slice(r),
+                        }
+                    });
+                }
+                match layout {
+                    Layout::Exact => assert_eq!(floats, matrix, "pieces of {piece}"),
+                    Layout::Sketch => assert_eq!(&sketches, bytes, "pieces of {piece}"),
+                }
+                assert_eq!(cutter.next, 7);
+                assert!(firsts.windows(2).all(|w| w[0] < w[1]));
             }
-            assert_eq!(got, matrix, "pieces of {piece}");
-            assert_eq!(cutter.next, 7);
-            assert!(firsts.windows(2).all(|w| w[0] < w[1]));
         }
     }
 }

@@ -7,8 +7,10 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::util::{DIMS, Finished, V, add_image, brute_force, bytes, small_store, spawn_uploaders};
-use store::segments::{CompactionPolicy, RawId, SearchReport, Segment, View, hex_id};
+use crate::util::{
+    DIMS, Finished, V, add_image, brute_force, bytes, rows_as_f32, small_store, spawn_uploaders,
+};
+use store::segments::{CompactionPolicy, RawId, SearchReport, Segment, Settled, View, hex_id};
 use store::{BlobKind, KeyValue, Store, content_id, keys};
 
 const POLICY: CompactionPolicy = CompactionPolicy {
@@ -25,15 +27,21 @@ fn search<K: KeyValue>(store: &Store<K>) -> (BTreeMap<RawId, Vec<f32>>, SearchRe
             Some(POLICY),
             BTreeMap::new,
             |out, snap, ids, rows| {
-                for (id, row) in ids.iter().zip(rows.chunks_exact(DIMS)) {
-                    if snap.is_live(id)
-                        && let Some(prev) = out.insert(*id, row.to_vec())
+                for (id, row) in rows_as_f32(store, ids, rows) {
+                    if snap.is_live(&id)
+                        && let Some(prev) = out.insert(id, row.clone())
                     {
-                        assert_eq!(prev, row, "duplicate rows of {} differ", hex_id(id));
+                        assert_eq!(prev, row, "duplicate rows of {} differ", hex_id(&id));
                     }
                 }
             },
-            |out| out.keys().copied().collect(),
+            |out, _| {
+                Ok(Settled {
+                    winners: out.keys().copied().collect(),
+                    answer: out,
+                    complete: true,
+                })
+            },
         )
         .unwrap()
 }

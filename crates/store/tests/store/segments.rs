@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::util::{
-    DIMS, Finished, V, add_image, brute_force, bytes, small_store, spawn_uploaders, unit,
+    DIMS, Finished, V, add_image, brute_force, bytes, rows_as_f32, small_store, spawn_uploaders,
+    unit,
 };
-use store::segments::{CompactionPolicy, RawId, hex_id, raw_id};
+use store::segments::{CompactionPolicy, RawId, Rows, hex_id, raw_id};
 use store::{BlobKind, KeyValue, Store, content_id};
 
 /// Every live vector a scan yields, deduped (duplicates must agree).
@@ -17,11 +18,11 @@ fn scan<K: KeyValue>(store: &Store<K>) -> BTreeMap<RawId, Vec<f32>> {
     let mut out = BTreeMap::new();
     store
         .scan_vectors(&snap, V, DIMS, |ids, rows| {
-            for (id, row) in ids.iter().zip(rows.chunks_exact(DIMS)) {
-                if snap.is_live(id)
-                    && let Some(prev) = out.insert(*id, row.to_vec())
+            for (id, row) in rows_as_f32(store, ids, rows) {
+                if snap.is_live(&id)
+                    && let Some(prev) = out.insert(id, row.clone())
                 {
-                    assert_eq!(prev, row, "duplicate rows of {} differ", hex_id(id));
+                    assert_eq!(prev, row, "duplicate rows of {} differ", hex_id(&id));
                 }
             }
         })
@@ -146,11 +147,7 @@ fn a_segment_vanishing_after_the_listing_falls_back_to_loose_vectors() {
     let mut got = BTreeMap::new();
     let stats = store
         .scan_vectors(&snap, V, DIMS, |ids, rows| {
-            got.extend(
-                ids.iter()
-                    .copied()
-                    .zip(rows.chunks_exact(DIMS).map(<[f32]>::to_vec)),
-            )
+            got.extend(rows_as_f32(&store, ids, rows))
         })
         .unwrap()
         .stats;
@@ -195,7 +192,7 @@ fn rows_of_another_feature_version_are_ignored() {
         sorted.into_iter().map(|id| (id, junk.as_slice())).collect()
     };
     let stale = store
-        .put_segment(&store::segments::format::encode(1, DIMS, &rows))
+        .put_segment(&store::segments::format::encode_exact(1, DIMS, &rows))
         .unwrap();
     // And a loose vector of version 1 for a new image.
     let old = bytes(40, 500);
@@ -217,6 +214,48 @@ fn rows_of_another_feature_version_are_ignored() {
     assert!(report.deleted.contains(&stale));
     assert_eq!(report.rows, 12);
     assert_eq!(scan(&store), got);
+}
+
+/// Segments written before sketches (f32 rows) are still read, exactly, and the next
+/// compaction rewrites them as sketches.
+#[test]
+fn segments_of_f32_rows_are_read_and_rewritten_as_sketches() {
+    let store = small_store();
+    let mut ids: Vec<RawId> = (0..30).map(|s| add_image(&store, s)).collect();
+    ids.sort();
+    let truth = brute_force(&store);
+    let rows: Vec<(RawId, &[f32])> = ids.iter().map(|id| (*id, truth[id].as_slice())).collect();
+    let old = store
+        .put_segment(&store::segments::format::encode_exact(V, DIMS, &rows))
+        .unwrap();
+    let snap = store.vector_snapshot().unwrap();
+    let mut exact_rows = 0;
+    let stats = store
+        .scan_vectors(&snap, V, DIMS, |ids, rows| {
+            assert!(matches!(rows, Rows::Exact(_)));
+            exact_rows += ids.len();
+        })
+        .unwrap()
+        .stats;
+    assert_eq!((stats.segments, stats.loose, exact_rows), (1, 0, 30));
+    assert_eq!(scan(&store), truth);
+
+    // Not small (max 30 rows) and not dead, but f32: rewritten.
+    let report = compact(&store, 100, 30);
+    assert_eq!(report.deleted, vec![old]);
+    assert_eq!(report.rows, 30);
+    let snap = store.vector_snapshot().unwrap();
+    store
+        .scan_vectors(&snap, V, DIMS, |_, rows| {
+            assert!(matches!(rows, Rows::Sketch(_)))
+        })
+        .unwrap();
+    assert_eq!(scan(&store), truth);
+    assert_eq!(
+        compact(&store, 100, 30),
+        Default::default(),
+        "nothing left to do"
+    );
 }
 
 #[test]

@@ -2,7 +2,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::thread::Scope;
 
-use store::segments::{RawId, raw_id};
+use store::segments::sketch::{self, Record};
+use store::segments::{RawId, Rows, raw_id};
 use store::{BlobKind, ImageRecord, KeyValue, MemoryKv, Store, content_id};
 
 /// Fermyon's value cap.
@@ -124,5 +125,35 @@ pub fn spawn_uploaders<'scope, K: KeyValue + Sync>(
                 }
             }
         });
+    }
+}
+
+/// Scanned rows as f32 vectors. A sketch record must be exactly the sketch of its id's
+/// loose vector (the truth), which then stands for it; if that vector is gone (its image
+/// was deleted during the scan) the record's reconstruction does.
+pub fn rows_as_f32<K: KeyValue>(
+    store: &Store<K>,
+    ids: &[RawId],
+    rows: Rows<'_>,
+) -> Vec<(RawId, Vec<f32>)> {
+    match rows {
+        Rows::Exact(values) => ids
+            .iter()
+            .copied()
+            .zip(values.chunks_exact(DIMS).map(<[f32]>::to_vec))
+            .collect(),
+        Rows::Sketch(records) => ids
+            .iter()
+            .zip(records.chunks_exact(sketch::record_bytes(DIMS)))
+            .map(|(id, record)| match store.loose_vector(id).unwrap() {
+                Some((_, truth)) => {
+                    let mut want = Vec::new();
+                    sketch::encode_row(&truth, &mut want);
+                    assert_eq!(record, want, "the sketch of {id:?} is its vector's");
+                    (*id, truth)
+                }
+                None => (*id, Record::parse(record, DIMS).approximation()),
+            })
+            .collect(),
     }
 }
