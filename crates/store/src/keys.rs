@@ -13,7 +13,7 @@
 //! Every builder takes an id that has already been validated or checks it itself, so a
 //! key is always ASCII and at most [`MAX_KEY_BYTES`] long.
 
-use crate::{BlobKind, Error, Result, is_valid_id};
+use crate::{BlobKind, Error, ID_LEN, Result, is_valid_id};
 
 /// Longest key the store ever builds (Fermyon allows 255).
 pub const MAX_KEY_BYTES: usize = 250;
@@ -92,9 +92,15 @@ pub fn parse_index(key: &str) -> Option<(u64, &str)> {
 
 /// Splits `img/{id}/{kind}/m` into `(id, kind)`; `None` for any other key.
 pub fn parse_manifest(key: &str) -> Option<(&str, BlobKind)> {
+    manifest_parts(key).filter(|(id, _)| is_valid_id(id))
+}
+
+/// [`parse_manifest`] without checking the id's characters, for callers that decode it
+/// anyway (`segments::raw_id` refuses what `is_valid_id` refuses).
+pub fn manifest_parts(key: &str) -> Option<(&str, BlobKind)> {
     let rest = key.strip_prefix("img/")?.strip_suffix("/m")?;
-    let (id, kind) = rest.split_once('/')?;
-    Some((id, BlobKind::parse(kind)?)).filter(|(id, _)| is_valid_id(id))
+    let (id, kind) = (rest.get(..ID_LEN)?, rest.get(ID_LEN..)?.strip_prefix('/')?);
+    Some((id, BlobKind::parse(kind)?))
 }
 
 /// Splits `img/{id}/{kind}/{n}` into `(id, kind, n)`; `None` for any other key.

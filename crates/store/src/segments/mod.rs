@@ -66,8 +66,7 @@ pub fn vector_version(content_type: &str) -> Option<u32> {
 
 /// `id` (64 hex chars) as raw bytes.
 pub fn raw_id(id: &str) -> Option<RawId> {
-    let mut raw = [0u8; 32];
-    (crate::is_valid_id(id) && hex::decode_to_slice(id, &mut raw).is_ok()).then_some(raw)
+    crate::id::decode_id(id)
 }
 
 /// The hex id of `raw`.
@@ -134,15 +133,16 @@ impl<K: KeyValue> Store<K> {
     fn listed_snapshot(&self, marker: Option<Vec<u8>>) -> Result<Snapshot> {
         let (mut live, mut loose, mut segments) = (HashSet::new(), Vec::new(), Vec::new());
         for key in self.kv.get_keys()? {
-            if let Some(hash) = keys::parse_segment_manifest(&key) {
-                segments.push(hash.to_owned());
-            } else if let Some((id, kind)) = keys::parse_manifest(&key) {
-                let raw = raw_id(id).expect("parse_manifest checks the id");
+            // 8 keys per image: cheap shape checks first, ids decoded only for the two
+            // manifests that matter (a 100,000-image listing is 800,000 keys).
+            if let Some((id, kind)) = keys::manifest_parts(&key) {
                 match kind {
-                    BlobKind::Original => drop(live.insert(raw)),
-                    BlobKind::Vector => loose.push(raw),
+                    BlobKind::Original => live.extend(raw_id(id)),
+                    BlobKind::Vector => loose.extend(raw_id(id)),
                     BlobKind::Thumbnail => {}
                 }
+            } else if let Some(hash) = keys::parse_segment_manifest(&key) {
+                segments.push(hash.to_owned());
             }
         }
         loose.retain(|id| live.contains(id));
