@@ -15,7 +15,7 @@
 //! | [`blob`] | [`BlobKind`], [`BlobManifest`], `put_blob` / `get_blob` |
 //! | [`record`] | [`ImageRecord`] and its thumbnail / vector parts |
 //! | [`listing`] | `ensure_listed`, `list` and its [`Page`] |
-//! | [`store`] | [`Store`]: construction, `delete_image`, `vector_ids`, `orphan_chunks` |
+//! | [`store`] | [`Store`]: construction, `delete_image`, `has_original`, `orphan_chunks` |
 //! | [`segments`] | packed vector segments: [`Snapshot`](segments::Snapshot), `scan_vectors`, `compact_vectors` |
 //! | [`error`] | [`Error`] |
 //!

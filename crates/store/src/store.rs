@@ -86,21 +86,6 @@ impl<K: KeyValue> Store<K> {
         self.kv.exists(&keys::manifest(id, BlobKind::Original)?)
     }
 
-    /// Ids that have a committed vector blob, sorted (the candidates of a similarity
-    /// search).
-    pub fn vector_ids(&self) -> Result<Vec<String>> {
-        let mut ids: Vec<String> = self
-            .kv
-            .get_keys()?
-            .iter()
-            .filter_map(|k| keys::parse_manifest(k))
-            .filter(|(_, kind)| *kind == BlobKind::Vector)
-            .map(|(id, _)| id.to_owned())
-            .collect();
-        ids.sort_unstable();
-        Ok(ids)
-    }
-
     /// Chunk keys that no committed manifest covers: left by a write that failed before
     /// its manifest, or by a shrinking rewrite. Invisible to readers and overwritten by a
     /// retry; tests use this to show a refused or failed upload left no partial blob.

@@ -191,9 +191,14 @@ fn damage_is_reported_as_corrupt() {
 }
 
 #[test]
-fn vector_ids_lists_committed_vectors_only() {
+fn a_listing_finds_committed_vectors_only() {
     let store = Store::new(capped_kv(), 1_000).unwrap();
     let (a, b) = (content_id(b"a"), content_id(b"b"));
+    for id in [&a, &b] {
+        store
+            .put_blob(id, BlobKind::Original, b"x", "image/png")
+            .unwrap();
+    }
     store
         .put_blob(&a, BlobKind::Vector, &[0; 16], "application/octet-stream")
         .unwrap();
@@ -205,7 +210,8 @@ fn vector_ids_lists_committed_vectors_only() {
         .kv()
         .set(&keys::chunk(&b, BlobKind::Vector, 0).unwrap(), &[0; 16])
         .unwrap();
-    assert_eq!(store.vector_ids().unwrap(), vec![a]);
+    let snapshot = store.vector_snapshot().unwrap();
+    assert_eq!(snapshot.loose(), &[store::segments::raw_id(&a).unwrap()]);
     assert_eq!(
         store.orphan_chunks().unwrap(),
         vec![keys::chunk(&b, BlobKind::Vector, 0).unwrap()]
