@@ -52,6 +52,8 @@ pub mod memory;
 pub mod record;
 pub mod segments;
 pub mod store;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
 
 pub use blob::{BlobKind, BlobManifest, MAX_CHUNK_BYTES};
 pub use error::{Error, Result};

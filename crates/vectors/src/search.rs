@@ -201,18 +201,7 @@ impl<T: Ord + Clone> TopK<T> {
 mod tests {
     use super::*;
 
-    /// xorshift: deterministic pseudo-random f32 in [-1, 1).
-    fn noise(n: usize, seed: u64) -> Vec<f32> {
-        let mut x = seed | 1;
-        (0..n)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                (x >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-            })
-            .collect()
-    }
+    use store::testkit::noise;
 
     #[test]
     fn dot_matches_a_wide_sum() {

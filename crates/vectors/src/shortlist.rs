@@ -151,18 +151,7 @@ mod tests {
     use super::*;
     use std::convert::Infallible;
 
-    /// Deterministic noise in [-1, 1).
-    fn noise(n: usize, seed: u64) -> Vec<f32> {
-        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..n)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                (x >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-            })
-            .collect()
-    }
+    use store::testkit::noise;
 
     /// Brute force: exact scores, every row.
     fn brute(scores: &[f32], k: usize, accept: impl Fn(&u32) -> bool) -> Vec<(u32, f32)> {

@@ -3,29 +3,12 @@
 //! compactions and deletes — always the brute force over the stored f32 vectors.
 
 use store::segments::{CompactionPolicy, RawId, View, hex_id, raw_id};
+use store::testkit::{noise, normalised};
 use store::{BlobKind, KeyValue, MemoryKv, Store, content_id};
 use vectors::TopK;
 
 const V: u32 = 2;
 const DIMS: usize = 209;
-
-/// xorshift noise in [-1, 1).
-fn noise(n: usize, seed: u64) -> Vec<f32> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-        })
-        .collect()
-}
-
-fn normalised(v: Vec<f32>) -> Vec<f32> {
-    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    v.into_iter().map(|x| x / n).collect()
-}
 
 /// Image `seed`: 25 clusters of near-duplicates; every 50th image repeats the vector of
 /// the one before it exactly (two photos, same features: tied scores).

@@ -254,24 +254,7 @@ mod simd {
 mod tests {
     use super::*;
 
-    /// xorshift noise in [-1, 1).
-    fn noise(n: usize, seed: u64) -> Vec<f32> {
-        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..n)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                (x >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-            })
-            .collect()
-    }
-
-    fn unit(n: usize, seed: u64) -> Vec<f32> {
-        let v = noise(n, seed);
-        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-        v.into_iter().map(|x| x / norm).collect()
-    }
+    use crate::testkit::unit;
 
     fn f32_dot(a: &[f32], b: &[f32]) -> f32 {
         // Three summation orders, as different as `vectors::dot`'s lanes can be.
