@@ -68,7 +68,8 @@ impl<K: KeyValue> Store<K> {
     /// checked to still exist when the view came from the catalog.
     ///
     /// With `maintain`, a search that had to list also compacts (per the policy) and
-    /// stores the catalog its listing produced, so the next search can skip the listing.
+    /// stores the catalog its listing produced, so the next search can skip the listing;
+    /// a search over the catalog compacts when the catalog names enough loose vectors.
     pub fn search_vectors<C, R>(
         &self,
         version: u32,

@@ -71,6 +71,37 @@ fn a_listing_leaves_a_catalog_the_next_search_uses_without_listing() {
     assert_eq!(store.kv().listings(), before, "no search listed the keys");
 }
 
+/// A bulk upload leaves more loose vectors than one compaction packs (40 here): the
+/// catalog searches that follow pack the rest without listing, and stop writing once
+/// nothing is left.
+#[test]
+fn catalog_searches_pack_what_the_listing_search_left_loose() {
+    let store = small_store();
+    for seed in 0..100 {
+        add_image(&store, seed);
+    }
+    let want = brute_force(&store);
+    let (got, report) = search(&store);
+    assert_eq!((report.view, report.stats.loose, got.len()), (View::Listing, 100, 100));
+    let listings = store.kv().listings();
+    let mut loose = Vec::new();
+    for _ in 0..4 {
+        let (got, report) = search(&store);
+        assert_eq!(report.view, View::Catalog);
+        assert_eq!(got, want);
+        loose.push(report.stats.loose);
+    }
+    assert_eq!(loose, vec![60, 20, 0, 0]);
+    assert_eq!(store.kv().listings(), listings, "no search listed the keys");
+    let catalog = store.catalog().unwrap().unwrap();
+    assert!(catalog.loose.is_empty());
+    assert_eq!(catalog.segments.len(), 3);
+    // Nothing left to pack: a catalog search writes nothing.
+    let writes = store.kv().writes();
+    search(&store);
+    assert_eq!(store.kv().writes(), writes);
+}
+
 #[test]
 fn uploads_and_deletes_make_the_next_search_list() {
     let store = small_store();
