@@ -188,7 +188,9 @@ impl Query {
             + 1e-6 * approx.abs()
             + f32::MIN_POSITIVE;
         let err = err * (1.0 + 1e-5);
-        if err.is_nan() {
+        // A damaged record (negative or NaN norms) proves nothing: the row is re-scored.
+        let trusted = record.residual >= 0.0 && record.norm >= 0.0 && !err.is_nan();
+        if !trusted {
             return (f32::NEG_INFINITY, f32::INFINITY);
         }
         (approx - err, approx + err)
@@ -330,6 +332,14 @@ mod tests {
         assert!(lo <= 0.0 && hi >= 0.0 && hi - lo < 1e-6);
         rec.clear();
         encode_row(&[f32::NAN; 8], &mut rec);
+        assert_eq!(
+            q.bounds(&Record::parse(&rec, 8)),
+            (f32::NEG_INFINITY, f32::INFINITY)
+        );
+        // Damaged norms: unbounded, never a narrower interval.
+        rec.clear();
+        encode_row(&unit(8, 3), &mut rec);
+        rec[4..8].copy_from_slice(&(-1.0f32).to_le_bytes());
         assert_eq!(
             q.bounds(&Record::parse(&rec, 8)),
             (f32::NEG_INFINITY, f32::INFINITY)
