@@ -42,14 +42,12 @@ pub fn vector(settings: &Settings, id: &str) -> Result<Reply, ApiError> {
     ))
 }
 
-/// `GET /api/images/{id}/similar?k=`: every stored vector streamed through a
-/// [`Shortlist`], found through the vector catalog when it is current, else one key
-/// listing (`store::segments`). Segment rows are int8 sketches that bound each score;
-/// the few rows that might rank are then re-scored exactly from their f32 vectors, so
-/// the answer equals a brute force over the f32 vectors while a search reads a quarter
-/// of their bytes. Answers with a `Server-Timing` header splitting the time into finding
-/// the vectors, reads, scoring, exact re-scoring and maintenance (compaction, catalog),
-/// which `bench/search.sh` reports, and a `darkroom-search` header saying what was read.
+/// `GET /api/images/{id}/similar?k=`: [`vectors::similar::search`] over every stored
+/// vector (int8 sketches that bound each score, then the few rows that might rank
+/// re-scored from their f32 vectors: a brute force's answer for a quarter of the reads).
+/// Answers with a `Server-Timing` header splitting the time into finding the vectors,
+/// reads, scoring, exact re-scoring and maintenance (compaction, catalog), which
+/// `bench/search.sh` reports, and a `darkroom-search` header saying what was read.
 pub fn similar(settings: &Settings, id: &str, query: &str) -> Result<Reply, ApiError> {
     let k = Query::parse(query)?.k(10, settings.max_similar_k)?;
     let raw = raw_id(id)?;
