@@ -2,6 +2,9 @@
 //! vectors and f32 segments mixed, with near-ties and exact ties, before and after
 //! compactions and deletes — always the brute force over the stored f32 vectors.
 
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
 use store::segments::{CompactionPolicy, RawId, View, hex_id, raw_id};
 use store::testkit::{noise, normalised};
 use store::{BlobKind, KeyValue, MemoryKv, Store, content_id};
@@ -25,7 +28,7 @@ fn vector(seed: u64) -> Vec<f32> {
     )
 }
 
-fn add(store: &Store<MemoryKv>, seed: u64) -> RawId {
+fn add<K: KeyValue>(store: &Store<K>, seed: u64) -> RawId {
     let original = format!("photo {seed}").into_bytes();
     let id = content_id(&original);
     store
@@ -36,7 +39,7 @@ fn add(store: &Store<MemoryKv>, seed: u64) -> RawId {
     raw_id(&id).unwrap()
 }
 
-fn query(store: &Store<MemoryKv>, id: &RawId) -> Vec<f32> {
+fn query<K: KeyValue>(store: &Store<K>, id: &RawId) -> Vec<f32> {
     store.loose_vector(id).unwrap().unwrap().1
 }
 
@@ -57,8 +60,8 @@ const POLICY: CompactionPolicy = CompactionPolicy {
     max_rows: 700,
 };
 
-fn search(
-    store: &Store<MemoryKv>,
+fn search<K: KeyValue>(
+    store: &Store<K>,
     id: &RawId,
     k: usize,
 ) -> (Vec<(RawId, f32)>, vectors::similar::SimilarReport) {
@@ -140,4 +143,81 @@ fn a_candidate_deleted_during_the_search_is_caught() {
     assert_ne!(report.store.view, View::Catalog, "{:?}", report.store.view);
     assert!(!got.iter().any(|(id, _)| *id == victim));
     assert_eq!(got, brute_force(&store, &ids[0], 5));
+}
+
+/// Uploads and deletes run while searches run (each search may list, compact and write
+/// the catalog). Every answer must hold: no image deleted before the search began, exact
+/// scores, and no image that was there the whole time and beats the k-th answer missing.
+#[test]
+fn searches_stay_exact_under_concurrent_uploads_and_deletes() {
+    let store = Store::new(MemoryKv::new(), 4_000).unwrap();
+    let seeds: HashMap<RawId, u64> = (0..300).map(|s| (add(&store, s), s)).collect();
+    let mut ids: Vec<RawId> = seeds.keys().copied().collect();
+    ids.sort();
+    let (queries, victims) = (&ids[..5], &ids[5..65]);
+    search(&store, &queries[0], 10);
+    let uploaded: Mutex<Vec<(RawId, u64)>> = Mutex::default();
+    let deleted: Mutex<HashSet<RawId>> = Mutex::default();
+    // Uploads go on, paced, until the searches are done (at most 2,000 per thread).
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (store, uploaded, deleted, seeds, stop) = (&store, &uploaded, &deleted, &seeds, &stop);
+    let relaxed = std::sync::atomic::Ordering::Relaxed;
+    std::thread::scope(|s| {
+        for w in 0..2u64 {
+            s.spawn(move || {
+                for i in 0..2_000 {
+                    if stop.load(relaxed) {
+                        break;
+                    }
+                    let seed = 10_000 + w * 10_000 + i;
+                    let id = add(store, seed);
+                    uploaded.lock().unwrap().push((id, seed));
+                    std::thread::sleep(std::time::Duration::from_micros(500));
+                }
+            });
+        }
+        s.spawn(move || {
+            for id in victims {
+                store.delete_image(&hex_id(id)).unwrap();
+                deleted.lock().unwrap().insert(*id);
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        });
+        s.spawn(move || {
+            for round in 0..40 {
+                let q = &queries[round % queries.len()];
+                // What had happened before the search began.
+                let gone = deleted.lock().unwrap().clone();
+                let mut present: Vec<(RawId, u64)> = seeds
+                    .iter()
+                    .filter(|(id, _)| !victims.contains(id))
+                    .map(|(id, s)| (*id, *s))
+                    .collect();
+                present.extend(uploaded.lock().unwrap().iter().copied());
+                let (got, _) = search(store, q, 10);
+                let qv = vector(seeds[q]);
+                assert_eq!(got.len(), 10);
+                for (id, score) in &got {
+                    assert!(!gone.contains(id), "a deleted image was found");
+                    assert_ne!(id, q);
+                    assert_eq!(*score, vectors::dot(&qv, &query(store, id)));
+                }
+                let kth = got[9].1;
+                for (id, seed) in &present {
+                    let score = vectors::dot(&qv, &vector(*seed));
+                    if id != q && score > kth {
+                        assert!(got.iter().any(|(g, _)| g == id), "a winner was missed");
+                    }
+                }
+            }
+            stop.store(true, relaxed);
+        });
+    });
+    let uploads = uploaded.lock().unwrap().len();
+    assert!(
+        uploads < 4_000,
+        "the uploads ran out before the searches ended"
+    );
+    let (got, _) = search(store, &queries[0], 10);
+    assert_eq!(got, brute_force(store, &queries[0], 10));
 }
