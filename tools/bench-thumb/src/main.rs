@@ -60,13 +60,9 @@ fn core(args: &[String]) -> Res {
         let bytes = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
         let warm =
             imaging::thumbnail(&bytes, &spec, &limits).map_err(|e| format!("{file}: {e}"))?;
-        let mut times = Vec::with_capacity(reps);
-        for _ in 0..reps {
-            let t = Instant::now();
-            let thumb = imaging::thumbnail(&bytes, &spec, &limits).map_err(|e| e.to_string())?;
-            times.push(t.elapsed().as_secs_f64() * 1e3);
-            std::hint::black_box(thumb);
-        }
+        let mut times = samples_ms(reps, || {
+            imaging::thumbnail(&bytes, &spec, &limits).map_err(|e| e.to_string())
+        })?;
         let min = times.iter().copied().fold(f64::INFINITY, f64::min);
         println!(
             "{file} {:.3} {:.3} {}",
@@ -78,16 +74,24 @@ fn core(args: &[String]) -> Res {
     Ok(())
 }
 
-/// Median milliseconds of `reps` runs of `f`, after one warm-up run.
-fn time_ms<T>(reps: usize, mut f: impl FnMut() -> Result<T, String>) -> Result<f64, String> {
-    std::hint::black_box(f()?);
+/// Milliseconds of each of `reps` runs of `f`.
+fn samples_ms<T>(
+    reps: usize,
+    mut f: impl FnMut() -> Result<T, String>,
+) -> Result<Vec<f64>, String> {
     let mut times = Vec::with_capacity(reps);
     for _ in 0..reps {
         let t = Instant::now();
         std::hint::black_box(f()?);
         times.push(t.elapsed().as_secs_f64() * 1e3);
     }
-    Ok(median(&mut times))
+    Ok(times)
+}
+
+/// Median milliseconds of `reps` runs of `f`, after one warm-up run.
+fn time_ms<T>(reps: usize, mut f: impl FnMut() -> Result<T, String>) -> Result<f64, String> {
+    std::hint::black_box(f()?);
+    Ok(median(&mut samples_ms(reps, f)?))
 }
 
 fn pipeline(args: &[String]) -> Res {
