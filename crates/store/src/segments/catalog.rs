@@ -133,6 +133,26 @@ impl Catalog {
     }
 }
 
+impl Snapshot {
+    /// The catalog this snapshot was read from (`None` for a listing): what a search
+    /// over it stores again after a compaction changed the segments.
+    pub(crate) fn to_catalog(&self, version: u32, dims: usize) -> Option<Catalog> {
+        let (true, Liveness::AllBut(dead)) = (self.from_catalog, &self.live) else {
+            return None;
+        };
+        let mut dead: Vec<RawId> = dead.iter().copied().collect();
+        dead.sort_unstable();
+        Some(Catalog {
+            marker: self.marker.clone(),
+            version,
+            dims: dims as u32,
+            segments: self.segments.clone(),
+            loose: self.loose.clone(),
+            dead,
+        })
+    }
+}
+
 struct Reader<'a>(&'a [u8]);
 
 impl<'a> Reader<'a> {

@@ -20,8 +20,8 @@ pub struct ScanStats {
 #[derive(Debug, Clone, Default)]
 pub struct Scan {
     pub stats: ScanStats,
-    /// What the next search can use instead of listing (a scan over a catalog gives the
-    /// same catalog back), to be stored with [`Store::put_catalog`] (after
+    /// After a scan over a listing (not over a catalog): what the next search can use
+    /// instead of listing, to be stored with [`Store::put_catalog`] (after
     /// [`Catalog::compacted`] if a compaction follows).
     pub catalog: Option<Catalog>,
 }
@@ -90,18 +90,17 @@ impl<K: KeyValue> Store<K> {
                 Err(e) => return Err(e),
             }
         }
-        if let (true, super::Liveness::AllBut(known)) = (snap.from_catalog, &snap.live) {
-            dead.extend(known.iter().copied());
-        }
-        dead.sort_unstable();
-        dead.dedup();
-        let catalog = Some(Catalog {
-            marker: snap.marker.clone(),
-            version,
-            dims: dims as u32,
-            segments: used,
-            loose,
-            dead,
+        let catalog = (!snap.from_catalog).then(|| {
+            dead.sort_unstable();
+            dead.dedup();
+            Catalog {
+                marker: snap.marker.clone(),
+                version,
+                dims: dims as u32,
+                segments: used,
+                loose,
+                dead,
+            }
         });
         Ok(Scan { stats, catalog })
     }

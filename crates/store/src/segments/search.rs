@@ -116,7 +116,7 @@ impl<K: KeyValue> Store<K> {
 
         let t = Instant::now();
         let mut maintenance_error = None;
-        if let (Some(policy), Some(mut catalog)) = (maintain, scan.catalog) {
+        if let Some(policy) = maintain {
             let enough = policy.min_loose.max(1);
             // After a listing, also when many segment rows belong to deleted images (the
             // catalog lists them, and it has to fit one value; compaction rewrites
@@ -124,29 +124,43 @@ impl<K: KeyValue> Store<K> {
             // loose vectors: a bulk upload leaves more than one compaction packs, and a
             // catalog search does not list again, so without this every search would
             // read the rest one by one until the next upload.
-            let due = scan.stats.loose >= enough
-                || (!snap.from_catalog()
-                    && (scan.stats.skipped_segments > 0 || catalog.dead.len() >= enough));
-            let compacted = match due {
-                true => self
-                    .compact_vectors(&snap, version, dims, policy)
-                    .map(|report| {
-                        catalog.compacted(&report);
-                        report.written.is_some() || !report.deleted.is_empty()
-                    }),
-                false => Ok(false),
+            let work = match scan.catalog {
+                Some(listed) => {
+                    let due = scan.stats.loose >= enough
+                        || scan.stats.skipped_segments > 0
+                        || listed.dead.len() >= enough;
+                    Some((listed, due))
+                }
+                None if scan.stats.loose >= enough => {
+                    snap.to_catalog(version, dims).map(|c| (c, true))
+                }
+                None => None,
             };
-            // A failed compaction leaves no catalog: the next search lists and retries.
-            // A catalog search stores one only if its compaction changed the segments
-            // (under the same marker: the set of vectors is the one it recorded).
-            let store = |changed: bool| match changed || !snap.from_catalog() {
-                true => self.put_catalog(&catalog),
-                false => Ok(true),
-            };
-            match compacted.and_then(store) {
-                Ok(true) => {}
-                Ok(false) => maintenance_error = Some("vector catalog too large to store".into()),
-                Err(e) => maintenance_error = Some(e.to_string()),
+            if let Some((mut catalog, due)) = work {
+                let compacted = match due {
+                    true => self
+                        .compact_vectors(&snap, version, dims, policy)
+                        .map(|report| {
+                            catalog.compacted(&report);
+                            report.written.is_some() || !report.deleted.is_empty()
+                        }),
+                    false => Ok(false),
+                };
+                // A failed compaction leaves no catalog: the next search lists and
+                // retries. A catalog search stores one only if its compaction changed the
+                // segments (under the same marker: the set of vectors is the one it
+                // recorded).
+                let store = |changed: bool| match changed || !snap.from_catalog() {
+                    true => self.put_catalog(&catalog),
+                    false => Ok(true),
+                };
+                match compacted.and_then(store) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        maintenance_error = Some("vector catalog too large to store".into())
+                    }
+                    Err(e) => maintenance_error = Some(e.to_string()),
+                }
             }
         }
         let report = SearchReport {

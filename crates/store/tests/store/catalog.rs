@@ -82,7 +82,10 @@ fn catalog_searches_pack_what_the_listing_search_left_loose() {
     }
     let want = brute_force(&store);
     let (got, report) = search(&store);
-    assert_eq!((report.view, report.stats.loose, got.len()), (View::Listing, 100, 100));
+    assert_eq!(
+        (report.view, report.stats.loose, got.len()),
+        (View::Listing, 100, 100)
+    );
     let listings = store.kv().listings();
     let mut loose = Vec::new();
     for _ in 0..4 {
