@@ -84,19 +84,14 @@ pub fn search<K: KeyValue>(
 }
 
 /// The exact score of `id`'s stored vector against `query`; `None` when it is gone or
-/// no longer of this feature version and length (a damaged vector counts as gone: one
-/// bad vector must not fail every search).
+/// no longer of this feature version and length.
 fn exact_score<K: KeyValue>(
     store: &Store<K>,
     id: &RawId,
     version: u32,
     query: &[f32],
 ) -> store::Result<Option<f32>> {
-    match store.loose_vector(id) {
-        Ok(Some((v, row))) if v == version && row.len() == query.len() => {
-            Ok(Some(dot(query, &row)))
-        }
-        Ok(_) | Err(store::Error::Corrupt(_)) => Ok(None),
-        Err(e) => Err(e),
-    }
+    Ok(store
+        .loose_vector_of(id, version, query.len())?
+        .map(|row| dot(query, &row)))
 }

@@ -168,14 +168,10 @@ impl<K: KeyValue> Store<K> {
             if seen.contains(id) {
                 continue;
             }
-            match self.loose_vector(id) {
-                Ok(Some((v, row))) if v == version && row.len() == dims => {
-                    seen.insert(*id);
-                    ids.push(*id);
-                    Rows::Exact(&row).sketch_into(dims, &mut data);
-                }
-                Ok(_) | Err(Error::Corrupt(_)) => {}
-                Err(e) => return Err(e),
+            if let Some(row) = self.loose_vector_of(id, version, dims)? {
+                seen.insert(*id);
+                ids.push(*id);
+                Rows::Exact(&row).sketch_into(dims, &mut data);
             }
         }
 

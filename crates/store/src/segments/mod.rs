@@ -187,6 +187,22 @@ impl<K: KeyValue> Store<K> {
         Ok(Some((version, vector)))
     }
 
+    /// The loose vector of `id` if it is of feature `version` and `dims` long; `None` when
+    /// it is absent (deleted since a listing), of another version or length, or damaged:
+    /// one bad vector must not fail every search.
+    pub fn loose_vector_of(
+        &self,
+        id: &RawId,
+        version: u32,
+        dims: usize,
+    ) -> Result<Option<Vec<f32>>> {
+        match self.loose_vector(id) {
+            Ok(Some((v, row))) if v == version && row.len() == dims => Ok(Some(row)),
+            Ok(_) | Err(Error::Corrupt(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Stores segment `bytes` under its SHA-256: chunks first, the manifest last.
     /// Always writes (a segment whose chunks a racing delete removed is repaired by
     /// writing it again); same name, same bytes, so concurrent writers agree.

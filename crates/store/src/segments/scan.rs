@@ -78,16 +78,10 @@ impl<K: KeyValue> Store<K> {
         }
         let mut loose = Vec::new();
         for (id, _) in snap.loose.iter().zip(&covered).filter(|(_, c)| !**c) {
-            match self.loose_vector(id) {
-                Ok(Some((v, row))) if v == version && row.len() == dims => {
-                    visit(std::slice::from_ref(id), Rows::Exact(&row));
-                    loose.push(*id);
-                    stats.loose += 1;
-                }
-                // Deleted since the listing, another version or length, or damaged:
-                // one bad vector must not fail every search.
-                Ok(_) | Err(Error::Corrupt(_)) => {}
-                Err(e) => return Err(e),
+            if let Some(row) = self.loose_vector_of(id, version, dims)? {
+                visit(std::slice::from_ref(id), Rows::Exact(&row));
+                loose.push(*id);
+                stats.loose += 1;
             }
         }
         let catalog = (!snap.from_catalog).then(|| {
