@@ -21,7 +21,13 @@ if [[ "$first" =~ ^([A-Za-z0-9._-]{1,64}):(.+)$ ]]; then
     secret="${BASH_REMATCH[2]}"
 fi
 
-target="${target%%[?#]*}"
+target="${target%%#*}"
+query=""
+if [[ "$target" == *\?* ]]; then
+    query="${target#*\?}"; target="${target%%\?*}"
+    # The signature covers the query without any old signature parameters.
+    query="$(printf '%s' "$query" | tr '&' '\n' | grep -Ev '^(expires|sig|kid)(=|$)' | grep -v '^$' | paste -sd '&' - || true)"
+fi
 if [[ "$target" =~ ^([a-zA-Z][a-zA-Z0-9+.-]*://[^/]+)(/.*)$ ]]; then
     prefix="${BASH_REMATCH[1]}"; path="${BASH_REMATCH[2]}"
 else
@@ -30,7 +36,9 @@ fi
 [[ "$path" == /* ]] || { echo "give a path starting with / or a full URL" >&2; exit 2; }
 
 expires=$(( $(date +%s) + ttl ))
-sig="$(printf 'GET\n%s\n%s' "$path" "$expires" | openssl dgst -sha256 -hmac "$secret" -r | cut -d' ' -f1)"
-url="${prefix}${path}?expires=${expires}&sig=${sig}"
+covered="$path"; [[ -n "$query" ]] && covered="${path}?${query}"
+sig="$(printf 'GET\n%s\n%s' "$covered" "$expires" | openssl dgst -sha256 -hmac "$secret" -r | cut -d' ' -f1)"
+url="${prefix}${covered}"; [[ -n "$query" ]] && url="${url}&" || url="${url}?"
+url="${url}expires=${expires}&sig=${sig}"
 [[ -n "$kid" ]] && url="${url}&kid=${kid}"
 printf '%s\n' "$url"

@@ -40,11 +40,16 @@ pub fn require_token(req: &Incoming) -> Result<(), ApiError> {
 /// Refuses a read of stored bytes without a valid signed URL, when signing is on.
 /// Returns the URL's expiry (`None` when signing is off), for [`signed_caching`].
 pub fn require_signature(req: &Incoming) -> Result<Option<u64>, ApiError> {
-    let Some(keys) = SigningKeys::parse(&variable("url_signing_keys")).map_err(to_api_error)? else {
+    let Some(keys) = signing_keys()? else {
         return Ok(None);
     };
     let expires = keys.verify(&req.method().to_string(), req.path(), req.query(), unix_now()).map_err(to_api_error)?;
     Ok(Some(expires))
+}
+
+/// The URL signing keys, when signing is on (share links sign with the first).
+pub fn signing_keys() -> Result<Option<SigningKeys>, ApiError> {
+    SigningKeys::parse(&variable("url_signing_keys")).map_err(to_api_error)
 }
 
 /// A reply to a signed URL may be cached only by the client, and only until the URL

@@ -41,5 +41,5 @@ pub mod token;
 
 pub use error::AuthError;
 pub use keys::{SigningKey, SigningKeys};
-pub use signing::{Signature, string_to_sign};
+pub use signing::{Signature, signed_target, string_to_sign};
 pub use token::BearerToken;

@@ -19,7 +19,29 @@ use crate::{AuthError, SigningKey, SigningKeys};
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// `"{method}\n{path}\n{expires}"`: the bytes a URL signature covers.
+/// What a signature covers of a URL: the path, and the query without the signature's
+/// own parameters (`expires`, `sig`, `kid`), in the order sent, so a render URL's
+/// `w=…&format=…` cannot be changed without breaking its signature. A URL with no other
+/// parameters is covered by its path alone.
+///
+/// ```
+/// assert_eq!(auth::signed_target("/images/ab", "expires=9&sig=00"), "/images/ab");
+/// assert_eq!(auth::signed_target("/images/ab/render", "w=300&expires=9&sig=00&format=webp"), "/images/ab/render?w=300&format=webp");
+/// ```
+pub fn signed_target(path: &str, query: &str) -> String {
+    let rest: Vec<&str> = query
+        .split('&')
+        .filter(|part| !part.is_empty())
+        .filter(|part| {
+            let name = part.split_once('=').map_or(*part, |(name, _)| name);
+            !matches!(name, "expires" | "sig" | "kid")
+        })
+        .collect();
+    if rest.is_empty() { path.to_owned() } else { format!("{path}?{}", rest.join("&")) }
+}
+
+/// `"{method}\n{path}\n{expires}"`: the bytes a URL signature covers (`path` being the
+/// [`signed_target`] of the URL).
 pub fn string_to_sign(method: &str, path: &str, expires: u64) -> String {
     format!("{method}\n{path}\n{expires}")
 }
@@ -78,7 +100,7 @@ impl SigningKeys {
             return Err(AuthError::Expired);
         }
         let method = if method.eq_ignore_ascii_case("HEAD") { "GET" } else { method };
-        let message = string_to_sign(method, path, params.expires);
+        let message = string_to_sign(method, &signed_target(path, query), params.expires);
         // Check every candidate without stopping at the first match.
         let mut valid = Choice::from(0);
         for key in self.candidates(params.kid.as_deref())? {

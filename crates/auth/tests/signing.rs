@@ -33,9 +33,26 @@ fn valid_until_expiry_inclusive() {
     assert_eq!(keys.verify("HEAD", PATH, &query, NOW), Ok(EXPIRES));
     assert_eq!(keys.verify("GET", PATH, &query, EXPIRES), Ok(EXPIRES));
     assert_eq!(keys.verify("GET", PATH, &query, EXPIRES + 1), Err(AuthError::Expired));
-    // Other parameters are ignored, in any order.
-    let shuffled = format!("foo=bar&{}", query.split('&').rev().collect::<Vec<_>>().join("&"));
+    // The signature parameters may come in any order.
+    let shuffled = query.split('&').rev().collect::<Vec<_>>().join("&");
     assert_eq!(keys.verify("GET", PATH, &shuffled, NOW), Ok(EXPIRES));
+    // Any other parameter is covered: adding one breaks the signature.
+    assert_eq!(keys.verify("GET", PATH, &format!("foo=bar&{query}"), NOW), Err(AuthError::BadSignature));
+}
+
+#[test]
+fn the_query_is_covered_in_order_without_the_signature() {
+    let keys = keys("k1:secret-one");
+    let target = auth::signed_target(PATH, "w=300&format=webp");
+    let query = format!("w=300&format=webp&{}", keys.signed_query(&target, EXPIRES));
+    assert_eq!(keys.verify("GET", PATH, &query, NOW), Ok(EXPIRES));
+    // The signature parameters may sit anywhere; the others keep their order.
+    let signature = keys.signed_query(&target, EXPIRES);
+    assert_eq!(keys.verify("GET", PATH, &format!("{signature}&w=300&format=webp"), NOW), Ok(EXPIRES));
+    assert_eq!(keys.verify("GET", PATH, &format!("format=webp&{signature}&w=300"), NOW), Err(AuthError::BadSignature));
+    for tampered in [query.replace("w=300", "w=301"), query.replace("w=300&", ""), format!("{query}&q=10")] {
+        assert_eq!(keys.verify("GET", PATH, &tampered, NOW), Err(AuthError::BadSignature), "{tampered}");
+    }
 }
 
 #[test]

@@ -76,9 +76,11 @@ pub fn run(args: &[String], env: impl Fn(&str) -> Option<String>, now: u64) -> a
     Ok(Outcome::Urls(urls))
 }
 
-/// `prefix + path + "?" + signature`, where the target is an id, a path or a URL.
+/// `prefix + path + "?" + [query &] signature`, where the target is an id, a path or a URL;
+/// a query (a render URL's `w=…&format=…`) is kept and covered by the signature.
 fn sign_target(keys: &SigningKeys, base: &str, target: &str, expires: u64) -> anyhow::Result<String> {
-    let target = target.split(['?', '#']).next().unwrap_or_default();
+    let target = target.split('#').next().unwrap_or_default();
+    let (target, query) = target.split_once('?').unwrap_or((target, ""));
     let (prefix, path) = if let Some(scheme_end) = target.find("://") {
         let path_start = target[scheme_end + 3..].find('/').map(|i| scheme_end + 3 + i).context("the URL has no path")?;
         (&target[..path_start], target[path_start..].to_owned())
@@ -89,7 +91,12 @@ fn sign_target(keys: &SigningKeys, base: &str, target: &str, expires: u64) -> an
     } else {
         bail!("{target:?} is neither an image id, a path starting with '/', nor a URL");
     };
-    Ok(format!("{prefix}{path}?{}", keys.signed_query(&path, expires)))
+    let signed = auth::signed_target(&path, query);
+    let signature = keys.signed_query(&signed, expires);
+    Ok(match signed.split_once('?') {
+        Some((_, kept)) => format!("{prefix}{path}?{kept}&{signature}"),
+        None => format!("{prefix}{path}?{signature}"),
+    })
 }
 
 /// Seconds since the Unix epoch.

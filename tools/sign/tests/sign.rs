@@ -35,10 +35,25 @@ fn ids_paths_and_urls() {
     assert!(verifies(&urls[0], &format!("/images/{ID}"), NOW));
     assert!(urls[1].starts_with(&format!("http://h:3000{thumb}?")), "{}", urls[1]);
     assert!(verifies(&urls[1], &thumb, NOW));
-    assert!(urls[2].starts_with(&format!("https://cdn.example/images/{ID}?expires=")), "{}", urls[2]);
-    assert!(!urls[2].contains("old=1"));
+    // A query is kept and signed with the path (render URLs' parameters are covered).
+    assert!(urls[2].starts_with(&format!("https://cdn.example/images/{ID}?old=1&expires=")), "{}", urls[2]);
     assert!(verifies(&urls[2], &format!("/images/{ID}"), NOW + 3600));
     assert!(!verifies(&urls[2], &format!("/images/{ID}"), NOW + 3601));
+    assert!(!verifies(&urls[2].replace("old=1", "old=2"), &format!("/images/{ID}"), NOW));
+}
+
+#[test]
+fn render_urls_are_signed_with_their_query_and_old_signatures_replaced() {
+    let render = format!("/images/{ID}/render");
+    let first = sign(&[&format!("{render}?w=300&format=webp")], Some(KEYS)).unwrap().remove(0);
+    assert!(verifies(&first, &render, NOW));
+    assert!(!verifies(&first.replace("w=300", "w=3000"), &render, NOW));
+    // Signing a signed URL again replaces its signature instead of covering it.
+    let path_and_query = &first[first.find("/images").unwrap()..];
+    let again = sign(&["--ttl", "60", path_and_query], Some(KEYS)).unwrap().remove(0);
+    assert_eq!(again.matches("sig=").count(), 1, "{again}");
+    assert!(again.contains("?w=300&format=webp&expires="), "{again}");
+    assert!(verifies(&again, &render, NOW));
 }
 
 #[test]
