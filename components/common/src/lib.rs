@@ -10,6 +10,7 @@
 //! - [`settings`]: [`api::Settings`] from Spin variables.
 //! - [`chain`]: calls to sibling components over local service chaining.
 //! - [`auth`]: the API token on writes (checked in [`serve`]) and signed URLs on reads.
+//! - [`cached`]: stored immutable bytes with `ETag`, `304` and long-lived caching.
 //!
 //! ```ignore
 //! #[spin_sdk::http_component]
@@ -20,6 +21,7 @@
 //! ```
 
 pub mod auth;
+pub mod cached;
 pub mod chain;
 pub mod incoming;
 pub mod kv;

@@ -8,7 +8,7 @@
 //! - `GET /healthz`.
 
 use api::{ApiError, ImageObject};
-use darkroom_spin::{Incoming, Reply, kv, settings};
+use darkroom_spin::{Incoming, Reply, cached, kv, settings};
 use spin_sdk::http::{IncomingRequest, Method, ResponseOutparam};
 use store::BlobKind;
 
@@ -72,25 +72,11 @@ fn blob(req: &Incoming, id: &str, kind: BlobKind) -> Result<Reply, ApiError> {
         return Err(unknown(id));
     }
     let store = kv::open_store(&settings::load()?)?;
-    let etag = format!("\"{id}\"");
-    let cached = |reply: Reply| {
-        reply
-            .header("etag", &etag)
-            .header("cache-control", "public, max-age=31536000, immutable")
-            .header("x-content-type-options", "nosniff")
-    };
-    if req.header("if-none-match").is_some_and(|v| etag_matches(v, &etag)) {
-        // Only answer 304 for something that exists.
-        if store.blob_manifest(id, kind)?.is_some() {
-            return Ok(cached(Reply::empty(304)));
-        }
-    }
-    let (manifest, bytes) = store.get_blob(id, kind)?.ok_or_else(|| unknown(id))?;
-    // The type was sniffed from the bytes at upload; only raster types are ever stored.
-    Ok(cached(Reply::new(200, &manifest.content_type, bytes)))
-}
-
-/// `If-None-Match` may list several tags, or `*`; weak tags match too (RFC 9110 §13.1.2).
-fn etag_matches(header: &str, etag: &str) -> bool {
-    header.split(',').map(str::trim).any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag)
+    cached::serve(
+        req,
+        &format!("\"{id}\""),
+        || Ok(store.blob_manifest(id, kind)?.is_some()),
+        || Ok(store.get_blob(id, kind)?),
+        || unknown(id),
+    )
 }

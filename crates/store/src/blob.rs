@@ -51,6 +51,14 @@ pub struct BlobManifest {
     pub content_type: String,
     /// Lowercase hex SHA-256 of the whole blob, checked on every read.
     pub sha256: String,
+    /// Pixel size of an encoded image blob whose maker recorded it (variants and renders),
+    /// so an image's JSON can describe them without reading their bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dims: Option<[u32; 2]>,
+    /// What a derived blob was made from (a variant's canonical effect), so a request to
+    /// store a different effect under the same name can be told apart from a retry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub made_from: Option<String>,
 }
 
 impl BlobManifest {
@@ -79,7 +87,32 @@ impl<K: KeyValue> Store<K> {
         bytes: &[u8],
         content_type: &str,
     ) -> Result<BlobManifest> {
-        let manifest_key = keys::manifest(id, kind)?;
+        self.put_at(&keys::blob_base(id, kind)?, bytes, content_type, None, None)
+    }
+
+    /// The manifest of a committed blob, `None` when absent.
+    pub fn blob_manifest(&self, id: &str, kind: BlobKind) -> Result<Option<BlobManifest>> {
+        self.manifest_at(&keys::blob_base(id, kind)?)
+    }
+
+    /// A committed blob, reassembled and verified (length and SHA-256).
+    ///
+    /// A missing chunk or a mismatch is [`Error::Corrupt`]: once the manifest exists the
+    /// chunks must too, so this is damage, not a race with a writer.
+    pub fn get_blob(&self, id: &str, kind: BlobKind) -> Result<Option<(BlobManifest, Vec<u8>)>> {
+        self.get_at(&keys::blob_base(id, kind)?)
+    }
+
+    /// [`put_blob`](Self::put_blob) for the blob whose keys are `{base}/m` and `{base}/{n}`.
+    pub(crate) fn put_at(
+        &self,
+        base: &str,
+        bytes: &[u8],
+        content_type: &str,
+        dims: Option<[u32; 2]>,
+        made_from: Option<&str>,
+    ) -> Result<BlobManifest> {
+        let manifest_key = keys::base_manifest(base)?;
         let manifest = BlobManifest {
             size: bytes.len() as u64,
             chunks: u32::try_from(bytes.len().div_ceil(self.chunk_size as usize))
@@ -87,8 +120,10 @@ impl<K: KeyValue> Store<K> {
             chunk_size: self.chunk_size,
             content_type: content_type.to_owned(),
             sha256: content_id(bytes),
+            dims,
+            made_from: made_from.map(str::to_owned),
         };
-        let previous = self.blob_manifest(id, kind).ok().flatten();
+        let previous = self.manifest_at(base).ok().flatten();
         if previous
             .as_ref()
             .is_some_and(|p| p.sha256 != manifest.sha256)
@@ -96,7 +131,7 @@ impl<K: KeyValue> Store<K> {
             self.kv.delete(&manifest_key)?;
         }
         let written = self
-            .write_chunks(id, kind, bytes)
+            .write_chunks(base, bytes)
             .and_then(|()| self.kv.set(&manifest_key, &to_json(&manifest)));
         if let Err(err) = written {
             // No manifest: the chunks written so far are invisible; remove them (best
@@ -108,7 +143,7 @@ impl<K: KeyValue> Store<K> {
             {
                 let old_chunks = previous.as_ref().map_or(0, |p| p.chunks);
                 for n in 0..manifest.chunks.max(old_chunks) {
-                    let _ = keys::chunk(id, kind, n).and_then(|key| self.kv.delete(&key));
+                    let _ = keys::base_chunk(base, n).and_then(|key| self.kv.delete(&key));
                 }
             }
             return Err(err);
@@ -117,22 +152,22 @@ impl<K: KeyValue> Store<K> {
         // committed already: a failed delete leaves an invisible orphan, not an error.
         if let Some(previous) = previous {
             for n in manifest.chunks..previous.chunks {
-                let _ = keys::chunk(id, kind, n).and_then(|key| self.kv.delete(&key));
+                let _ = keys::base_chunk(base, n).and_then(|key| self.kv.delete(&key));
             }
         }
         Ok(manifest)
     }
 
-    fn write_chunks(&self, id: &str, kind: BlobKind, bytes: &[u8]) -> Result<()> {
+    fn write_chunks(&self, base: &str, bytes: &[u8]) -> Result<()> {
         for (n, chunk) in bytes.chunks(self.chunk_size as usize).enumerate() {
-            self.kv.set(&keys::chunk(id, kind, n as u32)?, chunk)?;
+            self.kv.set(&keys::base_chunk(base, n as u32)?, chunk)?;
         }
         Ok(())
     }
 
-    /// The manifest of a committed blob, `None` when absent.
-    pub fn blob_manifest(&self, id: &str, kind: BlobKind) -> Result<Option<BlobManifest>> {
-        let Some(raw) = self.kv.get(&keys::manifest(id, kind)?)? else {
+    /// [`blob_manifest`](Self::blob_manifest) for the blob at `base`.
+    pub(crate) fn manifest_at(&self, base: &str) -> Result<Option<BlobManifest>> {
+        let Some(raw) = self.kv.get(&keys::base_manifest(base)?)? else {
             return Ok(None);
         };
         let manifest: BlobManifest = from_json(&raw, "blob manifest")?;
@@ -140,18 +175,15 @@ impl<K: KeyValue> Store<K> {
         Ok(Some(manifest))
     }
 
-    /// A committed blob, reassembled and verified (length and SHA-256).
-    ///
-    /// A missing chunk or a mismatch is [`Error::Corrupt`]: once the manifest exists the
-    /// chunks must too, so this is damage, not a race with a writer.
-    pub fn get_blob(&self, id: &str, kind: BlobKind) -> Result<Option<(BlobManifest, Vec<u8>)>> {
-        let Some(manifest) = self.blob_manifest(id, kind)? else {
+    /// [`get_blob`](Self::get_blob) for the blob at `base`.
+    pub(crate) fn get_at(&self, base: &str) -> Result<Option<(BlobManifest, Vec<u8>)>> {
+        let Some(manifest) = self.manifest_at(base)? else {
             return Ok(None);
         };
         let size = usize::try_from(manifest.size).map_err(|_| Error::TooLarge)?;
         let mut bytes = Vec::with_capacity(size);
         for n in 0..manifest.chunks {
-            let key = keys::chunk(id, kind, n)?;
+            let key = keys::base_chunk(base, n)?;
             let chunk = self
                 .kv
                 .get(&key)?
@@ -168,10 +200,7 @@ impl<K: KeyValue> Store<K> {
             bytes.extend_from_slice(&chunk);
         }
         if bytes.len() != size || content_id(&bytes) != manifest.sha256 {
-            return Err(Error::Corrupt(format!(
-                "blob {id}/{} fails its checksum",
-                kind.as_str()
-            )));
+            return Err(Error::Corrupt(format!("blob {base} fails its checksum")));
         }
         Ok(Some((manifest, bytes)))
     }

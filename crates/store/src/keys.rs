@@ -4,6 +4,8 @@
 //! img/{id}/{kind}/m        blob manifest (JSON), written last: the commit point
 //! img/{id}/{kind}/{n}      blob chunk n (0-based)
 //! img/{id}/meta            image record (JSON)
+//! img/{id}/variant/{name}/m|{n}   a stored variant (a named, filtered rendition)
+//! img/{id}/render/{hash}/m|{n}    a cached render; {hash} = SHA-256 of its canonical options
 //! idx/{rev:020}/{id}       listing entry, rev = u64::MAX - created_micros
 //! vseg/{hash}/m            vector segment manifest (JSON), written last
 //! vseg/{hash}/{n}          vector segment chunk n
@@ -28,12 +30,51 @@ pub fn image_prefix(id: &str) -> Result<String> {
 
 /// The manifest key of a blob.
 pub fn manifest(id: &str, kind: BlobKind) -> Result<String> {
-    checked(format!("img/{}/{}/m", valid(id)?, kind.as_str()))
+    base_manifest(&blob_base(id, kind)?)
 }
 
 /// The key of chunk `n` of a blob.
 pub fn chunk(id: &str, kind: BlobKind, n: u32) -> Result<String> {
-    checked(format!("img/{}/{}/{n}", valid(id)?, kind.as_str()))
+    base_chunk(&blob_base(id, kind)?, n)
+}
+
+/// The common start of a blob's keys: `img/{id}/{kind}`.
+pub fn blob_base(id: &str, kind: BlobKind) -> Result<String> {
+    checked(format!("img/{}/{}", valid(id)?, kind.as_str()))
+}
+
+/// `{base}/m`: the manifest of the blob at `base`.
+pub fn base_manifest(base: &str) -> Result<String> {
+    checked(format!("{base}/m"))
+}
+
+/// `{base}/{n}`: chunk `n` of the blob at `base`.
+pub fn base_chunk(base: &str, n: u32) -> Result<String> {
+    checked(format!("{base}/{n}"))
+}
+
+/// Longest variant name: short enough that every key of a variant fits.
+pub const MAX_VARIANT_NAME: usize = 64;
+
+/// Whether `name` can name a variant: 1 to [`MAX_VARIANT_NAME`] of `a-z 0-9 _ -`,
+/// starting with a letter or digit (so it is also a safe URL path segment).
+pub fn is_valid_variant_name(name: &str) -> bool {
+    (1..=MAX_VARIANT_NAME).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+        && name.as_bytes()[0].is_ascii_alphanumeric()
+}
+
+/// The base of variant `name` of image `id`: `img/{id}/variant/{name}`.
+pub fn variant_base(id: &str, name: &str) -> Result<String> {
+    if !is_valid_variant_name(name) {
+        return Err(Error::InvalidKey(format!("not a variant name: {:?}", truncate(name))));
+    }
+    checked(format!("img/{}/variant/{name}", valid(id)?))
+}
+
+/// The base of the cached render `hash` (a SHA-256 hex) of image `id`.
+pub fn render_base(id: &str, hash: &str) -> Result<String> {
+    checked(format!("img/{}/render/{}", valid(id)?, valid(hash)?))
 }
 
 /// The image record key.
@@ -181,6 +222,25 @@ mod tests {
         assert_eq!(parse_segment_manifest(&format!("vseg/{ID}/m")), Some(ID));
         assert_eq!(parse_segment_manifest(&format!("vseg/{ID}/0")), None);
         assert_eq!(parse_manifest(&format!("vseg/{ID}/m")), None);
+    }
+
+    #[test]
+    fn derived_blob_keys_stay_under_the_image_and_apart_from_kinds() {
+        let v = variant_base(ID, "clarendon").unwrap();
+        assert_eq!(base_manifest(&v).unwrap(), format!("img/{ID}/variant/clarendon/m"));
+        assert_eq!(base_chunk(&v, 2).unwrap(), format!("img/{ID}/variant/clarendon/2"));
+        assert!(v.starts_with(&image_prefix(ID).unwrap()));
+        assert_eq!(parse_manifest(&base_manifest(&v).unwrap()), None);
+        assert_eq!(parse_chunk(&base_chunk(&v, 2).unwrap()), None);
+        let r = render_base(ID, ID).unwrap();
+        assert_eq!(base_manifest(&r).unwrap(), format!("img/{ID}/render/{ID}/m"));
+        assert_eq!(parse_chunk(&base_chunk(&r, 0).unwrap()), None);
+        for bad in ["", "Upper", "-lead", "a/b", "a.b", &"x".repeat(65)] {
+            assert!(variant_base(ID, bad).is_err(), "{bad:?}");
+        }
+        assert!(render_base(ID, "../x").is_err());
+        let longest = base_chunk(&variant_base(ID, &"x".repeat(MAX_VARIANT_NAME)).unwrap(), u32::MAX);
+        assert!(longest.unwrap().len() <= MAX_KEY_BYTES);
     }
 
     #[test]

@@ -215,6 +215,8 @@ impl<K: KeyValue> Store<K> {
             chunk_size: self.chunk_size,
             content_type: SEGMENT_CONTENT_TYPE.to_owned(),
             sha256: hash.clone(),
+            dims: None,
+            made_from: None,
         };
         for (n, chunk) in bytes.chunks(self.chunk_size as usize).enumerate() {
             self.kv.set(&keys::segment_chunk(&hash, n as u32)?, chunk)?;

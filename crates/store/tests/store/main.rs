@@ -3,6 +3,7 @@
 mod blobs;
 mod catalog;
 mod delete;
+mod derived;
 mod listing;
 mod segments;
 mod util;
