@@ -38,6 +38,10 @@ async fn route(req: Incoming) -> Result<Reply, ApiError> {
         height: thumb.height,
         format: "jpeg".into(),
         bytes: thumb.bytes.len() as u64,
+        placeholder: Some(store::Placeholder {
+            blurhash: thumb.placeholder.blurhash.clone(),
+            color: thumb.placeholder.color_hex(),
+        }),
     };
     Ok(Reply::json(200, &result))
 }

@@ -1,9 +1,9 @@
 //! One upload: validate, store the original (the commit point), then run the missing
 //! derivative steps concurrently over service chaining and record the result.
 
-use api::{ApiError, ImageObject, Settings, StepRequest, ThumbnailStepResult, VectorizeStepResult};
+use api::{ApiError, ImageObject, Settings, StepRequest, ThumbnailStepResult, VariantStepRequest, VectorizeStepResult};
 use darkroom_spin::{chain, kv};
-use store::{BlobKind, ImageRecord, ThumbInfo, VectorInfo};
+use store::{BlobKind, Derived, ImageRecord, KeyValue, Store, ThumbInfo, VariantInfo, VectorInfo};
 
 pub struct Stored {
     pub object: ImageObject,
@@ -26,6 +26,103 @@ impl Validated {
     }
 }
 
+/// What one derivative step records in the image record.
+enum Output {
+    Thumbnail(ThumbInfo),
+    Vector(VectorInfo),
+    Variant(VariantInfo),
+}
+
+/// Which derivative a step makes (and so how its answer reads).
+#[derive(Clone, Copy)]
+enum Kind {
+    Thumbnail,
+    Vector,
+    Variant,
+}
+
+impl Kind {
+    /// Whether a refusal by this step means the image itself is unusable (the steps that
+    /// decode the original check it), rather than a failed derivative to report.
+    fn judges_the_image(self) -> bool {
+        matches!(self, Kind::Thumbnail | Kind::Vector)
+    }
+}
+
+/// A derivative step of an upload: the component it chains to, and what it already
+/// produced for this image (`Some` when its output is stored and recorded, so a
+/// re-upload repairs without redoing).
+struct Step {
+    kind: Kind,
+    component: &'static str,
+    path: &'static str,
+    body: serde_json::Value,
+    done: Option<Output>,
+}
+
+impl Step {
+    async fn run(self) -> Result<Output, ApiError> {
+        if let Some(done) = self.done {
+            return Ok(done);
+        }
+        let value: serde_json::Value = chain::post_json(self.component, self.path, &self.body).await?;
+        let unreadable = |e: serde_json::Error| {
+            ApiError::BadGateway(format!("the {} step answered unexpected JSON: {e}", self.component))
+        };
+        Ok(match self.kind {
+            Kind::Thumbnail => {
+                let r: ThumbnailStepResult = serde_json::from_value(value).map_err(unreadable)?;
+                Output::Thumbnail(ThumbInfo {
+                    width: r.width,
+                    height: r.height,
+                    format: r.format,
+                    bytes: r.bytes,
+                    placeholder: r.placeholder,
+                })
+            }
+            Kind::Vector => {
+                let r: VectorizeStepResult = serde_json::from_value(value).map_err(unreadable)?;
+                Output::Vector(VectorInfo { dims: r.dims, phash: r.phash })
+            }
+            Kind::Variant => Output::Variant(serde_json::from_value(value).map_err(unreadable)?),
+        })
+    }
+}
+
+/// The steps of image `id`: thumbnail, vector, then one filter step per auto preset,
+/// each marked done when `previous` recorded it and its blob is still stored.
+fn plan<K: KeyValue>(
+    store: &Store<K>,
+    settings: &Settings,
+    id: &str,
+    previous: Option<&ImageRecord>,
+) -> Result<Vec<Step>, ApiError> {
+    let step_body = serde_json::to_value(StepRequest { id: id.to_owned() }).unwrap_or_default();
+    let stored = |kind| -> Result<bool, ApiError> { Ok(store.blob_manifest(id, kind)?.is_some()) };
+    let thumbnail = match previous.and_then(|r| r.thumbnail.clone()) {
+        Some(info) if stored(BlobKind::Thumbnail)? => Some(Output::Thumbnail(info)),
+        _ => None,
+    };
+    let vector = match previous.and_then(|r| r.vector.clone()) {
+        Some(info) if stored(BlobKind::Vector)? => Some(Output::Vector(info)),
+        _ => None,
+    };
+    let mut steps = vec![
+        Step { kind: Kind::Thumbnail, component: "thumbnail", path: "/api/thumbnail", body: step_body.clone(), done: thumbnail },
+        Step { kind: Kind::Vector, component: "vectorize", path: "/api/vectorize", body: step_body, done: vector },
+    ];
+    for preset in &settings.auto_presets {
+        let recorded = previous.and_then(|r| r.variants.iter().find(|v| &v.name == preset)).cloned();
+        let done = match recorded {
+            Some(info) if store.derived_manifest(id, Derived::Variant(preset))?.is_some() => Some(Output::Variant(info)),
+            _ => None,
+        };
+        let body = serde_json::to_value(VariantStepRequest { id: id.to_owned(), preset: preset.clone() }).unwrap_or_default();
+        steps.push(Step { kind: Kind::Variant, component: "render", path: "/api/filter", body, done });
+    }
+    Ok(steps)
+}
+
 pub async fn ingest(settings: &Settings, file: Validated) -> Result<Stored, ApiError> {
     let Validated { bytes, header, id } = file;
     let store = kv::open_store(settings)?;
@@ -39,63 +136,52 @@ pub async fn ingest(settings: &Settings, file: Validated) -> Result<Stored, ApiE
     drop(bytes);
 
     // Only the steps whose output is missing run again: a re-upload repairs, never redoes.
-    let thumbnail_done = match previous.as_ref().and_then(|r| r.thumbnail.clone()) {
-        Some(info) if store.blob_manifest(&id, BlobKind::Thumbnail)?.is_some() => Some(info),
-        _ => None,
-    };
-    let vector_done = match previous.as_ref().and_then(|r| r.vector.clone()) {
-        Some(info) if store.blob_manifest(&id, BlobKind::Vector)?.is_some() => Some(info),
-        _ => None,
-    };
-    let step = StepRequest { id: id.clone() };
-    let (thumbnail, vector) = futures::join!(
-        async {
-            match thumbnail_done {
-                Some(info) => Ok(info),
-                None => chain::post_json::<_, ThumbnailStepResult>("thumbnail", "/api/thumbnail", &step)
-                    .await
-                    .map(|r| ThumbInfo { width: r.width, height: r.height, format: r.format, bytes: r.bytes }),
-            }
-        },
-        async {
-            match vector_done {
-                Some(info) => Ok(info),
-                None => chain::post_json::<_, VectorizeStepResult>("vectorize", "/api/vectorize", &step)
-                    .await
-                    .map(|r| VectorInfo { dims: r.dims, phash: r.phash }),
-            }
-        }
-    );
+    let steps = plan(&store, settings, &id, previous.as_ref())?;
+    let judges: Vec<bool> = steps.iter().map(|s| s.kind.judges_the_image()).collect();
+    let outcomes = futures::future::join_all(steps.into_iter().map(Step::run)).await;
 
-    // A step that refuses the image (its pixel data is corrupt past a valid header, or
-    // it needs more memory to decode than allowed) refuses the upload: remove what was
-    // stored for an image never ingested whole, so nothing of it stays.
-    let refusal = thumbnail.as_ref().err().is_some_and(ApiError::is_client_error)
-        || vector.as_ref().err().is_some_and(ApiError::is_client_error);
-    if refusal {
+    // A decoding step that refuses the image (its pixel data is corrupt past a valid
+    // header, or it needs more memory to decode than allowed) refuses the upload: remove
+    // what was stored for an image never ingested whole, so nothing of it stays.
+    let mut outcomes = outcomes;
+    let refused = outcomes
+        .iter()
+        .zip(&judges)
+        .position(|(outcome, &judges)| judges && outcome.as_ref().err().is_some_and(ApiError::is_client_error));
+    if let Some(Err(refusal)) = refused.map(|i| outcomes.swap_remove(i)) {
         if previous.is_none() {
             store.delete_image(&id)?;
         }
-        let thumbnail_err = thumbnail.err().filter(ApiError::is_client_error);
-        return Err(thumbnail_err.or(vector.err()).expect("a step failed"));
+        return Err(refusal);
     }
 
     let (width, height) = header.oriented_size();
-    let record = ImageRecord {
+    let mut record = ImageRecord {
         id: id.clone(),
         format: header.format.name().to_owned(),
         width,
         height,
         bytes: size,
+        alpha: header.has_alpha,
         created_micros: previous.as_ref().map_or_else(now_micros, |r| r.created_micros),
-        thumbnail: thumbnail.as_ref().ok().cloned(),
-        vector: vector.as_ref().ok().cloned(),
+        thumbnail: None,
+        vector: None,
+        variants: Vec::new(),
     };
+    let mut failure = None;
+    for outcome in outcomes {
+        match outcome {
+            Ok(Output::Thumbnail(info)) => record.thumbnail = Some(info),
+            Ok(Output::Vector(info)) => record.vector = Some(info),
+            Ok(Output::Variant(info)) => record.variants.push(info),
+            Err(err) => failure = failure.or(Some(err)),
+        }
+    }
     store.put_record(&record)?;
     store.ensure_listed(&record)?;
 
     // The original is safe either way; a failed step is reported, and a retry repairs it.
-    if let Err(err) = thumbnail.and(vector) {
+    if let Some(err) = failure {
         return Err(ApiError::BadGateway(format!(
             "image {id} was stored, but a processing step failed; upload it again to retry: {err}"
         )));

@@ -2,7 +2,7 @@
 //! listing answer.
 
 use serde::{Deserialize, Serialize};
-use store::ImageRecord;
+use store::{ImageRecord, Placeholder, VariantInfo};
 
 /// One image as the API shows it (`POST /api/images`, `GET /api/images/{id}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -22,7 +22,35 @@ pub struct ImageObject {
     pub thumbnail: Option<ThumbnailObject>,
     /// `null` until the vectorize step succeeded.
     pub vector: Option<VectorObject>,
+    /// BlurHash and dominant colour to show while the image loads; `null` until the
+    /// thumbnail step made them.
+    pub placeholder: Option<Placeholder>,
+    /// The stored variants (filtered renditions), each with the URL serving it.
+    pub variants: Vec<VariantObject>,
     pub urls: ImageUrls,
+}
+
+/// One stored variant of an image (`GET /images/{id}/variants/{name}` serves it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VariantObject {
+    pub name: String,
+    pub width: u32,
+    pub height: u32,
+    pub format: String,
+    pub url: String,
+}
+
+impl VariantObject {
+    /// The variant `info` of image `id`, with its URL.
+    pub fn new(id: &str, info: &VariantInfo) -> Self {
+        VariantObject {
+            name: info.name.clone(),
+            width: info.width,
+            height: info.height,
+            format: info.format.clone(),
+            url: format!("/images/{id}/variants/{}", info.name),
+        }
+    }
 }
 
 /// The thumbnail part of an [`ImageObject`].
@@ -75,6 +103,8 @@ impl From<&ImageRecord> for ImageObject {
                 format: t.format.clone(),
             }),
             vector: r.vector.as_ref().map(|v| VectorObject { dims: v.dims }),
+            placeholder: r.thumbnail.as_ref().and_then(|t| t.placeholder.clone()),
+            variants: r.variants.iter().map(|v| VariantObject::new(&r.id, v)).collect(),
             urls: ImageUrls::for_id(&r.id),
         }
     }
@@ -96,7 +126,7 @@ pub struct ImageBatch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use store::{ThumbInfo, VectorInfo};
+    use store::{ThumbInfo, VariantInfo, VectorInfo};
 
     #[test]
     fn json_matches_api_md() {
@@ -107,17 +137,20 @@ mod tests {
             width: 5120,
             height: 2880,
             bytes: 4_160_783,
+            alpha: false,
             created_micros: 1_795_348_800_123_456,
             thumbnail: Some(ThumbInfo {
                 width: 128,
                 height: 72,
                 format: "jpeg".into(),
                 bytes: 3000,
+                placeholder: Some(Placeholder { blurhash: "LKO2?U%2Tw=w]~RBVZRi};RPxuwH".into(), color: "#a0b0c0".into() }),
             }),
             vector: Some(VectorInfo {
                 dims: 256,
                 phash: "00ff".into(),
             }),
+            variants: vec![VariantInfo { name: "clarendon".into(), width: 2048, height: 1152, format: "jpeg".into() }],
         };
         let json = serde_json::to_value(ImageObject::from(&record)).unwrap();
         let expected = serde_json::json!({
@@ -125,6 +158,9 @@ mod tests {
             "created": "2026-11-22T12:00:00Z",
             "thumbnail": {"width": 128, "height": 72, "format": "jpeg"},
             "vector": {"dims": 256},
+            "placeholder": {"blurhash": "LKO2?U%2Tw=w]~RBVZRi};RPxuwH", "color": "#a0b0c0"},
+            "variants": [{"name": "clarendon", "width": 2048, "height": 1152, "format": "jpeg",
+                          "url": format!("/images/{id}/variants/clarendon")}],
             "urls": {"original": format!("/images/{id}"), "thumbnail": format!("/images/{id}/thumbnail"),
                      "vector": format!("/api/images/{id}/vector"), "similar": format!("/api/images/{id}/similar")}
         });
@@ -139,9 +175,11 @@ mod tests {
             width: 1,
             height: 1,
             bytes: 67,
+            alpha: true,
             created_micros: 0,
             thumbnail: None,
             vector: None,
+            variants: Vec::new(),
         };
         let list = ImageList {
             images: vec![ImageObject::from(&record)],
@@ -151,5 +189,7 @@ mod tests {
         assert!(json["next"].is_null());
         assert!(json["images"][0]["thumbnail"].is_null());
         assert!(json["images"][0]["vector"].is_null());
+        assert!(json["images"][0]["placeholder"].is_null());
+        assert_eq!(json["images"][0]["variants"], serde_json::json!([]));
     }
 }

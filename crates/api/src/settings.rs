@@ -37,6 +37,9 @@ pub struct Settings {
     /// a valid but huge image (a PNG zlib bomb of 7000×7000 RGB) is refused instead of
     /// running the instance out of its 128 MiB. Default 64 MiB.
     pub max_decode_bytes: u64,
+    /// `auto_presets`: the presets upload stores as variants of every new image
+    /// (comma-separated preset names; `none` for no variants). Default `clarendon`.
+    pub auto_presets: Vec<String>,
 }
 
 /// A variable whose value cannot be used.
@@ -59,7 +62,7 @@ impl Default for Settings {
 
 impl Settings {
     /// The name of every variable read, for manifests and docs.
-    pub const VARIABLES: [&'static str; 12] = [
+    pub const VARIABLES: [&'static str; 13] = [
         "max_upload_bytes",
         "max_pixels",
         "thumbnail_size",
@@ -72,6 +75,7 @@ impl Settings {
         "max_multipart_parts",
         "max_part_header_bytes",
         "max_decode_bytes",
+        "auto_presets",
     ];
 
     /// Reads each variable through `lookup` (`None` = unset, default applies).
@@ -99,6 +103,7 @@ impl Settings {
             max_multipart_parts: var.int("max_multipart_parts", 32, 1, 1_000)?,
             max_part_header_bytes: var.int("max_part_header_bytes", 8192, 256, 1 << 20)?,
             max_decode_bytes: var.int("max_decode_bytes", 64 << 20, 1 << 20, 1 << 32)?,
+            auto_presets: var.names("auto_presets", "clarendon", 8)?,
         };
         if settings.thumbnail_size > settings.max_thumbnail_size {
             return Err(SettingsError {
@@ -173,6 +178,29 @@ impl<F: Fn(&str) -> Option<String>> Var<'_, F> {
         })
     }
 
+    /// A comma-separated list of at most `max` variant names (`none` = empty list).
+    fn names(&self, name: &'static str, default: &str, max: usize) -> Result<Vec<String>, SettingsError> {
+        let raw = self.raw(name).unwrap_or_else(|| default.to_owned());
+        if raw == "none" {
+            return Ok(Vec::new());
+        }
+        let names: Vec<String> = raw.split(',').map(|n| n.trim().to_owned()).collect();
+        let bad = names.iter().find(|n| !store::keys::is_valid_variant_name(n));
+        let mut unique = names.clone();
+        unique.sort();
+        unique.dedup();
+        if bad.is_some() || names.len() > max || unique.len() != names.len() {
+            return Err(SettingsError {
+                name,
+                value: raw,
+                reason: format!(
+                    "expected `none` or up to {max} distinct comma-separated names of a-z, 0-9, _ and -"
+                ),
+            });
+        }
+        Ok(names)
+    }
+
     fn float(
         &self,
         name: &'static str,
@@ -222,6 +250,16 @@ mod tests {
         assert_eq!(s.imaging_limits().max_pixels, 50_000_000);
         assert_eq!(s.imaging_limits().max_alloc, 64 << 20);
         assert_eq!(s.multipart_limits().max_parts, 32);
+        assert_eq!(s.auto_presets, ["clarendon"]);
+    }
+
+    #[test]
+    fn auto_presets_are_a_list_or_none() {
+        assert_eq!(with(&[("auto_presets", " moon , 1977 ")]).unwrap().auto_presets, ["moon", "1977"]);
+        assert!(with(&[("auto_presets", "none")]).unwrap().auto_presets.is_empty());
+        for bad in ["Moon", "moon,moon", "a,,b", "../x"] {
+            assert_eq!(with(&[("auto_presets", bad)]).unwrap_err().name, "auto_presets", "{bad}");
+        }
     }
 
     #[test]

@@ -43,7 +43,21 @@ pub struct ThumbnailStepResult {
     pub format: String,
     /// Encoded length in bytes.
     pub bytes: u64,
+    /// BlurHash and dominant colour of the thumbnail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placeholder: Option<store::Placeholder>,
 }
+
+/// Body of the chained filter step: store the variant `preset` of the stored original
+/// `id` (what upload sends for each of its `auto_presets`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VariantStepRequest {
+    pub id: String,
+    pub preset: String,
+}
+
+/// Answer of the chained filter step (the variant was stored): its name and shape.
+pub type VariantStepResult = store::VariantInfo;
 
 /// Answer of the chained vectorize step (the vector was stored).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

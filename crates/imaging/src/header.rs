@@ -16,6 +16,8 @@ pub struct Header {
     pub height: u32,
     /// EXIF orientation, 1..=8 (1 when absent or invalid).
     pub orientation: u8,
+    /// Whether the pixels carry an alpha channel (decides PNG over JPEG for `format=auto`).
+    pub has_alpha: bool,
 }
 
 impl Header {
@@ -57,12 +59,14 @@ pub(crate) fn open<'a>(
     limits.check_dimensions(width, height)?;
     // Bogus EXIF is not an error: the image is shown as stored.
     let orientation = decoder.orientation().map(|o| o.to_exif()).unwrap_or(1);
+    let has_alpha = decoder.color_type().has_alpha();
     Ok((
         Header {
             format,
             width,
             height,
             orientation,
+            has_alpha,
         },
         decoder,
     ))

@@ -18,6 +18,7 @@
 //! | resampling (`fast_image_resize`, Lanczos3) | `resize` | [`resize`] |
 //! | encoding (JPEG flattened on white) | `encode` | [`encode`], [`encode_jpeg`], [`flatten_on_white`] |
 //! | thumbnails | `thumbnail` | [`thumbnail`], [`thumbnail_from_image`], [`fit_within`] |
+//! | placeholders (BlurHash, dominant colour) | `placeholder` | [`placeholder()`], [`Placeholder`] |
 //! | one error type | `error` | [`Error`] |
 //! | test photos (feature `testkit`) | `testkit` | `testkit::synthetic_photo`, `testkit::encode` |
 //!
@@ -46,6 +47,7 @@ mod format;
 mod header;
 mod limits;
 mod orientation;
+mod placeholder;
 mod png_stream;
 mod resize;
 mod shrink;
@@ -62,6 +64,7 @@ pub use format::{Format, sniff};
 pub use header::{Header, read_header};
 pub use limits::Limits;
 pub use orientation::{apply_orientation, swaps_dimensions};
+pub use placeholder::{Placeholder, dominant_color, placeholder};
 pub use resize::resize;
 pub use shrink::shrink_factor;
 pub use thumbnail::{Thumbnail, ThumbnailSpec, fit_within, thumbnail, thumbnail_from_image};

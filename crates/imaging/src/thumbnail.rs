@@ -7,7 +7,7 @@
 use image::DynamicImage;
 
 use crate::resize::{Cpu, resize_on};
-use crate::{Error, Limits, decode::decode_planned, encode};
+use crate::{Error, Limits, Placeholder, decode::decode_planned, encode, placeholder};
 
 /// What thumbnail to make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,12 +44,13 @@ impl Default for ThumbnailSpec {
     }
 }
 
-/// An encoded thumbnail (always JPEG).
+/// An encoded thumbnail (always JPEG), with the placeholder computed from its pixels.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Thumbnail {
     pub bytes: Vec<u8>,
     pub width: u32,
     pub height: u32,
+    pub placeholder: Placeholder,
 }
 
 /// The size that fits `width` x `height` inside `max_side` x `max_side`, keeping the aspect
@@ -123,9 +124,11 @@ fn finish(
 ) -> Result<Thumbnail, Error> {
     let small = resize_on(img, width, height, cpu)?;
     let bytes = encode::encode_jpeg(&small, quality)?;
+    let placeholder = placeholder(&encode::flatten_on_white(&small))?;
     Ok(Thumbnail {
         bytes,
         width,
         height,
+        placeholder,
     })
 }

@@ -13,6 +13,7 @@
 //! | [`id`] | [`content_id`], [`is_valid_id`] |
 //! | [`keys`] | the key layout of `docs/contracts.md` |
 //! | [`blob`] | [`BlobKind`], [`BlobManifest`], `put_blob` / `get_blob` |
+//! | [`derived`] | [`Derived`] blobs of an image: variants and cached renders |
 //! | [`record`] | [`ImageRecord`] and its thumbnail / vector parts |
 //! | [`listing`] | `ensure_listed`, `list` and its [`Page`] |
 //! | [`store`] | [`Store`]: construction, `delete_image`, `has_original`, `orphan_chunks` |
@@ -30,8 +31,8 @@
 //! assert_eq!((manifest.chunks, back), (3, bytes));
 //!
 //! let record = ImageRecord {
-//!     id: id.clone(), format: "jpeg".into(), width: 2, height: 1, bytes: 2_500_000,
-//!     created_micros: 1_700_000_000_000_000, thumbnail: None, vector: None,
+//!     id: id.clone(), format: "jpeg".into(), width: 2, height: 1, bytes: 2_500_000, alpha: false,
+//!     created_micros: 1_700_000_000_000_000, thumbnail: None, vector: None, variants: vec![],
 //! };
 //! store.put_record(&record)?;
 //! store.ensure_listed(&record)?;
@@ -43,6 +44,7 @@
 //! ```
 
 pub mod blob;
+pub mod derived;
 pub mod error;
 pub mod id;
 pub mod keys;
@@ -56,10 +58,11 @@ pub mod store;
 pub mod testkit;
 
 pub use blob::{BlobKind, BlobManifest, MAX_CHUNK_BYTES};
+pub use derived::Derived;
 pub use error::{Error, Result};
 pub use id::{ID_LEN, content_id, is_valid_id};
 pub use kv::KeyValue;
 pub use listing::Page;
 pub use memory::MemoryKv;
-pub use record::{ImageRecord, ThumbInfo, VectorInfo};
+pub use record::{ImageRecord, Placeholder, ThumbInfo, VariantInfo, VectorInfo};
 pub use store::Store;

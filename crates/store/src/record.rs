@@ -20,6 +20,9 @@ pub struct ImageRecord {
     pub height: u32,
     /// Length of the original in bytes.
     pub bytes: u64,
+    /// Whether the original has an alpha channel (renders then default to PNG, not JPEG).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub alpha: bool,
     /// Upload time, microseconds since the Unix epoch; also the listing order.
     pub created_micros: u64,
     /// The stored thumbnail, once the thumbnail step succeeded.
@@ -28,6 +31,23 @@ pub struct ImageRecord {
     /// The stored feature vector, once the vectorize step succeeded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vector: Option<VectorInfo>,
+    /// The variants the upload made (its `auto_presets`), in the order configured.
+    /// Variants stored later (`POST /api/images/{id}/variants`) have their own keys only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<VariantInfo>,
+}
+
+/// A stored variant's shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VariantInfo {
+    /// The variant's name (a preset name, or the name it was stored under).
+    pub name: String,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Encoded format name (`jpeg`, `png`, `webp`, ...).
+    pub format: String,
 }
 
 /// The thumbnail blob's shape.
@@ -41,6 +61,18 @@ pub struct ThumbInfo {
     pub format: String,
     /// Encoded length in bytes.
     pub bytes: u64,
+    /// What a client shows while the image loads (absent in records made before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placeholder: Option<Placeholder>,
+}
+
+/// A BlurHash and the dominant colour, computed by the thumbnail step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Placeholder {
+    /// BlurHash of the thumbnail (4x3 components, 3x4 for portrait images).
+    pub blurhash: String,
+    /// Dominant colour, `#rrggbb`.
+    pub color: String,
 }
 
 /// The vector blob's shape.

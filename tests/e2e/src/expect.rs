@@ -63,6 +63,42 @@ pub fn image_object(object: &Value, upload: &Upload<'_>, context: &Reply) -> Str
     id
 }
 
+/// An image's `placeholder` describes its thumbnail `thumb`: its BlurHash decodes to the
+/// same picture as a BlurHash the test computes from the served thumbnail (mean
+/// difference under 8 levels: the server hashed the pixels before JPEG encoding), and its
+/// dominant colour is near more of the thumbnail's pixels than the mean colour is.
+#[track_caller]
+pub fn placeholder_of(placeholder: &Value, thumb: &image::RgbImage) {
+    let hash = placeholder["blurhash"].as_str().unwrap_or_else(|| panic!("placeholder.blurhash: {placeholder}"));
+    let (w, h) = thumb.dimensions();
+    let (cx, cy) = if w >= h { (4, 3) } else { (3, 4) };
+    let rgba: Vec<u8> = thumb.pixels().flat_map(|p| [p[0], p[1], p[2], 255]).collect();
+    let ours = blurhash::encode(cx, cy, w, h, &rgba).expect("the thumbnail hashes");
+    let picture = |hash: &str| blurhash::decode(hash, 32, 24, 1.0).unwrap_or_else(|e| panic!("blurhash {hash:?} does not decode: {e:?}"));
+    let (theirs_px, ours_px) = (picture(hash), picture(&ours));
+    let diff = theirs_px.iter().zip(&ours_px).map(|(a, b)| f64::from(a.abs_diff(*b))).sum::<f64>() / theirs_px.len() as f64;
+    assert!(diff < 8.0, "blurhash {hash:?} pictures something else than the thumbnail ({ours:?}): {diff:.1} levels apart");
+
+    let color = placeholder["color"].as_str().unwrap_or_else(|| panic!("placeholder.color: {placeholder}"));
+    let rgb = color
+        .strip_prefix('#')
+        .filter(|hex| hex.len() == 6)
+        .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+        .unwrap_or_else(|| panic!("placeholder.color {color:?} is not #rrggbb"));
+    let dominant = [(rgb >> 16) as u8, (rgb >> 8) as u8, rgb as u8];
+    let n = f64::from(w * h);
+    let mut sum = [0f64; 3];
+    thumb.pixels().for_each(|p| (0..3).for_each(|c| sum[c] += f64::from(p[c])));
+    let mean = sum.map(|s| (s / n).round() as u8);
+    let near = |c: [u8; 3]| thumb.pixels().filter(|p| (0..3).all(|i| p[i].abs_diff(c[i]) <= 24)).count();
+    assert!(
+        near(dominant) >= near(mean) && near(dominant) * 50 >= (w * h) as usize,
+        "dominant colour {color} is near {} pixels, the mean {mean:?} near {} of {n}",
+        near(dominant),
+        near(mean)
+    );
+}
+
 /// `actual` fits inside `size`×`size` with `original`'s aspect ratio (±1 px). An original
 /// larger than the box touches it; a smaller one may keep its size (no upscaling) or be
 /// scaled up to the box.

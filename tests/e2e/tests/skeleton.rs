@@ -82,6 +82,7 @@ fn upload_roundtrip(bytes: &[u8], format: &str, mime: &str, width: u32, height: 
     let not_modified =
         app.get_with(&format!("/images/{id}/thumbnail"), &[("if-none-match", &thumb_etag)]);
     not_modified.expect_status(304);
+    expect::placeholder_of(&created["placeholder"], &decoded.to_rgb8());
 }
 
 #[test]

@@ -37,9 +37,11 @@ pub fn record(seed: u64, created_micros: u64) -> ImageRecord {
         width: 4,
         height: 3,
         bytes: 8,
+        alpha: false,
         created_micros,
         thumbnail: None,
         vector: None,
+        variants: Vec::new(),
     }
 }
 
