@@ -5,7 +5,7 @@
 //! This is sharp's `resize({width, height, fit, withoutEnlargement})` (libvips 8.x,
 //! `ResolveShrink` in sharp's `common.cc`): a shrink factor per axis from the box, made
 //! equal for every fit but `fill`, floored at 1 when enlarging is off, and the resized
-//! size rounded half up (`VIPS_ROUND_UINT(size / shrink)`).
+//! size rounded half up.
 
 use crate::{Error, Fit, Gravity, Rect, RenderOptions};
 
@@ -109,12 +109,9 @@ pub fn plan(opts: &RenderOptions, src_w: u32, src_h: u32) -> Result<Plan, Error>
         height: rh,
         gravity: opts.gravity,
     };
-    // Only a two-sided box has anything to crop to or embed in.
-    let (Some(tw), Some(th)) = (tw, th) else {
-        return Ok(plan);
-    };
-    match opts.fit {
-        Fit::Cover if rw > tw || rh > th => {
+    match (opts.fit, tw, th) {
+        // Only a two-sided box has anything to crop.
+        (Fit::Cover, Some(tw), Some(th)) if rw > tw || rh > th => {
             let (ww, wh) = (rw.min(tw), rh.min(th));
             plan.window = Some(Rect {
                 x: opts.gravity.offset(rw, ww, true),
@@ -124,10 +121,10 @@ pub fn plan(opts: &RenderOptions, src_w: u32, src_h: u32) -> Result<Plan, Error>
             });
             (plan.width, plan.height) = (ww, wh);
         }
-        Fit::Contain if rw != tw || rh != th => {
-            // sharp embeds into the full box even without enlargement, centred
-            // (rounded down).
-            let (cw, chh) = (tw.max(rw), th.max(rh));
+        // sharp embeds into the box even without enlargement (a one-sided box: that
+        // side), centred, rounded down.
+        (Fit::Contain, _, _) if tw.is_some_and(|t| t != rw) || th.is_some_and(|t| t != rh) => {
+            let (cw, chh) = (tw.unwrap_or(rw).max(rw), th.unwrap_or(rh).max(rh));
             plan.embed = Some(Rect { x: (cw - rw) / 2, y: (chh - rh) / 2, w: rw, h: rh });
             (plan.width, plan.height) = (cw, chh);
         }
@@ -177,9 +174,10 @@ fn resolve_shrink(w: u32, h: u32, tw: Option<u32>, th: Option<u32>, fit: Fit, en
     (hs.min(w), vs.min(h))
 }
 
-/// libvips' resize output size: round-half-up of `size * (1 / shrink)`, at least 1.
+/// libvips' resize output size: `size / shrink` rounded half up, at least 1. (Dividing,
+/// not multiplying by `1 / shrink`, is what matches sharp on every row of the table:
+/// 1200 / (1600 / 14) is 10.5 exactly, 1200 * (14 / 1600) is 10.4999....)
 fn scaled(size: u32, shrink: f64) -> u32 {
-    let scale = 1.0 / shrink;
-    let v = (f64::from(size) * scale + 0.5).floor();
+    let v = (f64::from(size) / shrink + 0.5).floor();
     v.clamp(1.0, f64::from(u32::MAX)) as u32
 }

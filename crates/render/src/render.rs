@@ -9,7 +9,7 @@ use crate::plan::{Plan, plan};
 use crate::{Error, Fit, Gravity, Limits, OutputFormat, Rect, RenderOptions, encode, smart};
 
 /// An encoded render.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Rendered {
     /// The encoded image (no metadata).
     pub bytes: Vec<u8>,
@@ -19,6 +19,17 @@ pub struct Rendered {
     pub width: u32,
     /// Output height.
     pub height: u32,
+}
+
+impl std::fmt::Debug for Rendered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rendered")
+            .field("bytes", &format_args!("{} bytes", self.bytes.len()))
+            .field("format", &self.format)
+            .field("width", &self.width)
+            .field("height", &self.height)
+            .finish()
+    }
 }
 
 /// Renders the image in `bytes` as `opts` asks, encoded as `format` (the caller resolved
