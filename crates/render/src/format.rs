@@ -42,6 +42,15 @@ impl OutputFormat {
         !matches!(self, OutputFormat::Jpeg)
     }
 
+    /// The largest width or height the format can store.
+    pub fn max_side(self) -> u32 {
+        match self {
+            OutputFormat::Jpeg => 65_535,
+            OutputFormat::Webp => 16_383,
+            OutputFormat::Png | OutputFormat::Avif => 65_535,
+        }
+    }
+
     /// The default quality for a lossy format when `q` is absent (imgproxy's defaults:
     /// 80 for JPEG, 63 for AVIF); lossless formats ignore it.
     pub fn default_quality(self) -> u8 {

@@ -186,6 +186,9 @@ pub struct RenderOptions {
     pub bg: [u8; 3],
     /// `enlarge=1` lets the output be larger than the (cropped) original.
     pub enlarge: bool,
+    /// Progressive JPEG (not a query parameter: a deployment setting the caller may set;
+    /// it is part of [`RenderOptions::canonical`] when on).
+    pub progressive: bool,
 }
 
 impl Default for RenderOptions {
@@ -203,6 +206,7 @@ impl Default for RenderOptions {
             dpr: 1.0,
             bg: [255, 255, 255],
             enlarge: false,
+            progressive: false,
         }
     }
 }
@@ -339,6 +343,9 @@ impl RenderOptions {
         }
         let [r, g, b] = self.bg;
         let _ = write!(s, "bg={r:02x}{g:02x}{b:02x}&enlarge={}", u8::from(self.enlarge));
+        if self.progressive {
+            s += "&progressive=1";
+        }
         s
     }
 

@@ -78,6 +78,13 @@ pub(crate) fn check_budget(plan: &Plan, format: OutputFormat, limits: &Limits) -
             plan.width, plan.height, plan.resized.0, plan.resized.1, limits.max_render_pixels
         )));
     }
+    let side = plan.width.max(plan.height);
+    if side > format.max_side() {
+        return Err(Error::range(
+            "w",
+            format!("{} is at most {} px a side; this render would be {}x{}", format.name(), format.max_side(), plan.width, plan.height),
+        ));
+    }
     if format == OutputFormat::Avif && plan.out_pixels() > limits.avif_max_pixels {
         return Err(Error::TooLarge(format!(
             "an AVIF render of {}x{} is more than avif_max_pixels = {}; ask for a smaller size or format=webp",
@@ -110,7 +117,7 @@ fn render_planned(img: DynamicImage, opts: &RenderOptions, plan: &Plan, format: 
     if !format.has_alpha() && img.color().has_alpha() {
         img = DynamicImage::ImageRgb8(flatten(&img, opts.bg));
     }
-    let bytes = encode::encode(&img, format, opts.quality_for(format))?;
+    let bytes = encode::encode(&img, format, opts.quality_for(format), opts.progressive)?;
     Ok(Rendered { bytes, format, width: img.width(), height: img.height() })
 }
 

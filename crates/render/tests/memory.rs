@@ -1,5 +1,5 @@
-//! Renders of 50 MP photos stay small: shrink-on-load decodes a JPEG at 1/8 and streams a
-//! PNG row by row, so a 1024 px render of either needs a few MiB beyond the input bytes,
+//! Renders of 50 MP photos stay small: shrink-on-load decodes a JPEG with DCT scaling and
+//! streams a PNG row by row, so a 1024 px render of either needs a few MiB beyond the input bytes,
 //! far inside a 128 MiB instance (measured: 15 MiB for a 1024 px-wide render, 53 MiB for a
 //! 1024x1024 cover, whose decode keeps imaging's 2x margin over the 1536x1024 resize;
 //! bound 64 MiB). Measured with a counting allocator (this test binary

@@ -28,15 +28,24 @@ fn reference(src: &RgbImage, resize: (u32, u32), window: (u32, u32, u32, u32)) -
 fn every_format_decodes_at_the_planned_size_and_looks_like_the_reference() {
     let (src, jpeg) = photo_jpeg(1200, 900);
     let want = reference(&src, (400, 300), (50, 0, 300, 300));
-    for format in [OutputFormat::Jpeg, OutputFormat::Png, OutputFormat::Webp] {
+    // JPEG q80 4:2:0 on the (noisy) synthetic photo loses some SSIM; the lossless formats
+    // differ from the reference only by the shrink-on-load decode.
+    for (format, least) in [(OutputFormat::Jpeg, 0.90), (OutputFormat::Png, 0.99), (OutputFormat::Webp, 0.99)] {
         let out = render::render(&jpeg, &opts("w=300&h=300"), format, &Limits::default()).unwrap();
         assert_eq!((out.width, out.height, out.format), (300, 300, format));
         let decoded = image::load_from_memory(&out.bytes).unwrap();
+        if format == OutputFormat::Jpeg {
+            // Progressive output decodes to the same picture.
+            let o = RenderOptions { progressive: true, ..opts("w=300&h=300") };
+            let p = render::render(&jpeg, &o, format, &Limits::default()).unwrap();
+            let pd = image::load_from_memory(&p.bytes).unwrap().to_rgb8();
+            assert!(ssim(&pd, &decoded.to_rgb8()) > 0.999);
+        }
         assert_eq!(imaging::sniff(&out.bytes).map(|f| f.mime()), Some(format.mime()));
         assert_eq!(decoded.dimensions(), (300, 300));
         let s = ssim(&decoded.to_rgb8(), &want);
         println!("{}: {} bytes, SSIM to the full-decode reference {s:.4}", format.name(), out.bytes.len());
-        assert!(s > 0.95, "{}: SSIM {s}", format.name());
+        assert!(s > least, "{}: SSIM {s}", format.name());
     }
 }
 
