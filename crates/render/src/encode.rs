@@ -1,0 +1,60 @@
+//! Encoders: JPEG (quality, 4:2:0, baseline or progressive), PNG, WebP (lossless).
+//! Metadata is never written: the encoders get bare pixels, so EXIF, XMP and ICC of the
+//! source are dropped.
+//!
+//! JPEG goes through the `jpeg-encoder` crate, not `image`'s encoder: at equal quality
+//! settings it is 2.5-3x faster with equal SSIM and 5-10 % fewer bytes (measured by
+//! `examples/jpeg_encoders.rs`, table in the crate's report).
+
+use std::io::Cursor;
+
+use image::codecs::png::{CompressionType, FilterType as PngFilter, PngEncoder};
+use image::codecs::webp::WebPEncoder;
+use image::{DynamicImage, ExtendedColorType, ImageEncoder};
+
+use crate::{Error, OutputFormat};
+
+/// Encodes `img` (8-bit RGB or RGBA; JPEG input must be RGB) as `format`.
+/// `progressive` applies to JPEG (progressive scans with optimised Huffman tables:
+/// about 10 % smaller, 40 % slower to encode).
+pub(crate) fn encode(img: &DynamicImage, format: OutputFormat, quality: u8, progressive: bool) -> Result<Vec<u8>, Error> {
+    let (w, h) = (img.width(), img.height());
+    let (bytes, color) = match img {
+        DynamicImage::ImageRgb8(b) => (b.as_raw().as_slice(), ExtendedColorType::Rgb8),
+        DynamicImage::ImageRgba8(b) => (b.as_raw().as_slice(), ExtendedColorType::Rgba8),
+        _ => return Err(Error::Internal("encode expects 8-bit RGB or RGBA".into())),
+    };
+    let mut out = Vec::new();
+    let result = match format {
+        OutputFormat::Jpeg => {
+            if color != ExtendedColorType::Rgb8 {
+                return Err(Error::Internal("JPEG needs RGB (flatten first)".into()));
+            }
+            return jpeg(bytes, w, h, quality, progressive);
+        }
+        OutputFormat::Png => PngEncoder::new_with_quality(&mut out, CompressionType::Fast, PngFilter::Adaptive)
+            .write_image(bytes, w, h, color),
+        OutputFormat::Webp => WebPEncoder::new_lossless(Cursor::new(&mut out)).write_image(bytes, w, h, color),
+        OutputFormat::Avif => return Err(Error::range("format", "avif output is not available in this build")),
+    };
+    result.map_err(|e| Error::Internal(format!("{} encoding failed: {e}", format.name())))?;
+    Ok(out)
+}
+
+/// A 4:2:0 JPEG of 8-bit RGB pixels.
+fn jpeg(rgb: &[u8], w: u32, h: u32, quality: u8, progressive: bool) -> Result<Vec<u8>, Error> {
+    let (Ok(w16), Ok(h16)) = (u16::try_from(w), u16::try_from(h)) else {
+        return Err(Error::range("w", format!("a JPEG is at most 65535 px a side, not {w}x{h}")));
+    };
+    let mut out = Vec::new();
+    let mut encoder = jpeg_encoder::Encoder::new(&mut out, quality.clamp(1, 100));
+    encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
+    if progressive {
+        encoder.set_progressive(true);
+        encoder.set_optimized_huffman_tables(true);
+    }
+    encoder
+        .encode(rgb, w16, h16, jpeg_encoder::ColorType::Rgb)
+        .map_err(|e| Error::Internal(format!("jpeg encoding failed: {e}")))?;
+    Ok(out)
+}
