@@ -54,7 +54,7 @@ pub use limits::Limits;
 pub use options::{Effect, Fit, Gravity, MAX_SIDE, Rect, RenderOptions};
 pub use plan::{Plan, plan};
 pub use presets::{Preset, PresetInfo, Presets};
-pub use render::{Rendered, render, render_image};
+pub use render::{Rendered, check_budget, render, render_image};
 
 /// The `image` crate version this API exposes.
 pub use image;

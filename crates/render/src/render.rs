@@ -71,7 +71,7 @@ pub fn render_image(img: DynamicImage, opts: &RenderOptions, format: OutputForma
 }
 
 /// Refuses a plan over the output budgets (413), before decoding.
-pub(crate) fn check_budget(plan: &Plan, format: OutputFormat, limits: &Limits) -> Result<(), Error> {
+pub fn check_budget(plan: &Plan, format: OutputFormat, limits: &Limits) -> Result<(), Error> {
     if plan.peak_pixels() > limits.max_render_pixels {
         return Err(Error::TooLarge(format!(
             "the render would be {}x{} (resized {}x{}), more than max_render_pixels = {}",

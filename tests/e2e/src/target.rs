@@ -78,6 +78,13 @@ pub struct Inspectable {
     _host: Option<Host>,
 }
 
+impl Deref for Inspectable {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
 /// [`Inspectable`] for `test`, with `options` for a host of its own.
 pub fn inspectable(test: &str, options: HostOptions<'_>) -> Inspectable {
     if let Some(base) = base_url() {
