@@ -54,18 +54,37 @@ pub fn store_effect<K: KeyValue>(
     // The original, not the record: the upload's own filter steps run before it records.
     let (_, original) = store.get_blob(id, BlobKind::Original)?.ok_or_else(|| unknown(id))?;
     let alpha = imaging::read_header(&original, &config.limits.imaging)?.has_alpha;
-    let opts = RenderOptions {
-        w: Some(config.variant_size),
-        h: Some(config.variant_size),
-        fit: Fit::Inside,
-        effect: Some(effect),
-        format: if alpha { FormatChoice::Png } else { FormatChoice::Jpeg },
-        ..RenderOptions::default()
-    };
-    let format = opts.output_format(None, alpha);
-    let out = render::render(&original, &opts, format, &config.limits).map_err(api_error)?;
+    let out = render_within_memory(&original, config, effect, alpha)?;
+    let format = out.format;
     let manifest = store.put_derived(id, Derived::Variant(name), &out.bytes, format.mime(), [out.width, out.height], &made_from)?;
     Ok((info(name, &manifest), true))
+}
+
+/// Renders the variant at `variant_size`, or, when the decoders cannot reduce the original
+/// to that size within `max_decode_bytes` (a 4000x4000 RGBA PNG has no integer reduction
+/// that still covers 2x2048 px, so it would need a 122 MiB full decode), at half and then a
+/// quarter of it, where they can. Deterministic: the same original always gets the same
+/// size. Other errors are returned as they are.
+fn render_within_memory(original: &[u8], config: &Config, effect: Effect, alpha: bool) -> Result<render::Rendered, ApiError> {
+    let sizes = [config.variant_size, config.variant_size / 2, config.variant_size / 4];
+    let mut last = None;
+    for size in sizes.into_iter().filter(|&s| s >= 64) {
+        let opts = RenderOptions {
+            w: Some(size),
+            h: Some(size),
+            fit: Fit::Inside,
+            effect: Some(effect.clone()),
+            format: if alpha { FormatChoice::Png } else { FormatChoice::Jpeg },
+            ..RenderOptions::default()
+        };
+        let format = opts.output_format(None, alpha);
+        match render::render(original, &opts, format, &config.limits) {
+            Ok(out) => return Ok(out),
+            Err(err @ render::Error::Image(_)) if err.status() == 413 => last = Some(err),
+            Err(err) => return Err(api_error(err)),
+        }
+    }
+    Err(api_error(last.unwrap_or_else(|| render::Error::TooLarge("variant_size is too small".into()))))
 }
 
 fn info(name: &str, manifest: &store::BlobManifest) -> VariantInfo {

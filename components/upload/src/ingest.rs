@@ -41,14 +41,6 @@ enum Kind {
     Variant,
 }
 
-impl Kind {
-    /// Whether a refusal by this step means the image itself is unusable (the steps that
-    /// decode the original check it), rather than a failed derivative to report.
-    fn judges_the_image(self) -> bool {
-        matches!(self, Kind::Thumbnail | Kind::Vector)
-    }
-}
-
 /// A derivative step of an upload: the component it chains to, and what it already
 /// produced for this image (`Some` when its output is stored and recorded, so a
 /// re-upload repairs without redoing).
@@ -137,17 +129,14 @@ pub async fn ingest(settings: &Settings, file: Validated) -> Result<Stored, ApiE
 
     // Only the steps whose output is missing run again: a re-upload repairs, never redoes.
     let steps = plan(&store, settings, &id, previous.as_ref())?;
-    let judges: Vec<bool> = steps.iter().map(|s| s.kind.judges_the_image()).collect();
     let outcomes = futures::future::join_all(steps.into_iter().map(Step::run)).await;
 
-    // A decoding step that refuses the image (its pixel data is corrupt past a valid
-    // header, or it needs more memory to decode than allowed) refuses the upload: remove
-    // what was stored for an image never ingested whole, so nothing of it stays.
+    // A step that refuses the image (its pixel data is corrupt past a valid header, or
+    // it needs more memory to decode than allowed at the step's size, e.g. an interlaced
+    // 7000x7000 PNG for a 2048 px variant) refuses the upload: remove what was stored for
+    // an image never ingested whole, so nothing of it stays.
     let mut outcomes = outcomes;
-    let refused = outcomes
-        .iter()
-        .zip(&judges)
-        .position(|(outcome, &judges)| judges && outcome.as_ref().err().is_some_and(ApiError::is_client_error));
+    let refused = outcomes.iter().position(|outcome| outcome.as_ref().err().is_some_and(ApiError::is_client_error));
     if let Some(Err(refusal)) = refused.map(|i| outcomes.swap_remove(i)) {
         if previous.is_none() {
             store.delete_image(&id)?;

@@ -1,0 +1,184 @@
+"""Render benchmark: darkroom's render URLs (wasm under the test host, over HTTP) vs sharp
+and Pillow doing the same work in process, on the same 12 MP JPEG, in one run.
+
+Every darkroom request is a cache miss (a `bg=` that the render ignores makes each URL
+distinct), so the table times decode + resize + effect + encode + the store write; the
+last row times a cache hit. Pillow uses `draft()` (its JPEG shrink-on-load), as sharp and
+darkroom shrink on load. SSIM (scikit-image, luma) is against darkroom's JPEG q95 render
+of the same geometry; bytes are the encoded output.
+
+Usage: python render.py HOST_BIN SPIN_TOML WORKDIR NODE_DIR
+Environment: BENCH_REPS (default 9).
+"""
+
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import http.client
+
+import numpy as np
+from PIL import Image, ImageFilter, ImageOps
+
+sys.path.insert(0, os.path.dirname(__file__))
+from thumbnail import Host, log, photo  # noqa: E402  (same inputs and host handling)
+
+REPS = int(os.environ.get("BENCH_REPS", "9"))
+
+# name: (darkroom query, sharp pipeline (JS), Pillow function name)
+CASES = [
+    ("1024 cover, JPEG q80", "w=1024&h=1024&format=jpeg&q=80",
+     "s.resize(1024,1024,{fit:'cover'}).jpeg({quality:80})", "cover_jpeg"),
+    ("1024 cover, WebP", "w=1024&h=1024&format=webp",
+     "s.resize(1024,1024,{fit:'cover'}).webp({quality:80})", "cover_webp"),
+    ("1024 cover, WebP lossless", "w=1024&h=1024&format=webp",
+     "s.resize(1024,1024,{fit:'cover'}).webp({lossless:true})", "cover_webp_lossless"),
+    ("256 cover, sepia, JPEG", "w=256&h=256&filter=sepia&format=jpeg&q=80",
+     "s.resize(256,256,{fit:'cover'}).recomb([[0.393,0.769,0.189],[0.349,0.686,0.168],[0.272,0.534,0.131]]).jpeg({quality:80})",
+     "sepia"),
+    ("256 cover, blur σ2, JPEG", "w=256&h=256&filter=blur:2&format=jpeg&q=80",
+     "s.resize(256,256,{fit:'cover'}).blur(2).jpeg({quality:80})", "blur"),
+]
+
+
+def pillow_open(path, box):
+    im = Image.open(path)
+    im.draft("RGB", (box * 2, box * 2))
+    return im.convert("RGB")
+
+
+def pillow(kind, path):
+    box = 256 if kind in ("sepia", "blur") else 1024
+    im = ImageOps.fit(pillow_open(path, box), (box, box), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    if kind == "cover_jpeg":
+        im.save(out, "JPEG", quality=80)
+    elif kind == "cover_webp":
+        im.save(out, "WEBP", quality=80)
+    elif kind == "cover_webp_lossless":
+        im.save(out, "WEBP", lossless=True)
+    elif kind == "sepia":
+        m = (0.393, 0.769, 0.189, 0, 0.349, 0.686, 0.168, 0, 0.272, 0.534, 0.131, 0)
+        im.convert("RGB", m).save(out, "JPEG", quality=80)
+    elif kind == "blur":
+        im.filter(ImageFilter.GaussianBlur(2)).save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+def time_pillow(kind, path):
+    pillow(kind, path)
+    times = []
+    for _ in range(REPS):
+        t = time.perf_counter()
+        out = pillow(kind, path)
+        times.append((time.perf_counter() - t) * 1e3)
+    return statistics.median(times), out
+
+
+def time_sharp(node_dir, path, pipeline):
+    script = f"""
+const sharp = require('sharp'); sharp.concurrency(1);
+const buf = require('fs').readFileSync({json.dumps(path)});
+(async () => {{
+  const run = () => {{ const s = sharp(buf); return {pipeline}.toBuffer(); }};
+  await run();
+  const t = [];
+  let out;
+  for (let i = 0; i < {REPS}; i++) {{ const a = process.hrtime.bigint(); out = await run(); t.push(Number(process.hrtime.bigint() - a) / 1e6); }}
+  t.sort((a, b) => a - b);
+  process.stdout.write(JSON.stringify({{ms: t[Math.floor(t.length / 2)], out: out.toString('base64')}}));
+}})();
+"""
+    r = subprocess.run(["node", "-e", script], cwd=node_dir, capture_output=True, check=True, text=True)
+    res = json.loads(r.stdout)
+    import base64
+    return res["ms"], base64.b64decode(res["out"])
+
+
+def get(host, path):
+    conn = http.client.HTTPConnection("127.0.0.1", host.port, timeout=600)
+    t = time.perf_counter()
+    conn.request("GET", path)
+    r = conn.getresponse()
+    body = r.read()
+    dt = (time.perf_counter() - t) * 1e3
+    conn.close()
+    if r.status != 200:
+        raise SystemExit(f"GET {path} -> {r.status}: {body[:300]!r}")
+    return dt, body, r.getheader("darkroom-cache"), int(r.getheader("darkroom-host-peak-memory", "0"))
+
+
+def time_darkroom(host, image_id, query):
+    rep = [0]
+
+    def once():
+        rep[0] += 1
+        return get(host, f"/images/{image_id}/render?{query}&bg=0000{rep[0]:02x}")
+
+    once()  # first instantiation
+    times, peaks = [], []
+    for _ in range(REPS):
+        dt, body, cache, peak = once()
+        assert cache == "miss", cache
+        times.append(dt)
+        peaks.append(peak)
+    return statistics.median(times), body, max(peaks)
+
+
+def luma(data):
+    return np.asarray(Image.open(io.BytesIO(data)).convert("L"), dtype=np.float64)
+
+
+def ssim(a, b):
+    from skimage.metrics import structural_similarity
+    x, y = luma(a), luma(b)
+    if x.shape != y.shape:
+        return float("nan")
+    return structural_similarity(x, y, data_range=255)
+
+
+def main():
+    host_bin, spin_toml, workdir, node_dir = sys.argv[1:5]
+    path = os.path.join(workdir, "render-12mp.jpg")
+    if not os.path.exists(path):
+        log("  generating the 12 MP photo")
+        photo(4000, 3000, "astronaut", 1).save(path + ".tmp", format="JPEG", quality=90)
+        os.replace(path + ".tmp", path)
+    host = Host(host_bin, spin_toml, workdir, "render")
+    try:
+        with open(path, "rb") as f:
+            conn = http.client.HTTPConnection("127.0.0.1", host.port, timeout=600)
+            conn.request("POST", "/api/images", body=f.read(), headers={"Content-Type": "image/jpeg"})
+            r = conn.getresponse()
+            image_id = json.loads(r.read())["id"]
+            conn.close()
+        rows = []
+        for name, query, pipeline, kind in CASES:
+            log(f"  {name}")
+            ref_query = query.split("&format=")[0] + "&format=jpeg&q=95"
+            _, ref, _, _ = get(host, f"/images/{image_id}/render?{ref_query}&bg=ffff00")
+            dr_ms, dr_out, peak = time_darkroom(host, image_id, query)
+            sh_ms, sh_out = time_sharp(node_dir, path, pipeline)
+            pi_ms, pi_out = time_pillow(kind, path)
+            rows.append((name, dr_ms, sh_ms, pi_ms, dr_out, sh_out, pi_out, ref, peak))
+        hit_ms = statistics.median(get(host, f"/images/{image_id}/render?{CASES[0][1]}&bg=000001")[0] for _ in range(REPS))
+    finally:
+        host.stop()
+
+    print(f"\n12 MP JPEG (4000x3000), median of {REPS}; darkroom = wasm render component over HTTP, "
+          "every request a cache miss; sharp and Pillow in process, one thread.\n")
+    print("| render | darkroom ms | sharp ms | Pillow ms | darkroom / sharp | darkroom / Pillow "
+          "| bytes darkroom / sharp / Pillow | SSIM darkroom / sharp / Pillow | darkroom peak MiB |")
+    print("|---|---:|---:|---:|---:|---:|---|---|---:|")
+    for name, dr, sh, pi, dro, sho, pio, ref, peak in rows:
+        print(f"| {name} | {dr:.1f} | {sh:.1f} | {pi:.1f} | {dr / sh:.2f}x | {dr / pi:.2f}x "
+              f"| {len(dro):,} / {len(sho):,} / {len(pio):,} "
+              f"| {ssim(dro, ref):.4f} / {ssim(sho, ref):.4f} / {ssim(pio, ref):.4f} | {peak / 2**20:.1f} |")
+    print(f"\nA cache hit of the first row: {hit_ms:.1f} ms over HTTP.")
+
+
+if __name__ == "__main__":
+    main()

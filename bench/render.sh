@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Benchmark (issue 12): render URLs of a 12 MP JPEG through the wasm render component
+# under darkroom's test host (over HTTP, every request a cache miss, plus one cache hit),
+# against sharp and Pillow doing the same work in process, in one run: 1024 px cover as
+# JPEG and as WebP, 256 px with sepia and with blur. Prints a markdown table with times,
+# bytes, SSIM to a JPEG q95 render of the same geometry, and ratios.
+#
+#   bench/render.sh
+#   BENCH_REPS=15 bench/render.sh
+#
+# Installs Pillow and scikit-image into $TARGET/bench-venv and sharp into
+# $TARGET/bench-node (PyPI and npm), as bench/thumbnail.sh does. Not a test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+TARGET="${CARGO_TARGET_DIR:-$PWD/target}"
+VENV="$TARGET/bench-venv"
+NODE="$TARGET/bench-node"
+WORK="$TARGET/bench-inputs"
+
+log "building the components and the test host (release)"
+scripts/build-components.sh >&2
+cargo build --release -p darkroom-host >&2
+
+if ! "$VENV/bin/python" -c 'import PIL, skimage, numpy' 2>/dev/null; then
+    log "installing Pillow and scikit-image into $VENV"
+    [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q pillow scikit-image numpy
+fi
+if ! (cd "$NODE" 2>/dev/null && node -e 'require("sharp")' 2>/dev/null); then
+    log "installing sharp into $NODE"
+    mkdir -p "$NODE"
+    [ -f "$NODE/package.json" ] || echo '{"name":"darkroom-bench-node","private":true}' >"$NODE/package.json"
+    (cd "$NODE" && npm install --no-save --silent sharp >&2)
+fi
+
+mkdir -p "$WORK"
+"$VENV/bin/python" bench/render.py "$TARGET/release/darkroom-host" "$PWD/spin.toml" "$WORK" "$NODE"
