@@ -368,6 +368,18 @@ impl RenderOptions {
         }
     }
 
+    /// [`RenderOptions::output_format`] that keeps within the AVIF budget: when `auto`
+    /// would pick AVIF for an output of more than `limits.avif_max_pixels` (see
+    /// [`crate::Plan::out_pixels`]), it picks WebP instead (every browser that sends
+    /// `image/avif` also takes WebP). An explicit `format=avif` is left to the render,
+    /// which refuses it with 413.
+    pub fn output_format_within(&self, accept: Option<&str>, has_alpha: bool, out_pixels: u64, limits: &crate::Limits) -> OutputFormat {
+        match self.output_format(accept, has_alpha) {
+            OutputFormat::Avif if self.format == FormatChoice::Auto && out_pixels > limits.avif_max_pixels => OutputFormat::Webp,
+            f => f,
+        }
+    }
+
     /// The quality to encode `format` with: `q`, else the format's default.
     pub fn quality_for(&self, format: OutputFormat) -> u8 {
         self.quality.unwrap_or_else(|| format.default_quality())

@@ -58,7 +58,7 @@ pub fn render(bytes: &[u8], opts: &RenderOptions, format: OutputFormat, limits: 
         None => return Err(decoded.err().map_or_else(|| Error::Internal("no plan".into()), Error::from)),
     };
     let (_, img) = decoded?;
-    render_planned(img, opts, &plan, format)
+    render_planned(img, opts, &plan, format, limits)
 }
 
 /// The same pipeline for an image already decoded (and upright), e.g. `POST /api/filter`
@@ -67,7 +67,7 @@ pub fn render_image(img: DynamicImage, opts: &RenderOptions, format: OutputForma
     limits.validate()?;
     let plan = plan(opts, img.width(), img.height())?;
     check_budget(&plan, format, limits)?;
-    render_planned(img, opts, &plan, format)
+    render_planned(img, opts, &plan, format, limits)
 }
 
 /// Refuses a plan over the output budgets (413), before decoding.
@@ -94,7 +94,7 @@ pub fn check_budget(plan: &Plan, format: OutputFormat, limits: &Limits) -> Resul
     Ok(())
 }
 
-fn render_planned(img: DynamicImage, opts: &RenderOptions, plan: &Plan, format: OutputFormat) -> Result<Rendered, Error> {
+fn render_planned(img: DynamicImage, opts: &RenderOptions, plan: &Plan, format: OutputFormat, limits: &Limits) -> Result<Rendered, Error> {
     let img = crop_region(img, plan);
     let mut img = imaging::resize(&img, plan.resized.0, plan.resized.1)?;
     if let Some(win) = plan.window {
@@ -117,7 +117,8 @@ fn render_planned(img: DynamicImage, opts: &RenderOptions, plan: &Plan, format: 
     if !format.has_alpha() && img.color().has_alpha() {
         img = DynamicImage::ImageRgb8(flatten(&img, opts.bg));
     }
-    let bytes = encode::encode(&img, format, opts.quality_for(format), opts.progressive)?;
+    let settings = encode::Settings { progressive: opts.progressive, avif_speed: limits.avif_speed };
+    let bytes = encode::encode(&img, format, opts.quality_for(format), settings)?;
     Ok(Rendered { bytes, format, width: img.width(), height: img.height() })
 }
 

@@ -208,3 +208,76 @@ fn bad_input_bytes_are_client_errors() {
         assert!(err.is_client_error(), "{err:?}");
     }
 }
+
+/// The `ispe` (image spatial extent) box of an AVIF: the size its container declares.
+fn avif_size(bytes: &[u8]) -> Option<(u32, u32)> {
+    let at = bytes.windows(4).position(|w| w == b"ispe")?;
+    let field = |o: usize| bytes.get(at + o..at + o + 4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+    Some((field(8)?, field(12)?))
+}
+
+#[test]
+fn avif_is_an_avif_of_the_planned_size_within_its_budget() {
+    let (_, jpeg) = photo_jpeg(800, 600);
+    let out = render::render(&jpeg, &opts("w=160&h=120"), OutputFormat::Avif, &Limits::default()).unwrap();
+    assert_eq!((out.width, out.height, out.format), (160, 120, OutputFormat::Avif));
+    assert_eq!(&out.bytes[4..12], b"ftypavif");
+    assert_eq!(avif_size(&out.bytes), Some((160, 120)));
+    // Over the AVIF budget: `format=avif` is a 413, `auto` falls back to WebP.
+    let limits = Limits { avif_max_pixels: 10_000, ..Limits::default() };
+    let err = render::render(&jpeg, &opts("w=160&h=120&format=avif"), OutputFormat::Avif, &limits).unwrap_err();
+    assert_eq!(err.status(), 413);
+    let auto = opts("w=160&h=120");
+    let chrome = Some("image/avif,image/webp,*/*");
+    assert_eq!(auto.output_format_within(chrome, false, 160 * 120, &limits), OutputFormat::Webp);
+    assert_eq!(auto.output_format_within(chrome, false, 90 * 90, &limits), OutputFormat::Avif);
+    let explicit = opts("w=160&h=120&format=avif");
+    assert_eq!(explicit.output_format_within(chrome, false, 160 * 120, &limits), OutputFormat::Avif);
+}
+
+/// Random queries rendered on a small image (with alpha, and with EXIF rotation): never a
+/// panic; every error is a 4xx naming a parameter or a 413; every success has the
+/// planned size.
+#[test]
+fn random_renders_never_panic() {
+    let rgba = RgbaImage::from_fn(37, 23, |x, y| Rgba([x as u8 * 6, y as u8 * 11, 90, (x * 7) as u8]));
+    let png = imaging::encode(&DynamicImage::ImageRgba8(rgba), Format::Png, 0).unwrap();
+    let (_, jpeg) = photo_jpeg(64, 48);
+    let rotated = testkit::with_exif_orientation(&jpeg, 6);
+    let values: &[(&str, &[&str])] = &[
+        ("w", &["1", "2", "17", "64", "300"]),
+        ("h", &["1", "3", "48", "200"]),
+        ("fit", &["cover", "contain", "fill", "inside", "outside"]),
+        ("gravity", &["center", "smart", "southwest", "east"]),
+        ("crop", &["0,0,1,1", "5,5,10,10", "0,0,37,23", "30,20,30,30"]),
+        ("filter", &["grayscale", "blur:50", "pixelate:256", "sharpen:10,hue:-360", "gamma:0.1,invert:0.5"]),
+        ("preset", &["juno", "moon", "lark", "1977"]),
+        ("dpr", &["1", "2.5", "4"]),
+        ("enlarge", &["0", "1"]),
+        ("bg", &["000000", "12ab34"]),
+    ];
+    let limits = Limits { max_render_pixels: 200_000, ..Limits::default() };
+    let mut rng = testkit::Rng::new(99);
+    let mut ok = 0;
+    for i in 0..300 {
+        let mut q = Vec::new();
+        for (k, vs) in values {
+            if rng.next_u64() % 3 == 0 {
+                q.push(format!("{k}={}", vs[(rng.next_u64() % vs.len() as u64) as usize]));
+            }
+        }
+        let q = q.join("&");
+        let Ok(o) = RenderOptions::parse(&q, &Presets::builtin()) else { continue };
+        let bytes = [&png, &jpeg, &rotated][i % 3];
+        let format = [OutputFormat::Png, OutputFormat::Jpeg, OutputFormat::Webp][(i / 3) % 3];
+        match render::render(bytes, &o, format, &limits) {
+            Ok(out) => {
+                let img = image::load_from_memory(&out.bytes).unwrap();
+                assert_eq!(img.dimensions(), (out.width, out.height), "{q}");
+                ok += 1;
+            }
+            Err(e) => assert!(e.status() == 413 || (e.param().is_some() && e.status() < 500), "{q}: {e:?}"),
+        }
+    }
+    assert!(ok > 100, "only {ok} renders succeeded");
+}
