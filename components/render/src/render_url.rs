@@ -32,8 +32,8 @@ pub fn get(req: &Incoming, id: &str) -> Result<Reply, ApiError> {
     }
     let store = kv::open_store(&config.settings)?;
     let record = store.get_record(id)?.ok_or_else(|| unknown(id))?;
-    let format = opts.output_format(req.header("accept"), record.alpha);
     let plan = render::plan(&opts, record.width, record.height).map_err(api_error)?;
+    let format = opts.output_format_within(req.header("accept"), record.alpha, plan.out_pixels(), &config.limits);
     render::check_budget(&plan, format, &config.limits).map_err(api_error)?;
 
     let canonical = opts.canonical();

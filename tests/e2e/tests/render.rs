@@ -96,6 +96,18 @@ fn render_urls_resize_crop_and_follow_accept() {
     }
     let diff = mean_abs_diff(&decoded(&webp).to_rgb8(), &decoded(&jpeg).to_rgb8());
     assert!(diff < 4.0, "the WebP and JPEG renders of one request differ by {diff:.2}");
+
+    // AVIF when named and within avif_max_pixels (an ISO-BMFF `ftyp` box of brand avif);
+    // `auto` over the budget falls back to WebP, an explicit avif over it is 413.
+    let avif_accept = [("accept", "image/avif,image/webp,*/*")];
+    let avif = app.get_with(&format!("/images/{id}/render?w=256"), &avif_accept);
+    avif.expect_status(200);
+    assert_eq!(avif.media_type().as_deref(), Some("image/avif"), "{avif}");
+    assert_eq!(&avif.body[4..12], b"ftypavif", "{avif}");
+    expect::within_memory_budget(&avif);
+    let big = app.get_with(&format!("/images/{id}/render?w=1500&enlarge=1"), &avif_accept);
+    assert_eq!(big.media_type().as_deref(), Some("image/webp"), "{big}");
+    expect::problem(&app.get(&format!("/images/{id}/render?w=1500&enlarge=1&format=avif")), 413);
 }
 
 #[test]
