@@ -1,12 +1,12 @@
 //! The render pipeline, one step per line, in imgproxy's order:
 //! plan (from the header) → scale-on-load decode → crop → resize → cover window →
-//! effect → letterbox → flatten → encode.
+//! ICC profile to sRGB → effect → letterbox → flatten → encode.
 
 use image::{DynamicImage, Rgb, RgbImage, Rgba, RgbaImage};
 
 use crate::options::Effect;
 use crate::plan::{Plan, plan};
-use crate::{Error, Fit, Gravity, Limits, OutputFormat, Rect, RenderOptions, encode, smart};
+use crate::{Error, Fit, Gravity, Limits, OutputFormat, Rect, RenderOptions, color, encode, smart};
 
 /// An encoded render.
 #[derive(Clone, PartialEq, Eq)]
@@ -58,16 +58,18 @@ pub fn render(bytes: &[u8], opts: &RenderOptions, format: OutputFormat, limits: 
         None => return Err(decoded.err().map_or_else(|| Error::Internal("no plan".into()), Error::from)),
     };
     let (_, img) = decoded?;
-    render_planned(img, opts, &plan, format, limits)
+    let profile = color::source_profile(bytes);
+    render_planned(img, opts, &plan, format, limits, profile.as_ref())
 }
 
 /// The same pipeline for an image already decoded (and upright), e.g. `POST /api/filter`
-/// after its own decode. `img` must be the full oriented source.
+/// after its own decode. `img` must be the full oriented source, already in sRGB (no ICC
+/// conversion happens here).
 pub fn render_image(img: DynamicImage, opts: &RenderOptions, format: OutputFormat, limits: &Limits) -> Result<Rendered, Error> {
     limits.validate()?;
     let plan = plan(opts, img.width(), img.height())?;
     check_budget(&plan, format, limits)?;
-    render_planned(img, opts, &plan, format, limits)
+    render_planned(img, opts, &plan, format, limits, None)
 }
 
 /// Refuses a plan over the output budgets (413), before decoding.
@@ -94,7 +96,14 @@ pub(crate) fn check_budget(plan: &Plan, format: OutputFormat, limits: &Limits) -
     Ok(())
 }
 
-fn render_planned(img: DynamicImage, opts: &RenderOptions, plan: &Plan, format: OutputFormat, limits: &Limits) -> Result<Rendered, Error> {
+fn render_planned(
+    img: DynamicImage,
+    opts: &RenderOptions,
+    plan: &Plan,
+    format: OutputFormat,
+    limits: &Limits,
+    profile: Option<&moxcms::ColorProfile>,
+) -> Result<Rendered, Error> {
     let img = crop_region(img, plan);
     let mut img = imaging::resize(&img, plan.resized.0, plan.resized.1)?;
     if let Some(win) = plan.window {
@@ -106,6 +115,9 @@ fn render_planned(img: DynamicImage, opts: &RenderOptions, plan: &Plan, format: 
         img = img.crop_imm(x, y, win.w, win.h);
     }
     let mut img = to_8bit(img);
+    if let Some(profile) = profile {
+        color::to_srgb(&mut img, profile);
+    }
     match &opts.effect {
         Some(Effect::Chain(c)) => c.apply(&mut img),
         Some(Effect::Preset(p)) => p.apply(&mut img),
