@@ -22,13 +22,22 @@ pub const PATCHES: [[u8; 3]; 8] = [
 ];
 
 fn main() {
-    let img = RgbImage::from_fn(16 * PATCHES.len() as u32, 16, |x, _| Rgb(PATCHES[(x / 16) as usize]));
+    let img = RgbImage::from_fn(16 * PATCHES.len() as u32, 16, |x, _| {
+        Rgb(PATCHES[(x / 16) as usize])
+    });
     let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
     let icc = std::fs::read(data.join("display-p3.icc")).unwrap();
     let mut out = Vec::new();
     let mut encoder = image::codecs::png::PngEncoder::new(&mut out);
     encoder.set_icc_profile(icc).unwrap();
-    encoder.write_image(img.as_raw(), img.width(), img.height(), image::ExtendedColorType::Rgb8).unwrap();
+    encoder
+        .write_image(
+            img.as_raw(),
+            img.width(),
+            img.height(),
+            image::ExtendedColorType::Rgb8,
+        )
+        .unwrap();
     let path = data.join("p3-patches.png");
     std::fs::write(&path, out).unwrap();
     println!("wrote {}", path.display());

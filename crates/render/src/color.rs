@@ -49,7 +49,9 @@ pub(crate) fn to_srgb(img: &mut DynamicImage, profile: &ColorProfile) {
         DynamicImage::ImageRgba8(b) => (Layout::Rgba, b.as_mut()),
         _ => return,
     };
-    let Ok(transform) = profile.create_transform_8bit(layout, &srgb, layout, TransformOptions::default()) else {
+    let Ok(transform) =
+        profile.create_transform_8bit(layout, &srgb, layout, TransformOptions::default())
+    else {
         return;
     };
     let src = data.to_vec();

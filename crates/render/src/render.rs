@@ -41,7 +41,12 @@ impl std::fmt::Debug for Rendered {
 /// decoded. The decode uses shrink-on-load (JPEG DCT scaling, PNG row reduction) down to
 /// what the resize needs. Filters and presets run on the resized image. Metadata is
 /// stripped; EXIF orientation is applied.
-pub fn render(bytes: &[u8], opts: &RenderOptions, format: OutputFormat, limits: &Limits) -> Result<Rendered, Error> {
+pub fn render(
+    bytes: &[u8],
+    opts: &RenderOptions,
+    format: OutputFormat,
+    limits: &Limits,
+) -> Result<Rendered, Error> {
     limits.validate()?;
     let mut planned: Option<Result<Plan, Error>> = None;
     let decoded = imaging::decode_planned(bytes, &limits.imaging, |header| {
@@ -50,12 +55,17 @@ pub fn render(bytes: &[u8], opts: &RenderOptions, format: OutputFormat, limits: 
         let decode_box = p.as_ref().map(Plan::decode_box).ok();
         planned = Some(p);
         // Stop the decode with a placeholder error; ours is reported below.
-        decode_box.ok_or_else(|| imaging::Error::InvalidParameter("render refused by its plan".into()))
+        decode_box
+            .ok_or_else(|| imaging::Error::InvalidParameter("render refused by its plan".into()))
     });
     let plan = match planned {
         Some(Err(e)) => return Err(e),
         Some(Ok(p)) => p,
-        None => return Err(decoded.err().map_or_else(|| Error::Internal("no plan".into()), Error::from)),
+        None => {
+            return Err(decoded
+                .err()
+                .map_or_else(|| Error::Internal("no plan".into()), Error::from));
+        }
     };
     let (_, img) = decoded?;
     let profile = color::source_profile(bytes);
@@ -65,7 +75,12 @@ pub fn render(bytes: &[u8], opts: &RenderOptions, format: OutputFormat, limits: 
 /// The same pipeline for an image already decoded (and upright), e.g. `POST /api/filter`
 /// after its own decode. `img` must be the full oriented source, already in sRGB (no ICC
 /// conversion happens here).
-pub fn render_image(img: DynamicImage, opts: &RenderOptions, format: OutputFormat, limits: &Limits) -> Result<Rendered, Error> {
+pub fn render_image(
+    img: DynamicImage,
+    opts: &RenderOptions,
+    format: OutputFormat,
+    limits: &Limits,
+) -> Result<Rendered, Error> {
     limits.validate()?;
     let plan = plan(opts, img.width(), img.height())?;
     check_budget(&plan, format, limits)?;
@@ -73,7 +88,11 @@ pub fn render_image(img: DynamicImage, opts: &RenderOptions, format: OutputForma
 }
 
 /// Refuses a plan over the output budgets (413), before decoding.
-pub(crate) fn check_budget(plan: &Plan, format: OutputFormat, limits: &Limits) -> Result<(), Error> {
+pub(crate) fn check_budget(
+    plan: &Plan,
+    format: OutputFormat,
+    limits: &Limits,
+) -> Result<(), Error> {
     if plan.peak_pixels() > limits.max_render_pixels {
         return Err(Error::TooLarge(format!(
             "the render would be {}x{} (resized {}x{}), more than max_render_pixels = {}",
@@ -84,7 +103,13 @@ pub(crate) fn check_budget(plan: &Plan, format: OutputFormat, limits: &Limits) -
     if side > format.max_side() {
         return Err(Error::range(
             "w",
-            format!("{} is at most {} px a side; this render would be {}x{}", format.name(), format.max_side(), plan.width, plan.height),
+            format!(
+                "{} is at most {} px a side; this render would be {}x{}",
+                format.name(),
+                format.max_side(),
+                plan.width,
+                plan.height
+            ),
         ));
     }
     if format == OutputFormat::Avif && plan.out_pixels() > limits.avif_max_pixels {
@@ -129,9 +154,17 @@ fn render_planned(
     if !format.has_alpha() && img.color().has_alpha() {
         img = DynamicImage::ImageRgb8(flatten(&img, opts.bg));
     }
-    let settings = encode::Settings { progressive: opts.progressive, avif_speed: limits.avif_speed };
+    let settings = encode::Settings {
+        progressive: opts.progressive,
+        avif_speed: limits.avif_speed,
+    };
     let bytes = encode::encode(&img, format, opts.quality_for(format), settings)?;
-    Ok(Rendered { bytes, format, width: img.width(), height: img.height() })
+    Ok(Rendered {
+        bytes,
+        format,
+        width: img.width(),
+        height: img.height(),
+    })
 }
 
 /// Cuts the planned region out of the decoded image, whose size may be a shrink-on-load
@@ -170,7 +203,12 @@ fn letterbox(img: &DynamicImage, width: u32, height: u32, at: Rect, bg: [u8; 3])
         }
         other => {
             let mut canvas = RgbImage::from_pixel(width, height, Rgb(bg));
-            image::imageops::replace(&mut canvas, &other.to_rgb8(), i64::from(at.x), i64::from(at.y));
+            image::imageops::replace(
+                &mut canvas,
+                &other.to_rgb8(),
+                i64::from(at.x),
+                i64::from(at.y),
+            );
             DynamicImage::ImageRgb8(canvas)
         }
     }

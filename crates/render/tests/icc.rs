@@ -9,13 +9,23 @@ use render::{Limits, OutputFormat, Presets, RenderOptions};
 fn lab([r, g, b]: [u8; 3]) -> [f64; 3] {
     let lin = |c: u8| {
         let c = f64::from(c) / 255.0;
-        if c <= 0.04045 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) }
+        if c <= 0.04045 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
     };
     let (r, g, b) = (lin(r), lin(g), lin(b));
     let x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047;
     let y = 0.2126 * r + 0.7152 * g + 0.0722 * b;
     let z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883;
-    let f = |t: f64| if t > 216.0 / 24389.0 { t.cbrt() } else { (24389.0 / 27.0 * t + 16.0) / 116.0 };
+    let f = |t: f64| {
+        if t > 216.0 / 24389.0 {
+            t.cbrt()
+        } else {
+            (24389.0 / 27.0 * t + 16.0) / 116.0
+        }
+    };
     let (fx, fy, fz) = (f(x), f(y), f(z));
     [116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)]
 }
@@ -29,7 +39,8 @@ fn delta_e(a: [u8; 3], b: [u8; 3]) -> f64 {
 fn display_p3_renders_within_delta_e_2_of_sharp() {
     let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
     let png = std::fs::read(data.join("p3-patches.png")).unwrap();
-    let table: serde_json::Value = serde_json::from_slice(&std::fs::read(data.join("p3_srgb_sharp.json")).unwrap()).unwrap();
+    let table: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data.join("p3_srgb_sharp.json")).unwrap()).unwrap();
     let want: Vec<[u8; 3]> = serde_json::from_value(table["srgb"].clone()).unwrap();
     let source = image::load_from_memory(&png).unwrap().to_rgb8();
     let opts = RenderOptions::parse("format=png", &Presets::builtin()).unwrap();
@@ -45,5 +56,8 @@ fn display_p3_renders_within_delta_e_2_of_sharp() {
         println!("patch {i}: ours {px:?}, sharp {want:?}, ΔE {de:.2} (unconverted {raw:.2})");
         assert!(de < 2.0, "patch {i}: ΔE {de:.2}");
     }
-    assert!(worst_unconverted > 5.0, "the unconverted patches are already close ({worst_unconverted:.2})");
+    assert!(
+        worst_unconverted > 5.0,
+        "the unconverted patches are already close ({worst_unconverted:.2})"
+    );
 }
