@@ -163,7 +163,12 @@ mod tests {
         assert_eq!(BlendMode::SoftLight.blend(0.3, 0.5), 0.3);
         assert_eq!(BlendMode::ColorDodge.blend(0.5, 0.5), 1.0);
         assert_eq!(BlendMode::Exclusion.blend(1.0, 1.0), 0.0);
-        for m in [BlendMode::Darken, BlendMode::Lighten, BlendMode::SoftLight, BlendMode::Overlay] {
+        for m in [
+            BlendMode::Darken,
+            BlendMode::Lighten,
+            BlendMode::SoftLight,
+            BlendMode::Overlay,
+        ] {
             for i in 0..=10 {
                 let v = m.blend(i as f32 / 10.0, 0.37);
                 assert!((0.0..=1.0).contains(&v), "{m:?}");

@@ -26,7 +26,12 @@ pub(crate) struct Settings {
 }
 
 /// Encodes `img` (8-bit RGB or RGBA; JPEG input must be RGB) as `format`.
-pub(crate) fn encode(img: &DynamicImage, format: OutputFormat, quality: u8, settings: Settings) -> Result<Vec<u8>, Error> {
+pub(crate) fn encode(
+    img: &DynamicImage,
+    format: OutputFormat,
+    quality: u8,
+    settings: Settings,
+) -> Result<Vec<u8>, Error> {
     let (w, h) = (img.width(), img.height());
     let (bytes, color) = match img {
         DynamicImage::ImageRgb8(b) => (b.as_raw().as_slice(), ExtendedColorType::Rgb8),
@@ -41,10 +46,23 @@ pub(crate) fn encode(img: &DynamicImage, format: OutputFormat, quality: u8, sett
             }
             return jpeg(bytes, w, h, quality, settings.progressive);
         }
-        OutputFormat::Png => PngEncoder::new_with_quality(&mut out, CompressionType::Fast, PngFilter::Adaptive)
-            .write_image(bytes, w, h, color),
-        OutputFormat::Webp => WebPEncoder::new_lossless(Cursor::new(&mut out)).write_image(bytes, w, h, color),
-        OutputFormat::Avif => return avif(bytes, w, h, color == ExtendedColorType::Rgba8, quality, settings.avif_speed),
+        OutputFormat::Png => {
+            PngEncoder::new_with_quality(&mut out, CompressionType::Fast, PngFilter::Adaptive)
+                .write_image(bytes, w, h, color)
+        }
+        OutputFormat::Webp => {
+            WebPEncoder::new_lossless(Cursor::new(&mut out)).write_image(bytes, w, h, color)
+        }
+        OutputFormat::Avif => {
+            return avif(
+                bytes,
+                w,
+                h,
+                color == ExtendedColorType::Rgba8,
+                quality,
+                settings.avif_speed,
+            );
+        }
     };
     result.map_err(|e| Error::Internal(format!("{} encoding failed: {e}", format.name())))?;
     Ok(out)
@@ -53,7 +71,10 @@ pub(crate) fn encode(img: &DynamicImage, format: OutputFormat, quality: u8, sett
 /// A 4:2:0 JPEG of 8-bit RGB pixels.
 fn jpeg(rgb: &[u8], w: u32, h: u32, quality: u8, progressive: bool) -> Result<Vec<u8>, Error> {
     let (Ok(w16), Ok(h16)) = (u16::try_from(w), u16::try_from(h)) else {
-        return Err(Error::range("w", format!("a JPEG is at most 65535 px a side, not {w}x{h}")));
+        return Err(Error::range(
+            "w",
+            format!("a JPEG is at most 65535 px a side, not {w}x{h}"),
+        ));
     };
     let mut out = Vec::new();
     let mut encoder = jpeg_encoder::Encoder::new(&mut out, quality.clamp(1, 100));
@@ -77,10 +98,16 @@ fn avif(px: &[u8], w: u32, h: u32, alpha: bool, quality: u8, speed: u8) -> Resul
         .with_num_threads(Some(1));
     let (w, h) = (w as usize, h as usize);
     let encoded = if alpha {
-        let rgba: Vec<ravif::RGBA8> = px.chunks_exact(4).map(|c| ravif::RGBA8::new(c[0], c[1], c[2], c[3])).collect();
+        let rgba: Vec<ravif::RGBA8> = px
+            .chunks_exact(4)
+            .map(|c| ravif::RGBA8::new(c[0], c[1], c[2], c[3]))
+            .collect();
         encoder.encode_rgba(ravif::Img::new(&rgba[..], w, h))
     } else {
-        let rgb: Vec<ravif::RGB8> = px.chunks_exact(3).map(|c| ravif::RGB8::new(c[0], c[1], c[2])).collect();
+        let rgb: Vec<ravif::RGB8> = px
+            .chunks_exact(3)
+            .map(|c| ravif::RGB8::new(c[0], c[1], c[2]))
+            .collect();
         encoder.encode_rgb(ravif::Img::new(&rgb[..], w, h))
     };
     encoded

@@ -15,6 +15,7 @@
 //! | limits (checked on the plan, before decoding) | `limits` | [`Limits`] |
 //! | decode with shrink-on-load, crop, resize, cover window | `render` | [`render`], [`render_image`] |
 //! | smart gravity (content-aware window) | `smart` | [`Gravity::Smart`] |
+//! | embedded ICC profile → sRGB (`moxcms`) | `color` | applied by [`render`] |
 //! | filters, one file per operation | `filters` | [`Chain`], [`filter_catalog`] |
 //! | presets (CSSgram chains and overlays) | `presets`, `blend` | [`Presets`], [`Preset`], [`BlendMode`] |
 //! | letterbox, flatten, encode (no metadata) | `render`, `encode` | [`Rendered`] |
@@ -34,7 +35,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod blend;
+mod color;
 mod encode;
 mod error;
 pub mod filters;

@@ -35,7 +35,10 @@ impl Limits {
             return Err(Error::range("max_render_pixels", "must be positive"));
         }
         if !(1..=10).contains(&self.avif_speed) {
-            return Err(Error::range("avif_speed", format!("{} is not in 1..=10", self.avif_speed)));
+            return Err(Error::range(
+                "avif_speed",
+                format!("{} is not in 1..=10", self.avif_speed),
+            ));
         }
         self.imaging.validate()?;
         Ok(())

@@ -43,7 +43,10 @@ impl Fit {
 
     /// The `fit=` name.
     pub fn name(self) -> &'static str {
-        Self::ALL.iter().find(|(f, _)| *f == self).map_or("cover", |(_, n)| n)
+        Self::ALL
+            .iter()
+            .find(|(f, _)| *f == self)
+            .map_or("cover", |(_, n)| n)
     }
 
     fn from_name(s: &str) -> Option<Fit> {
@@ -94,7 +97,10 @@ impl Gravity {
 
     /// The `gravity=` name.
     pub fn name(self) -> &'static str {
-        Self::ALL.iter().find(|(g, _)| *g == self).map_or("center", |(_, n)| n)
+        Self::ALL
+            .iter()
+            .find(|(g, _)| *g == self)
+            .map_or("center", |(_, n)| n)
     }
 
     fn from_name(s: &str) -> Option<Gravity> {
@@ -286,15 +292,15 @@ impl RenderOptions {
         }
         o.effect = match (chain, preset_name) {
             (Some(_), Some(_)) => {
-                return Err(Error::bad("preset", "give either filter or preset, not both"));
+                return Err(Error::bad(
+                    "preset",
+                    "give either filter or preset, not both",
+                ));
             }
             (Some(c), None) => Some(Effect::Chain(c)),
-            (None, Some(name)) => Some(Effect::Preset(
-                presets
-                    .get(&name)
-                    .cloned()
-                    .ok_or_else(|| Error::bad("preset", format!("no preset named {}", quote(&name))))?,
-            )),
+            (None, Some(name)) => Some(Effect::Preset(presets.get(&name).cloned().ok_or_else(
+                || Error::bad("preset", format!("no preset named {}", quote(&name))),
+            )?)),
             (None, None) => None,
         };
         Ok(o)
@@ -342,7 +348,11 @@ impl RenderOptions {
             let _ = write!(s, "q={q}&");
         }
         let [r, g, b] = self.bg;
-        let _ = write!(s, "bg={r:02x}{g:02x}{b:02x}&enlarge={}", u8::from(self.enlarge));
+        let _ = write!(
+            s,
+            "bg={r:02x}{g:02x}{b:02x}&enlarge={}",
+            u8::from(self.enlarge)
+        );
         if self.progressive {
             s += "&progressive=1";
         }
@@ -373,9 +383,19 @@ impl RenderOptions {
     /// [`crate::Plan::out_pixels`]), it picks WebP instead (every browser that sends
     /// `image/avif` also takes WebP). An explicit `format=avif` is left to the render,
     /// which refuses it with 413.
-    pub fn output_format_within(&self, accept: Option<&str>, has_alpha: bool, out_pixels: u64, limits: &crate::Limits) -> OutputFormat {
+    pub fn output_format_within(
+        &self,
+        accept: Option<&str>,
+        has_alpha: bool,
+        out_pixels: u64,
+        limits: &crate::Limits,
+    ) -> OutputFormat {
         match self.output_format(accept, has_alpha) {
-            OutputFormat::Avif if self.format == FormatChoice::Auto && out_pixels > limits.avif_max_pixels => OutputFormat::Webp,
+            OutputFormat::Avif
+                if self.format == FormatChoice::Auto && out_pixels > limits.avif_max_pixels =>
+            {
+                OutputFormat::Webp
+            }
             f => f,
         }
     }
@@ -402,12 +422,18 @@ pub(crate) fn quote(s: &str) -> String {
 
 fn int_in(param: &str, value: &str, min: u32, max: u32) -> Result<u32, Error> {
     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Error::bad(param, format!("{} is not a whole number", quote(value))));
+        return Err(Error::bad(
+            param,
+            format!("{} is not a whole number", quote(value)),
+        ));
     }
     // Digits only: an overflow is out of range, not malformed.
     match value.parse::<u32>() {
         Ok(v) if (min..=max).contains(&v) => Ok(v),
-        _ => Err(Error::range(param, format!("{} is not in {min}..={max}", quote(value)))),
+        _ => Err(Error::range(
+            param,
+            format!("{} is not in {min}..={max}", quote(value)),
+        )),
     }
 }
 
@@ -422,7 +448,10 @@ fn dpr(value: &str) -> Result<f32, Error> {
         .filter(|v: &f32| v.is_finite() && !value.starts_with('+'))
         .ok_or_else(|| Error::bad("dpr", format!("{} is not a number", quote(value))))?;
     if !(1.0..=4.0).contains(&v) {
-        return Err(Error::range("dpr", format!("{} is not in 1..=4", quote(value))));
+        return Err(Error::range(
+            "dpr",
+            format!("{} is not in 1..=4", quote(value)),
+        ));
     }
     // Two decimals are plenty and keep the cache key from splitting on 1.50000001.
     Ok((v * 100.0).round() / 100.0)
@@ -431,27 +460,44 @@ fn dpr(value: &str) -> Result<f32, Error> {
 fn crop(value: &str) -> Result<Rect, Error> {
     let parts: Vec<&str> = value.split(',').collect();
     if parts.len() != 4 {
-        return Err(Error::bad("crop", format!("{} is not x,y,w,h", quote(value))));
+        return Err(Error::bad(
+            "crop",
+            format!("{} is not x,y,w,h", quote(value)),
+        ));
     }
     let mut n = [0u32; 4];
     for (slot, p) in n.iter_mut().zip(&parts) {
         if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(Error::bad("crop", format!("{} is not x,y,w,h in whole pixels", quote(value))));
+            return Err(Error::bad(
+                "crop",
+                format!("{} is not x,y,w,h in whole pixels", quote(value)),
+            ));
         }
         *slot = p
             .parse()
             .map_err(|_| Error::range("crop", format!("{} is too large", quote(value))))?;
     }
     if n[2] == 0 || n[3] == 0 {
-        return Err(Error::range("crop", format!("{}: w and h must be positive", quote(value))));
+        return Err(Error::range(
+            "crop",
+            format!("{}: w and h must be positive", quote(value)),
+        ));
     }
-    Ok(Rect { x: n[0], y: n[1], w: n[2], h: n[3] })
+    Ok(Rect {
+        x: n[0],
+        y: n[1],
+        w: n[2],
+        h: n[3],
+    })
 }
 
 pub(crate) fn hex_colour(param: &str, value: &str) -> Result<[u8; 3], Error> {
     let v = value.strip_prefix('#').unwrap_or(value);
     if v.len() != 6 || !v.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(Error::bad(param, format!("{} is not a colour rrggbb", quote(value))));
+        return Err(Error::bad(
+            param,
+            format!("{} is not a colour rrggbb", quote(value)),
+        ));
     }
     let byte = |i: usize| u8::from_str_radix(&v[i..i + 2], 16).unwrap_or(0);
     Ok([byte(0), byte(2), byte(4)])

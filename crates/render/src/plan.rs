@@ -39,7 +39,8 @@ impl Plan {
 
     /// The largest image the pipeline holds at once (resized, window or canvas).
     pub fn peak_pixels(&self) -> u64 {
-        self.out_pixels().max(u64::from(self.resized.0) * u64::from(self.resized.1))
+        self.out_pixels()
+            .max(u64::from(self.resized.0) * u64::from(self.resized.1))
     }
 
     /// The upright box a shrink-on-load decode of the whole source must at least reach,
@@ -77,17 +78,28 @@ impl Plan {
 /// ```
 pub fn plan(opts: &RenderOptions, src_w: u32, src_h: u32) -> Result<Plan, Error> {
     if src_w == 0 || src_h == 0 {
-        return Err(Error::range("image", format!("the source is {src_w}x{src_h}")));
+        return Err(Error::range(
+            "image",
+            format!("the source is {src_w}x{src_h}"),
+        ));
     }
     let region = match opts.crop {
-        None => Rect { x: 0, y: 0, w: src_w, h: src_h },
+        None => Rect {
+            x: 0,
+            y: 0,
+            w: src_w,
+            h: src_h,
+        },
         Some(c) => {
             let fits = u64::from(c.x) + u64::from(c.w) <= u64::from(src_w)
                 && u64::from(c.y) + u64::from(c.h) <= u64::from(src_h);
             if !fits || c.w == 0 || c.h == 0 {
                 return Err(Error::range(
                     "crop",
-                    format!("{},{},{},{} is not inside the {src_w}x{src_h} image", c.x, c.y, c.w, c.h),
+                    format!(
+                        "{},{},{},{} is not inside the {src_w}x{src_h} image",
+                        c.x, c.y, c.w, c.h
+                    ),
                 ));
             }
             c
@@ -125,7 +137,12 @@ pub fn plan(opts: &RenderOptions, src_w: u32, src_h: u32) -> Result<Plan, Error>
         // side), centred, rounded down.
         (Fit::Contain, _, _) if tw.is_some_and(|t| t != rw) || th.is_some_and(|t| t != rh) => {
             let (cw, chh) = (tw.unwrap_or(rw).max(rw), th.unwrap_or(rh).max(rh));
-            plan.embed = Some(Rect { x: (cw - rw) / 2, y: (chh - rh) / 2, w: rw, h: rh });
+            plan.embed = Some(Rect {
+                x: (cw - rw) / 2,
+                y: (chh - rh) / 2,
+                w: rw,
+                h: rh,
+            });
             (plan.width, plan.height) = (cw, chh);
         }
         _ => {}
@@ -134,7 +151,14 @@ pub fn plan(opts: &RenderOptions, src_w: u32, src_h: u32) -> Result<Plan, Error>
 }
 
 /// sharp's `ResolveShrink`: the shrink factor per axis (> 1 reduces).
-fn resolve_shrink(w: u32, h: u32, tw: Option<u32>, th: Option<u32>, fit: Fit, enlarge: bool) -> (f64, f64) {
+fn resolve_shrink(
+    w: u32,
+    h: u32,
+    tw: Option<u32>,
+    th: Option<u32>,
+    fit: Fit,
+    enlarge: bool,
+) -> (f64, f64) {
     let (w, h) = (f64::from(w), f64::from(h));
     let (mut hs, mut vs) = (1.0f64, 1.0f64);
     match (tw, th) {

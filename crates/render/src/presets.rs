@@ -13,9 +13,9 @@
 use image::DynamicImage;
 use serde::Serialize;
 
+use crate::Error;
 use crate::blend::{self, BlendMode};
 use crate::filters::{Chain, Filter, Op, with_pixels};
-use crate::Error;
 
 /// A named chain with optional overlays, applied to the resized image.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,7 +29,12 @@ pub struct Preset {
 impl Preset {
     /// A preset of a chain alone (what `filter_presets` defines).
     pub fn new(name: &str, chain: Chain, description: &str) -> Preset {
-        Preset { name: name.into(), chain, overlays: Vec::new(), description: description.into() }
+        Preset {
+            name: name.into(),
+            chain,
+            overlays: Vec::new(),
+            description: description.into(),
+        }
     }
 
     /// The preset's name.
@@ -94,44 +99,110 @@ impl Presets {
         use BlendMode::*;
         use Op::*;
         let f = |op, v| Filter { op, value: v };
-        let o = |rgb: [u8; 3], alpha: f32, blend| blend::Overlay { color: rgb, alpha, blend };
-        let p = |name: &str, filters: Vec<Filter>, overlays: Vec<blend::Overlay>, description: &str| Preset {
+        let o = |rgb: [u8; 3], alpha: f32, blend| blend::Overlay {
+            color: rgb,
+            alpha,
+            blend,
+        };
+        let p = |name: &str,
+                 filters: Vec<Filter>,
+                 overlays: Vec<blend::Overlay>,
+                 description: &str| Preset {
             name: name.into(),
             chain: Chain::from_filters(filters),
             overlays,
             description: description.into(),
         };
         let list = vec![
-            p("clarendon", vec![f(Contrast, 1.2), f(Saturate, 1.35)],
+            p(
+                "clarendon",
+                vec![f(Contrast, 1.2), f(Saturate, 1.35)],
                 vec![o([127, 187, 227], 0.2, Overlay)],
-                "Instagram Clarendon: brighter highlights, cool shadows, more saturation"),
-            p("gingham", vec![f(Brightness, 1.05), f(Hue, -10.0)],
+                "Instagram Clarendon: brighter highlights, cool shadows, more saturation",
+            ),
+            p(
+                "gingham",
+                vec![f(Brightness, 1.05), f(Hue, -10.0)],
                 vec![o([230, 230, 250], 1.0, SoftLight)],
-                "Instagram Gingham: washed-out, vintage, slightly warm"),
-            p("moon", vec![f(Grayscale, 1.0), f(Contrast, 1.1), f(Brightness, 1.1)],
-                vec![o([0xa0, 0xa0, 0xa0], 1.0, SoftLight), o([0x38, 0x38, 0x38], 1.0, Lighten)],
-                "Instagram Moon: black and white with lifted shadows"),
-            p("lark", vec![f(Contrast, 0.9)],
-                vec![o([0x22, 0x25, 0x3f], 1.0, ColorDodge), o([242, 242, 242], 0.8, Darken)],
-                "Instagram Lark: bright and desaturated, blues and greens kept"),
-            p("juno", vec![f(Sepia, 0.35), f(Contrast, 1.15), f(Brightness, 1.15), f(Saturate, 1.8)],
+                "Instagram Gingham: washed-out, vintage, slightly warm",
+            ),
+            p(
+                "moon",
+                vec![f(Grayscale, 1.0), f(Contrast, 1.1), f(Brightness, 1.1)],
+                vec![
+                    o([0xa0, 0xa0, 0xa0], 1.0, SoftLight),
+                    o([0x38, 0x38, 0x38], 1.0, Lighten),
+                ],
+                "Instagram Moon: black and white with lifted shadows",
+            ),
+            p(
+                "lark",
+                vec![f(Contrast, 0.9)],
+                vec![
+                    o([0x22, 0x25, 0x3f], 1.0, ColorDodge),
+                    o([242, 242, 242], 0.8, Darken),
+                ],
+                "Instagram Lark: bright and desaturated, blues and greens kept",
+            ),
+            p(
+                "juno",
+                vec![
+                    f(Sepia, 0.35),
+                    f(Contrast, 1.15),
+                    f(Brightness, 1.15),
+                    f(Saturate, 1.8),
+                ],
                 vec![o([127, 187, 227], 0.2, Overlay)],
-                "Instagram Juno: warm, vivid, strong contrast"),
-            p("valencia", vec![f(Contrast, 1.08), f(Brightness, 1.08), f(Sepia, 0.08)],
+                "Instagram Juno: warm, vivid, strong contrast",
+            ),
+            p(
+                "valencia",
+                vec![f(Contrast, 1.08), f(Brightness, 1.08), f(Sepia, 0.08)],
                 vec![o([0x3a, 0x03, 0x39], 0.5, Exclusion)],
-                "Instagram Valencia: faded and warm"),
-            p("nashville", vec![f(Sepia, 0.2), f(Contrast, 1.2), f(Brightness, 1.05), f(Saturate, 1.2)],
-                vec![o([247, 176, 153], 0.56, Darken), o([0, 70, 150], 0.4, Lighten)],
-                "Instagram Nashville: pink-tinted, retro, lifted blacks"),
-            p("1977", vec![f(Contrast, 1.1), f(Brightness, 1.1), f(Saturate, 1.3)],
+                "Instagram Valencia: faded and warm",
+            ),
+            p(
+                "nashville",
+                vec![
+                    f(Sepia, 0.2),
+                    f(Contrast, 1.2),
+                    f(Brightness, 1.05),
+                    f(Saturate, 1.2),
+                ],
+                vec![
+                    o([247, 176, 153], 0.56, Darken),
+                    o([0, 70, 150], 0.4, Lighten),
+                ],
+                "Instagram Nashville: pink-tinted, retro, lifted blacks",
+            ),
+            p(
+                "1977",
+                vec![f(Contrast, 1.1), f(Brightness, 1.1), f(Saturate, 1.3)],
                 vec![o([243, 106, 188], 0.3, Screen)],
-                "Instagram 1977: rosy, faded 1970s print"),
-            p("inkwell", vec![f(Sepia, 0.3), f(Contrast, 1.1), f(Brightness, 1.1), f(Grayscale, 1.0)],
+                "Instagram 1977: rosy, faded 1970s print",
+            ),
+            p(
+                "inkwell",
+                vec![
+                    f(Sepia, 0.3),
+                    f(Contrast, 1.1),
+                    f(Brightness, 1.1),
+                    f(Grayscale, 1.0),
+                ],
                 vec![],
-                "Instagram Inkwell: high-contrast black and white"),
-            p("reyes", vec![f(Sepia, 0.22), f(Brightness, 1.1), f(Contrast, 0.85), f(Saturate, 0.75)],
+                "Instagram Inkwell: high-contrast black and white",
+            ),
+            p(
+                "reyes",
+                vec![
+                    f(Sepia, 0.22),
+                    f(Brightness, 1.1),
+                    f(Contrast, 0.85),
+                    f(Saturate, 0.75),
+                ],
                 vec![o([0xef, 0xcd, 0xad], 0.5, SoftLight)],
-                "Instagram Reyes: dusty, faded, warm vintage"),
+                "Instagram Reyes: dusty, faded, warm vintage",
+            ),
         ];
         Presets { list }
     }
@@ -156,17 +227,23 @@ impl Presets {
         for (name, chain) in map {
             let valid = !name.is_empty()
                 && name.len() <= MAX_PRESET_NAME
-                && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+                && name.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'
+                });
             if !valid {
                 return Err(Error::bad(
                     PARAM,
-                    format!("preset name {} is not 1..={MAX_PRESET_NAME} of a-z 0-9 _ -", crate::options::quote(&name)),
+                    format!(
+                        "preset name {} is not 1..={MAX_PRESET_NAME} of a-z 0-9 _ -",
+                        crate::options::quote(&name)
+                    ),
                 ));
             }
-            let chain = chain
-                .as_str()
-                .ok_or_else(|| Error::bad(PARAM, format!("preset {name}: the chain must be a string")))?;
-            let chain = Chain::parse(chain).map_err(|e| Error::bad(PARAM, format!("preset {name}: {e}")))?;
+            let chain = chain.as_str().ok_or_else(|| {
+                Error::bad(PARAM, format!("preset {name}: the chain must be a string"))
+            })?;
+            let chain = Chain::parse(chain)
+                .map_err(|e| Error::bad(PARAM, format!("preset {name}: {e}")))?;
             let preset = Preset::new(&name, chain, "user preset (filter_presets)");
             match self.list.iter_mut().find(|p| p.name == name) {
                 Some(slot) => *slot = preset,

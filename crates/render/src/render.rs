@@ -1,12 +1,12 @@
 //! The render pipeline, one step per line, in imgproxy's order:
 //! plan (from the header) → scale-on-load decode → crop → resize → cover window →
-//! effect → letterbox → flatten → encode.
+//! ICC profile to sRGB → effect → letterbox → flatten → encode.
 
 use image::{DynamicImage, Rgb, RgbImage, Rgba, RgbaImage};
 
 use crate::options::Effect;
 use crate::plan::{Plan, plan};
-use crate::{Error, Fit, Gravity, Limits, OutputFormat, Rect, RenderOptions, encode, smart};
+use crate::{Error, Fit, Gravity, Limits, OutputFormat, Rect, RenderOptions, color, encode, smart};
 
 /// An encoded render.
 #[derive(Clone, PartialEq, Eq)]
@@ -41,7 +41,12 @@ impl std::fmt::Debug for Rendered {
 /// decoded. The decode uses shrink-on-load (JPEG DCT scaling, PNG row reduction) down to
 /// what the resize needs. Filters and presets run on the resized image. Metadata is
 /// stripped; EXIF orientation is applied.
-pub fn render(bytes: &[u8], opts: &RenderOptions, format: OutputFormat, limits: &Limits) -> Result<Rendered, Error> {
+pub fn render(
+    bytes: &[u8],
+    opts: &RenderOptions,
+    format: OutputFormat,
+    limits: &Limits,
+) -> Result<Rendered, Error> {
     limits.validate()?;
     let mut planned: Option<Result<Plan, Error>> = None;
     let decoded = imaging::decode_planned(bytes, &limits.imaging, |header| {
@@ -50,24 +55,36 @@ pub fn render(bytes: &[u8], opts: &RenderOptions, format: OutputFormat, limits: 
         let decode_box = p.as_ref().map(Plan::decode_box).ok();
         planned = Some(p);
         // Stop the decode with a placeholder error; ours is reported below.
-        decode_box.ok_or_else(|| imaging::Error::InvalidParameter("render refused by its plan".into()))
+        decode_box
+            .ok_or_else(|| imaging::Error::InvalidParameter("render refused by its plan".into()))
     });
     let plan = match planned {
         Some(Err(e)) => return Err(e),
         Some(Ok(p)) => p,
-        None => return Err(decoded.err().map_or_else(|| Error::Internal("no plan".into()), Error::from)),
+        None => {
+            return Err(decoded
+                .err()
+                .map_or_else(|| Error::Internal("no plan".into()), Error::from));
+        }
     };
     let (_, img) = decoded?;
-    render_planned(img, opts, &plan, format, limits)
+    let profile = color::source_profile(bytes);
+    render_planned(img, opts, &plan, format, limits, profile.as_ref())
 }
 
 /// The same pipeline for an image already decoded (and upright), e.g. `POST /api/filter`
-/// after its own decode. `img` must be the full oriented source.
-pub fn render_image(img: DynamicImage, opts: &RenderOptions, format: OutputFormat, limits: &Limits) -> Result<Rendered, Error> {
+/// after its own decode. `img` must be the full oriented source, already in sRGB (no ICC
+/// conversion happens here).
+pub fn render_image(
+    img: DynamicImage,
+    opts: &RenderOptions,
+    format: OutputFormat,
+    limits: &Limits,
+) -> Result<Rendered, Error> {
     limits.validate()?;
     let plan = plan(opts, img.width(), img.height())?;
     check_budget(&plan, format, limits)?;
-    render_planned(img, opts, &plan, format, limits)
+    render_planned(img, opts, &plan, format, limits, None)
 }
 
 /// Refuses a plan over the output budgets (413), before decoding.
@@ -82,7 +99,13 @@ pub fn check_budget(plan: &Plan, format: OutputFormat, limits: &Limits) -> Resul
     if side > format.max_side() {
         return Err(Error::range(
             "w",
-            format!("{} is at most {} px a side; this render would be {}x{}", format.name(), format.max_side(), plan.width, plan.height),
+            format!(
+                "{} is at most {} px a side; this render would be {}x{}",
+                format.name(),
+                format.max_side(),
+                plan.width,
+                plan.height
+            ),
         ));
     }
     if format == OutputFormat::Avif && plan.out_pixels() > limits.avif_max_pixels {
@@ -94,7 +117,14 @@ pub fn check_budget(plan: &Plan, format: OutputFormat, limits: &Limits) -> Resul
     Ok(())
 }
 
-fn render_planned(img: DynamicImage, opts: &RenderOptions, plan: &Plan, format: OutputFormat, limits: &Limits) -> Result<Rendered, Error> {
+fn render_planned(
+    img: DynamicImage,
+    opts: &RenderOptions,
+    plan: &Plan,
+    format: OutputFormat,
+    limits: &Limits,
+    profile: Option<&moxcms::ColorProfile>,
+) -> Result<Rendered, Error> {
     let img = crop_region(img, plan);
     let mut img = imaging::resize(&img, plan.resized.0, plan.resized.1)?;
     if let Some(win) = plan.window {
@@ -106,6 +136,9 @@ fn render_planned(img: DynamicImage, opts: &RenderOptions, plan: &Plan, format: 
         img = img.crop_imm(x, y, win.w, win.h);
     }
     let mut img = to_8bit(img);
+    if let Some(profile) = profile {
+        color::to_srgb(&mut img, profile);
+    }
     match &opts.effect {
         Some(Effect::Chain(c)) => c.apply(&mut img),
         Some(Effect::Preset(p)) => p.apply(&mut img),
@@ -117,9 +150,17 @@ fn render_planned(img: DynamicImage, opts: &RenderOptions, plan: &Plan, format: 
     if !format.has_alpha() && img.color().has_alpha() {
         img = DynamicImage::ImageRgb8(flatten(&img, opts.bg));
     }
-    let settings = encode::Settings { progressive: opts.progressive, avif_speed: limits.avif_speed };
+    let settings = encode::Settings {
+        progressive: opts.progressive,
+        avif_speed: limits.avif_speed,
+    };
     let bytes = encode::encode(&img, format, opts.quality_for(format), settings)?;
-    Ok(Rendered { bytes, format, width: img.width(), height: img.height() })
+    Ok(Rendered {
+        bytes,
+        format,
+        width: img.width(),
+        height: img.height(),
+    })
 }
 
 /// Cuts the planned region out of the decoded image, whose size may be a shrink-on-load
@@ -158,7 +199,12 @@ fn letterbox(img: &DynamicImage, width: u32, height: u32, at: Rect, bg: [u8; 3])
         }
         other => {
             let mut canvas = RgbImage::from_pixel(width, height, Rgb(bg));
-            image::imageops::replace(&mut canvas, &other.to_rgb8(), i64::from(at.x), i64::from(at.y));
+            image::imageops::replace(
+                &mut canvas,
+                &other.to_rgb8(),
+                i64::from(at.x),
+                i64::from(at.y),
+            );
             DynamicImage::ImageRgb8(canvas)
         }
     }

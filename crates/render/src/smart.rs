@@ -30,8 +30,10 @@ pub(crate) fn choose(img: &DynamicImage, ww: u32, wh: u32) -> (u32, u32) {
     };
     let score = interest(&small);
     // Window size in the scoring copy.
-    let kw = ((f64::from(ww) * f64::from(sw) / f64::from(w)).round() as usize).clamp(1, sw as usize);
-    let kh = ((f64::from(wh) * f64::from(sh) / f64::from(h)).round() as usize).clamp(1, sh as usize);
+    let kw =
+        ((f64::from(ww) * f64::from(sw) / f64::from(w)).round() as usize).clamp(1, sw as usize);
+    let kh =
+        ((f64::from(wh) * f64::from(sh) / f64::from(h)).round() as usize).clamp(1, sh as usize);
     let (best_x, best_y) = best_window(&score, sw as usize, sh as usize, kw, kh);
     // Back to full size, kept inside the image.
     let x = ((best_x as f64 / f64::from(sw)) * f64::from(w)).round() as u32;
@@ -67,7 +69,10 @@ fn interest(img: &RgbImage) -> Vec<f32> {
     for y in 0..h {
         for x in 0..w {
             let p = px(x, y);
-            let dist = ((p[0] - border[0]).powi(2) + (p[1] - border[1]).powi(2) + (p[2] - border[2]).powi(2)).sqrt();
+            let dist = ((p[0] - border[0]).powi(2)
+                + (p[1] - border[1]).powi(2)
+                + (p[2] - border[2]).powi(2))
+            .sqrt();
             let gx = lum(px((x + 1).min(w - 1), y)) - lum(px(x.saturating_sub(1), y));
             let gy = lum(px(x, (y + 1).min(h - 1))) - lum(px(x, y.saturating_sub(1)));
             // Small differences are noise or gradients of the backdrop, not a subject.
@@ -90,7 +95,8 @@ fn best_window(score: &[f32], w: usize, h: usize, kw: usize, kh: usize) -> (usiz
         }
     }
     let sum = |x: usize, y: usize| {
-        sat[(y + kh) * (w + 1) + x + kw] - sat[y * (w + 1) + x + kw] - sat[(y + kh) * (w + 1) + x] + sat[y * (w + 1) + x]
+        sat[(y + kh) * (w + 1) + x + kw] - sat[y * (w + 1) + x + kw] - sat[(y + kh) * (w + 1) + x]
+            + sat[y * (w + 1) + x]
     };
     let (cx, cy) = ((w - kw) as f64 / 2.0, (h - kh) as f64 / 2.0);
     let mut best = (f64::MIN, f64::MAX, (w - kw) / 2, (h - kh) / 2);
@@ -99,7 +105,9 @@ fn best_window(score: &[f32], w: usize, h: usize, kw: usize, kh: usize) -> (usiz
             let s = sum(x, y);
             let d = (x as f64 - cx).powi(2) + (y as f64 - cy).powi(2);
             // Compare with a tolerance so float noise does not pull off-centre.
-            if s > best.0 + 1e-6 * best.0.abs().max(1.0) || ((s - best.0).abs() <= 1e-6 * best.0.abs().max(1.0) && d < best.1) {
+            if s > best.0 + 1e-6 * best.0.abs().max(1.0)
+                || ((s - best.0).abs() <= 1e-6 * best.0.abs().max(1.0) && d < best.1)
+            {
                 best = (s, d, x, y);
             }
         }

@@ -20,8 +20,16 @@ const CASES: &[(&str, &str, f64)] = &[
     ("grayscale:0.5", "chromium/filter-grayscale-0.5.png", 0.995),
     ("sepia", "chromium/filter-sepia.png", 0.995),
     ("sepia:0.4", "chromium/filter-sepia-0.4.png", 0.995),
-    ("brightness:1.3", "chromium/filter-brightness-1.3.png", 0.995),
-    ("brightness:0.6", "chromium/filter-brightness-0.6.png", 0.995),
+    (
+        "brightness:1.3",
+        "chromium/filter-brightness-1.3.png",
+        0.995,
+    ),
+    (
+        "brightness:0.6",
+        "chromium/filter-brightness-0.6.png",
+        0.995,
+    ),
     ("contrast:1.5", "chromium/filter-contrast-1.5.png", 0.995),
     ("contrast:0.5", "chromium/filter-contrast-0.5.png", 0.995),
     ("saturate:2", "chromium/filter-saturate-2.png", 0.995),
@@ -29,7 +37,11 @@ const CASES: &[(&str, &str, f64)] = &[
     ("hue:90", "chromium/filter-hue-90.png", 0.995),
     ("hue:-150", "chromium/filter-hue--150.png", 0.995),
     ("invert", "chromium/filter-invert.png", 0.995),
-    ("grayscale,contrast:1.2,brightness:1.1", "chromium/filter-chain.png", 0.995),
+    (
+        "grayscale,contrast:1.2,brightness:1.1",
+        "chromium/filter-chain.png",
+        0.995,
+    ),
     ("blur:2", "chromium/filter-blur-2.png", 0.97),
     ("blur:2", "pillow/blur-2.png", 0.99),
     ("blur:6", "pillow/blur-6.png", 0.99),
@@ -46,7 +58,8 @@ const CASES: &[(&str, &str, f64)] = &[
 fn filters_match_their_references() {
     let src = photo();
     let mut failures = Vec::new();
-    let mut table = String::from("chain | reference | SSIM | threshold | SSIM of the unfiltered photo\n");
+    let mut table =
+        String::from("chain | reference | SSIM | threshold | SSIM of the unfiltered photo\n");
     for &(chain, reference, least) in CASES {
         let mut img = src.clone();
         Chain::parse(chain).unwrap().apply(&mut img);
@@ -55,7 +68,9 @@ fn filters_match_their_references() {
         let baseline = ssim(&src.to_rgb8(), &want);
         table += &format!("{chain} | {reference} | {got:.4} | {least} | {baseline:.4}\n");
         if got < least || got <= baseline {
-            failures.push(format!("{chain} vs {reference}: SSIM {got:.4} (need {least}, unfiltered {baseline:.4})"));
+            failures.push(format!(
+                "{chain} vs {reference}: SSIM {got:.4} (need {least}, unfiltered {baseline:.4})"
+            ));
         }
     }
     println!("{table}");

@@ -33,7 +33,8 @@ unsafe impl GlobalAlloc for Counting {
         let p = unsafe { System.realloc(ptr, layout, new_size) };
         if !p.is_null() {
             if new_size > layout.size() {
-                let now = LIVE.fetch_add(new_size - layout.size(), Ordering::Relaxed) + new_size - layout.size();
+                let now = LIVE.fetch_add(new_size - layout.size(), Ordering::Relaxed) + new_size
+                    - layout.size();
                 PEAK.fetch_max(now, Ordering::Relaxed);
             } else {
                 LIVE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
@@ -65,13 +66,28 @@ fn fifty_megapixel_renders_stay_small() {
     let presets = Presets::builtin();
     let limits = Limits::default();
     for (name, bytes) in [("jpeg", &jpeg), ("png", &png)] {
-        for query in ["w=1024&h=1024&fit=cover", "w=1024&preset=juno", "w=1024&h=768&fit=contain&gravity=smart"] {
+        for query in [
+            "w=1024&h=1024&fit=cover",
+            "w=1024&preset=juno",
+            "w=1024&h=768&fit=contain&gravity=smart",
+        ] {
             for format in [OutputFormat::Jpeg, OutputFormat::Webp] {
                 let opts = RenderOptions::parse(query, &presets).unwrap();
-                let (out, peak) = peak_growth(|| render::render(bytes, &opts, format, &limits).unwrap());
-                println!("50 MP {name} -> {query} as {}: {}x{}, peak heap growth {:.1} MiB", format.name(), out.width, out.height, peak as f64 / MIB as f64);
+                let (out, peak) =
+                    peak_growth(|| render::render(bytes, &opts, format, &limits).unwrap());
+                println!(
+                    "50 MP {name} -> {query} as {}: {}x{}, peak heap growth {:.1} MiB",
+                    format.name(),
+                    out.width,
+                    out.height,
+                    peak as f64 / MIB as f64
+                );
                 assert!(out.width <= 1024 && out.height <= 1024);
-                assert!(peak < 64 * MIB, "{name} {query} {}: peak {peak} bytes", format.name());
+                assert!(
+                    peak < 64 * MIB,
+                    "{name} {query} {}: peak {peak} bytes",
+                    format.name()
+                );
             }
         }
     }

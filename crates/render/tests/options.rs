@@ -10,9 +10,23 @@ fn parse(q: &str) -> Result<RenderOptions, Error> {
 #[test]
 fn a_full_query_parses() {
     let o = parse("w=300&h=200&fit=contain&gravity=northeast&crop=1,2,30,40&filter=sepia:0.5&format=webp&q=70&dpr=2&bg=%23FF8000&enlarge=1").unwrap();
-    assert_eq!((o.w, o.h, o.fit, o.gravity), (Some(300), Some(200), Fit::Contain, Gravity::NorthEast));
-    assert_eq!(o.crop, Some(Rect { x: 1, y: 2, w: 30, h: 40 }));
-    assert_eq!((o.format, o.quality, o.dpr, o.bg, o.enlarge), (FormatChoice::Webp, Some(70), 2.0, [255, 128, 0], true));
+    assert_eq!(
+        (o.w, o.h, o.fit, o.gravity),
+        (Some(300), Some(200), Fit::Contain, Gravity::NorthEast)
+    );
+    assert_eq!(
+        o.crop,
+        Some(Rect {
+            x: 1,
+            y: 2,
+            w: 30,
+            h: 40
+        })
+    );
+    assert_eq!(
+        (o.format, o.quality, o.dpr, o.bg, o.enlarge),
+        (FormatChoice::Webp, Some(70), 2.0, [255, 128, 0], true)
+    );
     assert_eq!(o.target(), (Some(600), Some(400)));
 }
 
@@ -63,7 +77,10 @@ fn bad_parameters_name_the_parameter_with_the_right_status() {
         assert!(err.to_string().starts_with(param), "{q}: {err}");
     }
     let chain = vec!["grayscale"; 17].join(",");
-    assert_eq!(parse(&format!("filter={chain}")).unwrap_err().param(), Some("filter"));
+    assert_eq!(
+        parse(&format!("filter={chain}")).unwrap_err().param(),
+        Some("filter")
+    );
 }
 
 #[test]
@@ -84,7 +101,11 @@ fn equivalent_queries_share_one_canonical_string() {
         ("w=10&gravity=north", "w=10"), // gravity only matters for a two-sided cover
     ];
     for (a, b) in same {
-        assert_eq!(parse(a).unwrap().canonical(), parse(b).unwrap().canonical(), "{a} vs {b}");
+        assert_eq!(
+            parse(a).unwrap().canonical(),
+            parse(b).unwrap().canonical(),
+            "{a} vs {b}"
+        );
     }
     let different = [
         ("w=300", "w=301"),
@@ -97,14 +118,22 @@ fn equivalent_queries_share_one_canonical_string() {
         ("w=3", "w=3&crop=0,0,2,2"),
     ];
     for (a, b) in different {
-        assert_ne!(parse(a).unwrap().canonical(), parse(b).unwrap().canonical(), "{a} vs {b}");
+        assert_ne!(
+            parse(a).unwrap().canonical(),
+            parse(b).unwrap().canonical(),
+            "{a} vs {b}"
+        );
     }
 }
 
 #[test]
 fn a_changed_user_preset_changes_the_key() {
-    let p1 = Presets::builtin().with_user_json(r#"{"mine": "grayscale"}"#).unwrap();
-    let p2 = Presets::builtin().with_user_json(r#"{"mine": "sepia"}"#).unwrap();
+    let p1 = Presets::builtin()
+        .with_user_json(r#"{"mine": "grayscale"}"#)
+        .unwrap();
+    let p2 = Presets::builtin()
+        .with_user_json(r#"{"mine": "sepia"}"#)
+        .unwrap();
     let a = RenderOptions::parse("preset=mine", &p1).unwrap();
     let b = RenderOptions::parse("preset=mine", &p2).unwrap();
     assert_ne!(a.canonical(), b.canonical());
@@ -112,15 +141,26 @@ fn a_changed_user_preset_changes_the_key() {
 
 #[test]
 fn user_presets_are_validated() {
-    for bad in [r#"{"Bad Name": "grayscale"}"#, r#"{"x": "nosuch"}"#, r#"{"x": 3}"#, "[1]", "{"] {
+    for bad in [
+        r#"{"Bad Name": "grayscale"}"#,
+        r#"{"x": "nosuch"}"#,
+        r#"{"x": 3}"#,
+        "[1]",
+        "{",
+    ] {
         let err = Presets::builtin().with_user_json(bad).expect_err(bad);
         assert_eq!(err.param(), Some("filter_presets"), "{bad}");
     }
-    let p = Presets::builtin().with_user_json(r#"{"juno": "grayscale", "noir": "grayscale,contrast:1.5"}"#).unwrap();
+    let p = Presets::builtin()
+        .with_user_json(r#"{"juno": "grayscale", "noir": "grayscale,contrast:1.5"}"#)
+        .unwrap();
     assert_eq!(p.get("juno").unwrap().chain().canonical(), "grayscale:1");
     assert!(p.get("juno").unwrap().overlays().is_empty());
     assert_eq!(p.catalog().len(), Presets::builtin().catalog().len() + 1);
-    assert_eq!(Presets::builtin().with_user_json("  ").unwrap(), Presets::builtin());
+    assert_eq!(
+        Presets::builtin().with_user_json("  ").unwrap(),
+        Presets::builtin()
+    );
 }
 
 #[test]
@@ -128,8 +168,14 @@ fn auto_format_follows_accept() {
     let auto = parse("w=10").unwrap();
     let chrome = "image/avif,image/webp,image/apng,image/*,*/*;q=0.8";
     assert_eq!(auto.output_format(Some(chrome), false), OutputFormat::Avif);
-    assert_eq!(auto.output_format(Some("image/webp,*/*"), false), OutputFormat::Webp);
-    assert_eq!(auto.output_format(Some("image/avif;q=0,image/webp"), true), OutputFormat::Webp);
+    assert_eq!(
+        auto.output_format(Some("image/webp,*/*"), false),
+        OutputFormat::Webp
+    );
+    assert_eq!(
+        auto.output_format(Some("image/avif;q=0,image/webp"), true),
+        OutputFormat::Webp
+    );
     assert_eq!(auto.output_format(Some("*/*"), true), OutputFormat::Png);
     assert_eq!(auto.output_format(None, false), OutputFormat::Jpeg);
     let jpeg = parse("format=jpeg").unwrap();
@@ -139,13 +185,34 @@ fn auto_format_follows_accept() {
 #[test]
 fn catalogs_serialise_as_the_api_says() {
     let filters = serde_json::to_value(render::filter_catalog()).unwrap();
-    let names: Vec<&str> = filters.as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
-    for want in ["grayscale", "sepia", "blur", "sharpen", "brightness", "contrast", "saturate", "hue", "invert", "gamma", "pixelate"] {
+    let names: Vec<&str> = filters
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    for want in [
+        "grayscale",
+        "sepia",
+        "blur",
+        "sharpen",
+        "brightness",
+        "contrast",
+        "saturate",
+        "hue",
+        "invert",
+        "gamma",
+        "pixelate",
+    ] {
         assert!(names.contains(&want), "{want} missing from {names:?}");
     }
     let blur = &filters[2];
     assert_eq!(blur["params"][0]["name"], "sigma");
-    assert!(blur["params"][0]["min"].is_number() && blur["params"][0]["max"].is_number() && blur["params"][0]["default"].is_number());
+    assert!(
+        blur["params"][0]["min"].is_number()
+            && blur["params"][0]["max"].is_number()
+            && blur["params"][0]["default"].is_number()
+    );
     let presets = serde_json::to_value(Presets::builtin().catalog()).unwrap();
     assert!(presets.as_array().unwrap().len() >= 8);
     assert_eq!(presets[0]["name"], "clarendon");
@@ -163,11 +230,46 @@ fn catalogs_serialise_as_the_api_says() {
 #[test]
 fn random_queries_never_panic() {
     let mut rng = imaging::testkit::Rng::new(12);
-    let keys = ["w", "h", "fit", "gravity", "crop", "filter", "preset", "format", "q", "dpr", "bg", "enlarge", "x", "sig"];
+    let keys = [
+        "w", "h", "fit", "gravity", "crop", "filter", "preset", "format", "q", "dpr", "bg",
+        "enlarge", "x", "sig",
+    ];
     let values = [
-        "0", "1", "2", "300", "16384", "16385", "4294967296", "-1", "1.5", "nan", "inf", "", "cover", "contain", "fill",
-        "inside", "outside", "smart", "north", "0,0,1,1", "5,5,5000,5000", "4294967295,0,1,1", "grayscale,blur:2",
-        "blur:50,pixelate:256", "hue:-360", "juno", "1977", "avif", "auto", "ffffff", "%00", "%FF%FE", ",,,", ":", "4",
+        "0",
+        "1",
+        "2",
+        "300",
+        "16384",
+        "16385",
+        "4294967296",
+        "-1",
+        "1.5",
+        "nan",
+        "inf",
+        "",
+        "cover",
+        "contain",
+        "fill",
+        "inside",
+        "outside",
+        "smart",
+        "north",
+        "0,0,1,1",
+        "5,5,5000,5000",
+        "4294967295,0,1,1",
+        "grayscale,blur:2",
+        "blur:50,pixelate:256",
+        "hue:-360",
+        "juno",
+        "1977",
+        "avif",
+        "auto",
+        "ffffff",
+        "%00",
+        "%FF%FE",
+        ",,,",
+        ":",
+        "4",
     ];
     let presets = Presets::builtin();
     for _ in 0..20_000 {
@@ -181,21 +283,29 @@ fn random_queries_never_panic() {
             let v = values[(rng.next_u64() % values.len() as u64) as usize];
             q += &format!("{k}={v}");
         }
-        if rng.next_u64() % 10 == 0 {
-            let bytes: Vec<u8> = (0..(rng.next_u64() % 30)).map(|_| (rng.next_u64() % 256) as u8).collect();
+        if rng.next_u64().is_multiple_of(10) {
+            let bytes: Vec<u8> = (0..(rng.next_u64() % 30))
+                .map(|_| (rng.next_u64() % 256) as u8)
+                .collect();
             q += &String::from_utf8_lossy(&bytes);
         }
         match RenderOptions::parse(&q, &presets) {
             Ok(o) => {
                 let _ = o.canonical();
-                let (sw, sh) = (1 + (rng.next_u64() % 5000) as u32, 1 + (rng.next_u64() % 5000) as u32);
+                let (sw, sh) = (
+                    1 + (rng.next_u64() % 5000) as u32,
+                    1 + (rng.next_u64() % 5000) as u32,
+                );
                 if let Ok(plan) = render::plan(&o, sw, sh) {
                     assert!(plan.width >= 1 && plan.height >= 1, "{q}");
                     let (bw, bh) = plan.decode_box();
                     assert!(bw >= 1 && bh >= 1 && bw <= sw && bh <= sh, "{q}");
                 }
             }
-            Err(e) => assert!(e.param().is_some() && (400..500).contains(&e.status()), "{q}: {e:?}"),
+            Err(e) => assert!(
+                e.param().is_some() && (400..500).contains(&e.status()),
+                "{q}: {e:?}"
+            ),
         }
     }
 }

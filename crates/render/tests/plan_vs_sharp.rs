@@ -36,7 +36,10 @@ fn plan_matches_sharp_for_every_row() {
         let plan = render::plan(&opts, sw, sh).unwrap();
         let want = (n(&row["out"][0]).unwrap(), n(&row["out"][1]).unwrap());
         if (plan.width, plan.height) != want {
-            mismatches.push(format!("{sw}x{sh} {query}: plan {}x{}, sharp {}x{}", plan.width, plan.height, want.0, want.1));
+            mismatches.push(format!(
+                "{sw}x{sh} {query}: plan {}x{}, sharp {}x{}",
+                plan.width, plan.height, want.0, want.1
+            ));
         }
     }
     assert!(
@@ -44,6 +47,11 @@ fn plan_matches_sharp_for_every_row() {
         "{} of {} rows differ from sharp, e.g.:\n{}",
         mismatches.len(),
         rows.len(),
-        mismatches.iter().take(20).cloned().collect::<Vec<_>>().join("\n")
+        mismatches
+            .iter()
+            .take(20)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }

@@ -24,9 +24,15 @@ fn presets_match_chromium() {
         let want = data_image(&format!("chromium/preset-{}.png", preset.name()));
         let got = ssim(&img.to_rgb8(), &want);
         let baseline = ssim(&src.to_rgb8(), &want);
-        println!("{:10} SSIM {got:.4} (unfiltered {baseline:.4})", preset.name());
+        println!(
+            "{:10} SSIM {got:.4} (unfiltered {baseline:.4})",
+            preset.name()
+        );
         if got < 0.95 || got <= baseline {
-            failures.push(format!("{}: SSIM {got:.4}, unfiltered {baseline:.4}", preset.name()));
+            failures.push(format!(
+                "{}: SSIM {got:.4}, unfiltered {baseline:.4}",
+                preset.name()
+            ));
         }
     }
     assert!(names >= 8, "only {names} built-in presets");

@@ -21,7 +21,8 @@ fn photo_jpeg(w: u32, h: u32) -> (RgbImage, Vec<u8>) {
 /// The reference: full decode, crop, Lanczos3 resize with `imaging`, window at `x, y`.
 fn reference(src: &RgbImage, resize: (u32, u32), window: (u32, u32, u32, u32)) -> RgbImage {
     let big = imaging::resize(&DynamicImage::ImageRgb8(src.clone()), resize.0, resize.1).unwrap();
-    big.crop_imm(window.0, window.1, window.2, window.3).to_rgb8()
+    big.crop_imm(window.0, window.1, window.2, window.3)
+        .to_rgb8()
 }
 
 #[test]
@@ -30,21 +31,35 @@ fn every_format_decodes_at_the_planned_size_and_looks_like_the_reference() {
     let want = reference(&src, (400, 300), (50, 0, 300, 300));
     // JPEG q80 4:2:0 on the (noisy) synthetic photo loses some SSIM; the lossless formats
     // differ from the reference only by the shrink-on-load decode.
-    for (format, least) in [(OutputFormat::Jpeg, 0.90), (OutputFormat::Png, 0.99), (OutputFormat::Webp, 0.99)] {
+    for (format, least) in [
+        (OutputFormat::Jpeg, 0.90),
+        (OutputFormat::Png, 0.99),
+        (OutputFormat::Webp, 0.99),
+    ] {
         let out = render::render(&jpeg, &opts("w=300&h=300"), format, &Limits::default()).unwrap();
         assert_eq!((out.width, out.height, out.format), (300, 300, format));
         let decoded = image::load_from_memory(&out.bytes).unwrap();
         if format == OutputFormat::Jpeg {
             // Progressive output decodes to the same picture.
-            let o = RenderOptions { progressive: true, ..opts("w=300&h=300") };
+            let o = RenderOptions {
+                progressive: true,
+                ..opts("w=300&h=300")
+            };
             let p = render::render(&jpeg, &o, format, &Limits::default()).unwrap();
             let pd = image::load_from_memory(&p.bytes).unwrap().to_rgb8();
             assert!(ssim(&pd, &decoded.to_rgb8()) > 0.999);
         }
-        assert_eq!(imaging::sniff(&out.bytes).map(|f| f.mime()), Some(format.mime()));
+        assert_eq!(
+            imaging::sniff(&out.bytes).map(|f| f.mime()),
+            Some(format.mime())
+        );
         assert_eq!(decoded.dimensions(), (300, 300));
         let s = ssim(&decoded.to_rgb8(), &want);
-        println!("{}: {} bytes, SSIM to the full-decode reference {s:.4}", format.name(), out.bytes.len());
+        println!(
+            "{}: {} bytes, SSIM to the full-decode reference {s:.4}",
+            format.name(),
+            out.bytes.len()
+        );
         assert!(s > least, "{}: SSIM {s}", format.name());
     }
 }
@@ -53,7 +68,13 @@ fn every_format_decodes_at_the_planned_size_and_looks_like_the_reference() {
 fn gravity_moves_the_cover_window() {
     let (src, jpeg) = photo_jpeg(1200, 600);
     for (g, x) in [("west", 0), ("center", 100), ("east", 200)] {
-        let out = render::render(&jpeg, &opts(&format!("w=200&h=200&gravity={g}")), OutputFormat::Png, &Limits::default()).unwrap();
+        let out = render::render(
+            &jpeg,
+            &opts(&format!("w=200&h=200&gravity={g}")),
+            OutputFormat::Png,
+            &Limits::default(),
+        )
+        .unwrap();
         let got = image::load_from_memory(&out.bytes).unwrap().to_rgb8();
         let want = reference(&src, (400, 200), (x, 0, 200, 200));
         let s = ssim(&got, &want);
@@ -64,7 +85,13 @@ fn gravity_moves_the_cover_window() {
 #[test]
 fn crop_is_applied_first_in_oriented_pixels() {
     let (src, jpeg) = photo_jpeg(1200, 900);
-    let out = render::render(&jpeg, &opts("crop=600,300,400,400&w=200"), OutputFormat::Png, &Limits::default()).unwrap();
+    let out = render::render(
+        &jpeg,
+        &opts("crop=600,300,400,400&w=200"),
+        OutputFormat::Png,
+        &Limits::default(),
+    )
+    .unwrap();
     assert_eq!((out.width, out.height), (200, 200));
     let got = image::load_from_memory(&out.bytes).unwrap().to_rgb8();
     let region = DynamicImage::ImageRgb8(src).crop_imm(600, 300, 400, 400);
@@ -72,14 +99,26 @@ fn crop_is_applied_first_in_oriented_pixels() {
     let s = ssim(&got, &want);
     assert!(s > 0.95, "SSIM {s}");
     // A crop leaving the image is a 422 naming `crop`.
-    let err = render::render(&jpeg, &opts("crop=1000,0,400,400"), OutputFormat::Png, &Limits::default()).unwrap_err();
+    let err = render::render(
+        &jpeg,
+        &opts("crop=1000,0,400,400"),
+        OutputFormat::Png,
+        &Limits::default(),
+    )
+    .unwrap_err();
     assert_eq!((err.param(), err.status()), (Some("crop"), 422));
 }
 
 #[test]
 fn contain_letterboxes_with_bg() {
     let (_, jpeg) = photo_jpeg(800, 400);
-    let out = render::render(&jpeg, &opts("w=200&h=200&fit=contain&bg=ff0000"), OutputFormat::Png, &Limits::default()).unwrap();
+    let out = render::render(
+        &jpeg,
+        &opts("w=200&h=200&fit=contain&bg=ff0000"),
+        OutputFormat::Png,
+        &Limits::default(),
+    )
+    .unwrap();
     let img = image::load_from_memory(&out.bytes).unwrap().to_rgb8();
     assert_eq!(img.dimensions(), (200, 200));
     // 200x100 picture centred: bars of 50 px above and below.
@@ -110,9 +149,16 @@ fn smart_gravity_keeps_a_small_subject_on_a_plain_background() {
     // Subject at x 340..373 of the 400x200 resize: the centre window (100..300) misses it.
     assert_eq!(subject_pixels("w=200&h=200"), 0);
     let smart = subject_pixels("w=200&h=200&gravity=smart");
-    assert!(smart >= 30 * 30, "smart window holds {smart} subject pixels");
+    assert!(
+        smart >= 30 * 30,
+        "smart window holds {smart} subject pixels"
+    );
     // A flat image crops like the centre.
-    let flat = testkit::encode(&RgbImage::from_pixel(400, 200, Rgb([9, 9, 9])), Format::Png, 0);
+    let flat = testkit::encode(
+        &RgbImage::from_pixel(400, 200, Rgb([9, 9, 9])),
+        Format::Png,
+        0,
+    );
     let o = opts("w=100&h=100&gravity=smart");
     assert!(render::render(&flat, &o, OutputFormat::Png, &Limits::default()).is_ok());
 }
@@ -121,7 +167,13 @@ fn smart_gravity_keeps_a_small_subject_on_a_plain_background() {
 fn exif_orientation_is_applied_before_planning() {
     let (_, jpeg) = photo_jpeg(600, 300);
     let rotated = testkit::with_exif_orientation(&jpeg, 6);
-    let out = render::render(&rotated, &opts("w=150"), OutputFormat::Jpeg, &Limits::default()).unwrap();
+    let out = render::render(
+        &rotated,
+        &opts("w=150"),
+        OutputFormat::Jpeg,
+        &Limits::default(),
+    )
+    .unwrap();
     assert_eq!((out.width, out.height), (150, 300));
     let img = image::load_from_memory(&out.bytes).unwrap();
     assert_eq!(img.dimensions(), (150, 300));
@@ -129,7 +181,13 @@ fn exif_orientation_is_applied_before_planning() {
 
 #[test]
 fn alpha_is_kept_in_png_and_flattened_on_bg_in_jpeg() {
-    let img = RgbaImage::from_fn(100, 100, |x, _| if x < 50 { Rgba([0, 0, 255, 0]) } else { Rgba([0, 0, 255, 255]) });
+    let img = RgbaImage::from_fn(100, 100, |x, _| {
+        if x < 50 {
+            Rgba([0, 0, 255, 0])
+        } else {
+            Rgba([0, 0, 255, 255])
+        }
+    });
     let png = imaging::encode(&DynamicImage::ImageRgba8(img), Format::Png, 0).unwrap();
     let o = opts("bg=00ff00");
     assert_eq!(o.output_format(None, true), OutputFormat::Png);
@@ -145,10 +203,19 @@ fn alpha_is_kept_in_png_and_flattened_on_bg_in_jpeg() {
 #[test]
 fn filters_run_on_the_resized_image() {
     let (_, jpeg) = photo_jpeg(800, 600);
-    let out = render::render(&jpeg, &opts("w=200&filter=grayscale"), OutputFormat::Png, &Limits::default()).unwrap();
+    let out = render::render(
+        &jpeg,
+        &opts("w=200&filter=grayscale"),
+        OutputFormat::Png,
+        &Limits::default(),
+    )
+    .unwrap();
     let img = image::load_from_memory(&out.bytes).unwrap().to_rgb8();
     assert_eq!(img.dimensions(), (200, 150));
-    assert!(img.pixels().all(|p| p.0[0].abs_diff(p.0[1]) <= 1 && p.0[1].abs_diff(p.0[2]) <= 1));
+    assert!(
+        img.pixels()
+            .all(|p| p.0[0].abs_diff(p.0[1]) <= 1 && p.0[1].abs_diff(p.0[2]) <= 1)
+    );
 }
 
 /// A PNG of `w` x `h` with a header and no pixel data (an empty zlib stream).
@@ -158,7 +225,11 @@ fn png_header_only(w: u32, h: u32) -> Vec<u8> {
         for &b in bytes {
             c ^= u32::from(b);
             for _ in 0..8 {
-                c = if c & 1 == 1 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+                c = if c & 1 == 1 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
             }
         }
         !c
@@ -185,7 +256,10 @@ fn png_header_only(w: u32, h: u32) -> Vec<u8> {
 fn outputs_over_the_limit_are_refused_before_decoding() {
     // Headers only: decoding fails as corrupt, so a 413 proves the plan refused first.
     let png = png_header_only(4000, 3000);
-    let limits = Limits { max_render_pixels: 1_000_000, ..Limits::default() };
+    let limits = Limits {
+        max_render_pixels: 1_000_000,
+        ..Limits::default()
+    };
     let err = render::render(&png, &opts("w=2000"), OutputFormat::Png, &limits).unwrap_err();
     assert!(matches!(err, Error::TooLarge(_)), "{err:?}");
     assert_eq!(err.status(), 413);
@@ -193,18 +267,31 @@ fn outputs_over_the_limit_are_refused_before_decoding() {
     let err = render::render(&png, &opts("w=500"), OutputFormat::Png, &limits).unwrap_err();
     assert!(matches!(err, Error::Image(_)), "{err:?}");
     // An AVIF over its own budget is refused the same way.
-    let err = render::render(&png, &opts("w=2000"), OutputFormat::Avif, &Limits::default()).unwrap_err();
+    let err = render::render(
+        &png,
+        &opts("w=2000"),
+        OutputFormat::Avif,
+        &Limits::default(),
+    )
+    .unwrap_err();
     assert_eq!(err.status(), 413, "{err:?}");
     // enlarge=1 past the limit too.
     let (_, jpeg) = photo_jpeg(1000, 1000);
-    let err = render::render(&jpeg, &opts("w=4100&enlarge=1"), OutputFormat::Png, &Limits::default()).unwrap_err();
+    let err = render::render(
+        &jpeg,
+        &opts("w=4100&enlarge=1"),
+        OutputFormat::Png,
+        &Limits::default(),
+    )
+    .unwrap_err();
     assert_eq!(err.status(), 413, "{err:?}");
 }
 
 #[test]
 fn bad_input_bytes_are_client_errors() {
     for bytes in [&b""[..], b"not an image", &[0xFF, 0xD8, 0xFF]] {
-        let err = render::render(bytes, &opts("w=10"), OutputFormat::Jpeg, &Limits::default()).unwrap_err();
+        let err = render::render(bytes, &opts("w=10"), OutputFormat::Jpeg, &Limits::default())
+            .unwrap_err();
         assert!(err.is_client_error(), "{err:?}");
     }
 }
@@ -212,27 +299,58 @@ fn bad_input_bytes_are_client_errors() {
 /// The `ispe` (image spatial extent) box of an AVIF: the size its container declares.
 fn avif_size(bytes: &[u8]) -> Option<(u32, u32)> {
     let at = bytes.windows(4).position(|w| w == b"ispe")?;
-    let field = |o: usize| bytes.get(at + o..at + o + 4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+    let field = |o: usize| {
+        bytes
+            .get(at + o..at + o + 4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    };
     Some((field(8)?, field(12)?))
 }
 
 #[test]
 fn avif_is_an_avif_of_the_planned_size_within_its_budget() {
     let (_, jpeg) = photo_jpeg(800, 600);
-    let out = render::render(&jpeg, &opts("w=160&h=120"), OutputFormat::Avif, &Limits::default()).unwrap();
-    assert_eq!((out.width, out.height, out.format), (160, 120, OutputFormat::Avif));
+    let out = render::render(
+        &jpeg,
+        &opts("w=160&h=120"),
+        OutputFormat::Avif,
+        &Limits::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        (out.width, out.height, out.format),
+        (160, 120, OutputFormat::Avif)
+    );
     assert_eq!(&out.bytes[4..12], b"ftypavif");
     assert_eq!(avif_size(&out.bytes), Some((160, 120)));
     // Over the AVIF budget: `format=avif` is a 413, `auto` falls back to WebP.
-    let limits = Limits { avif_max_pixels: 10_000, ..Limits::default() };
-    let err = render::render(&jpeg, &opts("w=160&h=120&format=avif"), OutputFormat::Avif, &limits).unwrap_err();
+    let limits = Limits {
+        avif_max_pixels: 10_000,
+        ..Limits::default()
+    };
+    let err = render::render(
+        &jpeg,
+        &opts("w=160&h=120&format=avif"),
+        OutputFormat::Avif,
+        &limits,
+    )
+    .unwrap_err();
     assert_eq!(err.status(), 413);
     let auto = opts("w=160&h=120");
     let chrome = Some("image/avif,image/webp,*/*");
-    assert_eq!(auto.output_format_within(chrome, false, 160 * 120, &limits), OutputFormat::Webp);
-    assert_eq!(auto.output_format_within(chrome, false, 90 * 90, &limits), OutputFormat::Avif);
+    assert_eq!(
+        auto.output_format_within(chrome, false, 160 * 120, &limits),
+        OutputFormat::Webp
+    );
+    assert_eq!(
+        auto.output_format_within(chrome, false, 90 * 90, &limits),
+        OutputFormat::Avif
+    );
     let explicit = opts("w=160&h=120&format=avif");
-    assert_eq!(explicit.output_format_within(chrome, false, 160 * 120, &limits), OutputFormat::Avif);
+    assert_eq!(
+        explicit.output_format_within(chrome, false, 160 * 120, &limits),
+        OutputFormat::Avif
+    );
 }
 
 /// Random queries rendered on a small image (with alpha, and with EXIF rotation): never a
@@ -240,7 +358,9 @@ fn avif_is_an_avif_of_the_planned_size_within_its_budget() {
 /// planned size.
 #[test]
 fn random_renders_never_panic() {
-    let rgba = RgbaImage::from_fn(37, 23, |x, y| Rgba([x as u8 * 6, y as u8 * 11, 90, (x * 7) as u8]));
+    let rgba = RgbaImage::from_fn(37, 23, |x, y| {
+        Rgba([x as u8 * 6, y as u8 * 11, 90, (x * 7) as u8])
+    });
     let png = imaging::encode(&DynamicImage::ImageRgba8(rgba), Format::Png, 0).unwrap();
     let (_, jpeg) = photo_jpeg(64, 48);
     let rotated = testkit::with_exif_orientation(&jpeg, 6);
@@ -249,25 +369,45 @@ fn random_renders_never_panic() {
         ("h", &["1", "3", "48", "200"]),
         ("fit", &["cover", "contain", "fill", "inside", "outside"]),
         ("gravity", &["center", "smart", "southwest", "east"]),
-        ("crop", &["0,0,1,1", "5,5,10,10", "0,0,37,23", "30,20,30,30"]),
-        ("filter", &["grayscale", "blur:50", "pixelate:256", "sharpen:10,hue:-360", "gamma:0.1,invert:0.5"]),
+        (
+            "crop",
+            &["0,0,1,1", "5,5,10,10", "0,0,37,23", "30,20,30,30"],
+        ),
+        (
+            "filter",
+            &[
+                "grayscale",
+                "blur:50",
+                "pixelate:256",
+                "sharpen:10,hue:-360",
+                "gamma:0.1,invert:0.5",
+            ],
+        ),
         ("preset", &["juno", "moon", "lark", "1977"]),
         ("dpr", &["1", "2.5", "4"]),
         ("enlarge", &["0", "1"]),
         ("bg", &["000000", "12ab34"]),
     ];
-    let limits = Limits { max_render_pixels: 200_000, ..Limits::default() };
+    let limits = Limits {
+        max_render_pixels: 200_000,
+        ..Limits::default()
+    };
     let mut rng = testkit::Rng::new(99);
     let mut ok = 0;
     for i in 0..300 {
         let mut q = Vec::new();
         for (k, vs) in values {
-            if rng.next_u64() % 3 == 0 {
-                q.push(format!("{k}={}", vs[(rng.next_u64() % vs.len() as u64) as usize]));
+            if rng.next_u64().is_multiple_of(3) {
+                q.push(format!(
+                    "{k}={}",
+                    vs[(rng.next_u64() % vs.len() as u64) as usize]
+                ));
             }
         }
         let q = q.join("&");
-        let Ok(o) = RenderOptions::parse(&q, &Presets::builtin()) else { continue };
+        let Ok(o) = RenderOptions::parse(&q, &Presets::builtin()) else {
+            continue;
+        };
         let bytes = [&png, &jpeg, &rotated][i % 3];
         let format = [OutputFormat::Png, OutputFormat::Jpeg, OutputFormat::Webp][(i / 3) % 3];
         match render::render(bytes, &o, format, &limits) {
@@ -276,8 +416,47 @@ fn random_renders_never_panic() {
                 assert_eq!(img.dimensions(), (out.width, out.height), "{q}");
                 ok += 1;
             }
-            Err(e) => assert!(e.status() == 413 || (e.param().is_some() && e.status() < 500), "{q}: {e:?}"),
+            Err(e) => assert!(
+                e.status() == 413 || (e.param().is_some() && e.status() < 500),
+                "{q}: {e:?}"
+            ),
         }
     }
     assert!(ok > 100, "only {ok} renders succeeded");
+}
+
+#[test]
+fn render_image_matches_render_on_the_same_pixels() {
+    let (src, png_bytes) = {
+        let img = testkit::synthetic_photo(400, 300, 8);
+        let png = testkit::encode(&img, Format::Png, 0);
+        (img, png)
+    };
+    let o = opts("w=200&h=100&fit=cover&gravity=south&filter=sepia:0.5");
+    let a = render::render(&png_bytes, &o, OutputFormat::Png, &Limits::default()).unwrap();
+    let b = render::render_image(
+        DynamicImage::ImageRgb8(src),
+        &o,
+        OutputFormat::Png,
+        &Limits::default(),
+    )
+    .unwrap();
+    assert_eq!((a.width, a.height), (b.width, b.height));
+    let (da, db) = (
+        image::load_from_memory(&a.bytes).unwrap().to_rgb8(),
+        image::load_from_memory(&b.bytes).unwrap().to_rgb8(),
+    );
+    assert!(ssim(&da, &db) > 0.999);
+    let limits = Limits {
+        max_render_pixels: 10_000,
+        ..Limits::default()
+    };
+    let err = render::render_image(
+        DynamicImage::ImageRgb8(RgbImage::new(400, 300)),
+        &opts("w=400"),
+        OutputFormat::Png,
+        &limits,
+    )
+    .unwrap_err();
+    assert_eq!(err.status(), 413);
 }

@@ -46,7 +46,8 @@ fn box_radius(sigma: f32, passes: usize) -> f32 {
     let sigma2 = f64::from(sigma) * f64::from(sigma) / passes as f64;
     let big_l = (12.0 * sigma2 + 1.0).sqrt();
     let l = ((big_l - 1.0) / 2.0).floor();
-    let a = (2.0 * l + 1.0) * (l * (l + 1.0) - 3.0 * sigma2) / (6.0 * (sigma2 - (l + 1.0) * (l + 1.0)));
+    let a =
+        (2.0 * l + 1.0) * (l * (l + 1.0) - 3.0 * sigma2) / (6.0 * (sigma2 - (l + 1.0) * (l + 1.0)));
     (l + a) as f32
 }
 
@@ -94,7 +95,10 @@ mod tests {
             // Variance of one extended box (Gwosdek eq. 6), times the passes.
             let var = (2.0 * l + 1.0) * l * (l + 1.0) / 3.0 + 2.0 * a * (l + 1.0) * (l + 1.0);
             let var = var / (2.0 * l + 1.0 + 2.0 * a) * PASSES as f32;
-            assert!((var - sigma * sigma).abs() < 0.01 * sigma * sigma + 1e-3, "{sigma}: {var}");
+            assert!(
+                (var - sigma * sigma).abs() < 0.01 * sigma * sigma + 1e-3,
+                "{sigma}: {var}"
+            );
         }
     }
 

@@ -83,28 +83,116 @@ struct Spec {
 }
 
 const SPECS: [Spec; 11] = [
-    Spec { op: Op::Grayscale, name: "grayscale", param: "amount", min: 0.0, max: 1.0, default: 1.0, integer: false,
-        description: "CSS grayscale(): blend towards Rec. 709 luma" },
-    Spec { op: Op::Sepia, name: "sepia", param: "amount", min: 0.0, max: 1.0, default: 1.0, integer: false,
-        description: "CSS sepia(): warm brown tone" },
-    Spec { op: Op::Blur, name: "blur", param: "sigma", min: 0.3, max: 50.0, default: 2.0, integer: false,
-        description: "Gaussian blur with this standard deviation in output pixels" },
-    Spec { op: Op::Sharpen, name: "sharpen", param: "sigma", min: 0.3, max: 10.0, default: 1.0, integer: false,
-        description: "unsharp mask: adds the difference to a Gaussian blur of this sigma" },
-    Spec { op: Op::Brightness, name: "brightness", param: "factor", min: 0.0, max: 4.0, default: 1.0, integer: false,
-        description: "CSS brightness(): multiplies every channel (1 = unchanged)" },
-    Spec { op: Op::Contrast, name: "contrast", param: "factor", min: 0.0, max: 4.0, default: 1.0, integer: false,
-        description: "CSS contrast(): stretches around mid grey (1 = unchanged)" },
-    Spec { op: Op::Saturate, name: "saturate", param: "factor", min: 0.0, max: 4.0, default: 1.0, integer: false,
-        description: "CSS saturate(): 0 = grey, 1 = unchanged" },
-    Spec { op: Op::Hue, name: "hue", param: "degrees", min: -360.0, max: 360.0, default: 180.0, integer: false,
-        description: "CSS hue-rotate() by this many degrees" },
-    Spec { op: Op::Invert, name: "invert", param: "amount", min: 0.0, max: 1.0, default: 1.0, integer: false,
-        description: "CSS invert(): 1 = negative" },
-    Spec { op: Op::Gamma, name: "gamma", param: "g", min: 0.1, max: 10.0, default: 2.2, integer: false,
-        description: "power curve C^(1/g) on sRGB values (g > 1 lightens mid-tones)" },
-    Spec { op: Op::Pixelate, name: "pixelate", param: "size", min: 2.0, max: 256.0, default: 8.0, integer: true,
-        description: "mosaic of size x size blocks, each its mean colour" },
+    Spec {
+        op: Op::Grayscale,
+        name: "grayscale",
+        param: "amount",
+        min: 0.0,
+        max: 1.0,
+        default: 1.0,
+        integer: false,
+        description: "CSS grayscale(): blend towards Rec. 709 luma",
+    },
+    Spec {
+        op: Op::Sepia,
+        name: "sepia",
+        param: "amount",
+        min: 0.0,
+        max: 1.0,
+        default: 1.0,
+        integer: false,
+        description: "CSS sepia(): warm brown tone",
+    },
+    Spec {
+        op: Op::Blur,
+        name: "blur",
+        param: "sigma",
+        min: 0.3,
+        max: 50.0,
+        default: 2.0,
+        integer: false,
+        description: "Gaussian blur with this standard deviation in output pixels",
+    },
+    Spec {
+        op: Op::Sharpen,
+        name: "sharpen",
+        param: "sigma",
+        min: 0.3,
+        max: 10.0,
+        default: 1.0,
+        integer: false,
+        description: "unsharp mask: adds the difference to a Gaussian blur of this sigma",
+    },
+    Spec {
+        op: Op::Brightness,
+        name: "brightness",
+        param: "factor",
+        min: 0.0,
+        max: 4.0,
+        default: 1.0,
+        integer: false,
+        description: "CSS brightness(): multiplies every channel (1 = unchanged)",
+    },
+    Spec {
+        op: Op::Contrast,
+        name: "contrast",
+        param: "factor",
+        min: 0.0,
+        max: 4.0,
+        default: 1.0,
+        integer: false,
+        description: "CSS contrast(): stretches around mid grey (1 = unchanged)",
+    },
+    Spec {
+        op: Op::Saturate,
+        name: "saturate",
+        param: "factor",
+        min: 0.0,
+        max: 4.0,
+        default: 1.0,
+        integer: false,
+        description: "CSS saturate(): 0 = grey, 1 = unchanged",
+    },
+    Spec {
+        op: Op::Hue,
+        name: "hue",
+        param: "degrees",
+        min: -360.0,
+        max: 360.0,
+        default: 180.0,
+        integer: false,
+        description: "CSS hue-rotate() by this many degrees",
+    },
+    Spec {
+        op: Op::Invert,
+        name: "invert",
+        param: "amount",
+        min: 0.0,
+        max: 1.0,
+        default: 1.0,
+        integer: false,
+        description: "CSS invert(): 1 = negative",
+    },
+    Spec {
+        op: Op::Gamma,
+        name: "gamma",
+        param: "g",
+        min: 0.1,
+        max: 10.0,
+        default: 2.2,
+        integer: false,
+        description: "power curve C^(1/g) on sRGB values (g > 1 lightens mid-tones)",
+    },
+    Spec {
+        op: Op::Pixelate,
+        name: "pixelate",
+        param: "size",
+        min: 2.0,
+        max: 256.0,
+        default: 8.0,
+        integer: true,
+        description: "mosaic of size x size blocks, each its mean colour",
+    },
 ];
 
 impl Op {
@@ -139,11 +227,17 @@ impl Filter {
         if !value.is_finite() || value < spec.min || value > spec.max {
             return Err(Error::range(
                 "filter",
-                format!("{}: {value} is not in {}..={}", spec.name, spec.min, spec.max),
+                format!(
+                    "{}: {value} is not in {}..={}",
+                    spec.name, spec.min, spec.max
+                ),
             ));
         }
         if spec.integer && value.fract() != 0.0 {
-            return Err(Error::bad("filter", format!("{}: {value} is not a whole number", spec.name)));
+            return Err(Error::bad(
+                "filter",
+                format!("{}: {value} is not a whole number", spec.name),
+            ));
         }
         Ok(Filter { op, value })
     }
@@ -199,7 +293,10 @@ impl Chain {
         if items.len() > MAX_CHAIN_LEN {
             return Err(Error::bad(
                 "filter",
-                format!("{} filters, more than the {MAX_CHAIN_LEN} a chain may have", items.len()),
+                format!(
+                    "{} filters, more than the {MAX_CHAIN_LEN} a chain may have",
+                    items.len()
+                ),
             ));
         }
         let filters = items
@@ -228,7 +325,11 @@ impl Chain {
     /// `name:value,...` with every value explicit and normalised: equal chains give equal
     /// strings, whatever spelling (`grayscale`, `grayscale:1.0`) was sent.
     pub fn canonical(&self) -> String {
-        self.filters.iter().map(Filter::canonical).collect::<Vec<_>>().join(",")
+        self.filters
+            .iter()
+            .map(Filter::canonical)
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     /// Applies the chain in place, left to right. The image is widened to 8-bit RGB or
@@ -268,7 +369,8 @@ fn parse_item(item: &str, index: usize) -> Result<Filter, Error> {
         None => spec.default,
         Some(v) => {
             let ok = !v.is_empty()
-                && v.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
+                && v.bytes()
+                    .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
                 && v.bytes().any(|b| b.is_ascii_digit());
             match v.parse::<f32>() {
                 Ok(x) if ok => x,
@@ -286,7 +388,10 @@ fn parse_item(item: &str, index: usize) -> Result<Filter, Error> {
 
 /// Runs `f` on the image's pixels as 8-bit RGB or RGBA (converting other layouts once).
 pub(crate) fn with_pixels(img: &mut DynamicImage, f: impl FnOnce(&mut [u8], u32, u32, usize)) {
-    if !matches!(img, DynamicImage::ImageRgb8(_) | DynamicImage::ImageRgba8(_)) {
+    if !matches!(
+        img,
+        DynamicImage::ImageRgb8(_) | DynamicImage::ImageRgba8(_)
+    ) {
         *img = if img.color().has_alpha() {
             DynamicImage::ImageRgba8(img.to_rgba8())
         } else {
@@ -331,7 +436,12 @@ pub fn filter_catalog() -> Vec<FilterInfo> {
         .iter()
         .map(|s| FilterInfo {
             name: s.name,
-            params: vec![ParamInfo { name: s.param, min: s.min, max: s.max, default: s.default }],
+            params: vec![ParamInfo {
+                name: s.param,
+                min: s.min,
+                max: s.max,
+                default: s.default,
+            }],
             description: s.description,
         })
         .collect()

@@ -13,7 +13,9 @@ pub(crate) fn apply(data: &mut [u8], width: u32, height: u32, channels: usize, s
             let (ye, xe) = ((by + size).min(h), (bx + size).min(w));
             let mut sum = [0u32; 4];
             for y in by..ye {
-                for px in data[(y * w + bx) * channels..(y * w + xe) * channels].chunks_exact(channels) {
+                for px in
+                    data[(y * w + bx) * channels..(y * w + xe) * channels].chunks_exact(channels)
+                {
                     for (s, &c) in sum.iter_mut().zip(px) {
                         *s += u32::from(c);
                     }
@@ -26,7 +28,9 @@ pub(crate) fn apply(data: &mut [u8], width: u32, height: u32, channels: usize, s
             }
             let mean = &mean[..channels];
             for y in by..ye {
-                for px in data[(y * w + bx) * channels..(y * w + xe) * channels].chunks_exact_mut(channels) {
+                for px in data[(y * w + bx) * channels..(y * w + xe) * channels]
+                    .chunks_exact_mut(channels)
+                {
                     px.copy_from_slice(mean);
                 }
             }

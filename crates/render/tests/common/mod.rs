@@ -7,8 +7,12 @@ use image::{DynamicImage, RgbImage};
 
 /// `tests/data/<rel>` decoded as RGB.
 pub fn data_image(rel: &str) -> RgbImage {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(rel);
-    image::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).to_rgb8()
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(rel);
+    image::open(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .to_rgb8()
 }
 
 /// The test photo (scikit-image's astronaut, 320x240; see scripts/render-ref/make-refs.py).
@@ -48,7 +52,8 @@ pub fn ssim(a: &RgbImage, b: &RgbImage) -> f64 {
                 let vx = (sxx / n - mx * mx) * k;
                 let vy = (syy / n - my * my) * k;
                 let cxy = (sxy / n - mx * my) * k;
-                total += ((2.0 * mx * my + c1) * (2.0 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2));
+                total += ((2.0 * mx * my + c1) * (2.0 * cxy + c2))
+                    / ((mx * mx + my * my + c1) * (vx + vy + c2));
                 count += 1;
             }
         }
