@@ -26,6 +26,9 @@ pub enum ApiError {
         /// Comma-separated methods, e.g. `"GET, HEAD"`.
         allowed: &'static str,
     },
+    /// 409: the resource's state forbids it (a cancelled job's unit).
+    #[error("conflict: {0}")]
+    Conflict(String),
     /// 413: too many bytes, pixels or parts; the detail names the limit.
     #[error("payload too large: {0}")]
     PayloadTooLarge(String),
@@ -59,6 +62,7 @@ impl ApiError {
             ApiError::Forbidden(_) => 403,
             ApiError::NotFound(_) => 404,
             ApiError::MethodNotAllowed { .. } => 405,
+            ApiError::Conflict(_) => 409,
             ApiError::PayloadTooLarge(_) => 413,
             ApiError::UnsupportedMediaType(_) => 415,
             ApiError::Unprocessable(_) => 422,
@@ -87,6 +91,7 @@ impl ApiError {
                 "Method not allowed",
                 format!("this resource allows {allowed}"),
             ),
+            ApiError::Conflict(d) => ("conflict", "Conflict", d.clone()),
             ApiError::PayloadTooLarge(d) => ("payload-too-large", "Payload too large", d.clone()),
             ApiError::UnsupportedMediaType(d) => (
                 "unsupported-media-type",
@@ -160,6 +165,23 @@ impl From<store::Error> for ApiError {
                 "the value exceeds the key-value store's limit".to_owned(),
             ),
             other => ApiError::Internal(format!("store: {other}")),
+        }
+    }
+}
+
+impl From<jobs::Error> for ApiError {
+    /// `jobs` decides who is at fault ([`jobs::Error::status`]); this picks the problem
+    /// type for it. Data errors name their line and column in the detail.
+    fn from(err: jobs::Error) -> Self {
+        use jobs::Error as E;
+        match err {
+            E::Store(e) => e.into(),
+            E::BadData { .. } => ApiError::BadRequest(format!("the dataset is malformed: {err}")),
+            E::TooLarge(d) => ApiError::PayloadTooLarge(d),
+            E::Invalid(d) => ApiError::Unprocessable(d),
+            E::NotFound(d) => ApiError::NotFound(d),
+            E::Cancelled | E::NotReady(_) => ApiError::Conflict(err.to_string()),
+            other => ApiError::Internal(format!("jobs: {other}")),
         }
     }
 }

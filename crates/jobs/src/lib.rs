@@ -26,6 +26,8 @@ pub mod keys;
 pub mod spec;
 pub mod state;
 pub mod tasks;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use config::Config;
 pub use error::{Error, Result};

@@ -1,7 +1,7 @@
 //! Dataset ingest: streamed validation with line and column, nothing stored on refusal,
 //! row-range reads through the index equal the rows written.
 
-mod common;
+use jobs::testkit as common;
 
 use jobs::Error;
 use jobs::dataset::{self, ColumnType, Format, IngestLimits};
@@ -161,8 +161,14 @@ fn bad_csv_names_line_and_column_and_stores_nothing() {
     let mut utf8 = format!("id,m,amount\n{good}").into_bytes();
     utf8.extend_from_slice(b"7,ab\xff\xfe,1\n");
     assert_eq!(at(&refused(&utf8, Format::Csv)), (302, Some(2)));
-    let quote = format!("id,m,amount\n{good}8,\"never closed,1\n9,x,2\n");
-    assert_eq!(at(&refused(quote.as_bytes(), Format::Csv)), (302, Some(3)));
+    for quote in [
+        format!("id,m,amount\n{good}8,\"never closed,1\n9,x,2\n"),
+        format!("id,m,amount\n{good}8,x,\"1\n"),
+    ] {
+        let err = refused(quote.as_bytes(), Format::Csv);
+        assert!(err.to_string().contains("never closed"), "{err}");
+        assert_eq!(at(&err).0, 302);
+    }
     let long = format!("id,m,amount\n{good}1,{},2\n", "y".repeat(300));
     match refused(long.as_bytes(), Format::Csv) {
         Error::TooLarge(d) => assert!(d.contains("line 302"), "{d}"),

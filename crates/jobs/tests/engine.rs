@@ -1,7 +1,7 @@
 //! The engine end to end in-process: exact results against independent computations,
 //! racing drivers, injected faults, crashes and resume, budgets, cancel, bad requests.
 
-mod common;
+use jobs::testkit as common;
 
 use futures::executor::block_on;
 use jobs::driver::{self, Problem, Runner, local::Threads};

@@ -466,7 +466,18 @@ impl<'a, K: KeyValue, R: Read> Tee<'a, K, R> {
             Some(Error::TooLarge(d)) => Error::TooLarge(d.clone()),
             Some(Error::Store(e)) => Error::Store(clone_store(e)),
             Some(other) => Error::Corrupt(other.to_string()),
-            None => parser,
+            // A quote still open at or before the bad row swallowed its delimiters:
+            // the quote is the error to name, not the field count it caused.
+            None => match (parser, self.open_quote) {
+                (Error::BadData { line, .. }, Some((quote_line, column))) if quote_line <= line => {
+                    Error::BadData {
+                        line: quote_line,
+                        column: Some(column),
+                        reason: "a quoted field is never closed".into(),
+                    }
+                }
+                (parser, _) => parser,
+            },
         }
     }
 

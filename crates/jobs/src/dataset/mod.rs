@@ -109,6 +109,22 @@ impl Dataset {
             .collect())
     }
 
+    /// Stored chunk `n`, checked against its hash.
+    pub fn chunk<K: KeyValue>(&self, kv: &K, n: u32) -> Result<Vec<u8>> {
+        let key = keys::dataset_chunk(&self.upload, n)?;
+        let bytes = kv
+            .get(&key)?
+            .ok_or_else(|| Error::Corrupt(format!("{key} is missing")))?;
+        if self
+            .chunk_sha
+            .get(n as usize)
+            .is_none_or(|sha| *sha != store::content_id(&bytes))
+        {
+            return Err(Error::Corrupt(format!("{key} fails its checksum")));
+        }
+        Ok(bytes)
+    }
+
     /// Reads the whole file, chunk by chunk, into `out` (for `GET /datasets/{id}`).
     pub fn read_all<K: KeyValue>(&self, kv: &K, out: &mut impl std::io::Write) -> Result<()> {
         let mut reader =

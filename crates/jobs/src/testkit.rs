@@ -1,6 +1,6 @@
-//! Test data for the jobs tests: a sales CSV whose values are known before it is
-//! written, so expected results come from the values, not from parsing the file.
-#![allow(dead_code)]
+//! Test data for the jobs tests (native and e2e): a sales CSV whose values are known
+//! before it is written, so expected results come from the values (integer cents), not
+//! from parsing the file; and a numeric matrix with its CSV.
 
 use std::collections::BTreeMap;
 
