@@ -51,6 +51,21 @@ impl Incoming {
             .and_then(|(_, v)| std::str::from_utf8(v).ok())
     }
 
+    /// The body as a blocking [`std::io::Read`], so a core crate can parse it while it
+    /// streams in (a dataset is never held whole). A declared `Content-Length` over
+    /// `max_bytes` is refused at once; the reader's user enforces the cap on what arrives.
+    pub fn body_reader(self, max_bytes: u64, limit_name: &str) -> Result<BodyReader, ApiError> {
+        if let Some(declared) = self.header("content-length").and_then(|v| v.trim().parse::<u64>().ok()) {
+            if declared > max_bytes {
+                return Err(ApiError::PayloadTooLarge(format!("the request body exceeds {limit_name} ({max_bytes} bytes)")));
+            }
+        }
+        let unreadable = || ApiError::BadRequest("the request body could not be read".into());
+        let body = self.request.consume().map_err(|()| unreadable())?;
+        let stream = body.stream().map_err(|()| unreadable())?;
+        Ok(BodyReader { stream, _body: body })
+    }
+
     /// Reads the whole body, refusing with 413 as soon as it exceeds `max_bytes`, so an
     /// oversized upload is never buffered in full. A declared `Content-Length` over the
     /// cap is refused before reading anything.
@@ -86,4 +101,32 @@ impl Incoming {
         }
         Ok(body)
     }
+}
+
+/// A request body read with blocking WASI reads.
+pub struct BodyReader {
+    // Dropped before the body it belongs to (fields drop in order).
+    stream: wasi::io::streams::InputStream,
+    _body: spin_sdk::wit::wasi::http0_2_0::types::IncomingBody,
+}
+
+impl std::io::Read for BodyReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        match self.stream.blocking_read(out.len() as u64) {
+            Ok(bytes) => {
+                out[..bytes.len()].copy_from_slice(&bytes);
+                Ok(bytes.len())
+            }
+            Err(wasi::io::streams::StreamError::Closed) => Ok(0),
+            Err(e) => Err(std::io::Error::other(format!("request body: {e:?}"))),
+        }
+    }
+}
+
+/// `n` random bytes from the host, as lowercase hex (ids of jobs and uploads).
+pub fn random_hex(n: u64) -> String {
+    wasi::random::random::get_random_bytes(n).iter().map(|b| format!("{b:02x}")).collect()
 }

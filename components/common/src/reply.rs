@@ -2,18 +2,27 @@
 
 use api::ApiError;
 use serde::Serialize;
+use futures::stream::LocalBoxStream;
+use futures::{SinkExt, StreamExt};
 use spin_sdk::http::{Fields, OutgoingResponse, ResponseOutparam};
 
-/// A response, built in full before it is sent.
+/// A response: built in full before it is sent, or with a body streamed as it is made
+/// ([`Reply::stream`], e.g. NDJSON progress while a job runs).
 pub struct Reply {
     status: u16,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
+    stream: Option<LocalBoxStream<'static, Vec<u8>>>,
 }
 
 impl Reply {
     pub fn new(status: u16, content_type: &str, body: Vec<u8>) -> Self {
-        Self { status, headers: vec![("content-type".into(), content_type.into())], body }
+        Self { status, headers: vec![("content-type".into(), content_type.into())], body, stream: None }
+    }
+
+    /// A response whose body is each item of `body`, sent as soon as it is produced.
+    pub fn stream(status: u16, content_type: &str, body: LocalBoxStream<'static, Vec<u8>>) -> Self {
+        Self { status, headers: vec![("content-type".into(), content_type.into())], body: Vec::new(), stream: Some(body) }
     }
 
     pub fn json<T: Serialize>(status: u16, value: &T) -> Self {
@@ -23,7 +32,7 @@ impl Reply {
     }
 
     pub fn empty(status: u16) -> Self {
-        Self { status, headers: Vec::new(), body: Vec::new() }
+        Self { status, headers: Vec::new(), body: Vec::new(), stream: None }
     }
 
     /// RFC 9457 problem details for an error the client can act on.
@@ -57,8 +66,20 @@ impl Reply {
         let fields = Fields::from_list(&entries).unwrap_or_else(|_| Fields::new());
         let response = OutgoingResponse::new(fields);
         let _ = response.set_status_code(self.status);
-        if let Err(e) = out.set_with_body(response, self.body).await {
-            eprintln!("darkroom: could not send the response body: {e:?}");
+        let Some(mut stream) = self.stream else {
+            if let Err(e) = out.set_with_body(response, self.body).await {
+                eprintln!("darkroom: could not send the response body: {e:?}");
+            }
+            return;
+        };
+        let mut body = response.take_body();
+        out.set(response);
+        while let Some(item) = stream.next().await {
+            if let Err(e) = body.send(item).await {
+                // The client went away; the stream's own work (a job) is left where it is.
+                eprintln!("darkroom: could not send the response body: {e:?}");
+                return;
+            }
         }
     }
 }

@@ -169,6 +169,23 @@ impl From<store::Error> for ApiError {
     }
 }
 
+impl From<jobs::Error> for ApiError {
+    /// `jobs` decides who is at fault ([`jobs::Error::status`]); this picks the problem
+    /// type for it. Data errors name their line and column in the detail.
+    fn from(err: jobs::Error) -> Self {
+        use jobs::Error as E;
+        match err {
+            E::Store(e) => e.into(),
+            E::BadData { .. } => ApiError::BadRequest(format!("the dataset is malformed: {err}")),
+            E::TooLarge(d) => ApiError::PayloadTooLarge(d),
+            E::Invalid(d) => ApiError::Unprocessable(d),
+            E::NotFound(d) => ApiError::NotFound(d),
+            E::Cancelled | E::NotReady(_) => ApiError::Conflict(err.to_string()),
+            other => ApiError::Internal(format!("jobs: {other}")),
+        }
+    }
+}
+
 impl From<vectors::Error> for ApiError {
     /// Vectors are computed and stored by the service itself, so a bad one is a server
     /// fault (e.g. a stored vector of the wrong length), never the client's.

@@ -1,0 +1,252 @@
+//! Values larger than one KV value, split into chunks under a key prefix.
+//!
+//! The same commit rule as `store`'s blobs: chunks first, a manifest last, so a reader
+//! sees either nothing or every chunk. Job outputs are deterministic, so two writers of
+//! one value write the same bytes and the last manifest is as good as the first.
+
+use crate::{Error, Result};
+use sha2::{Digest, Sha256};
+use store::{BlobManifest, KeyValue, content_id};
+
+/// Writes `bytes` as `{prefix}/0..n` and then `{prefix}/m`.
+pub fn put<K: KeyValue>(kv: &K, prefix: &str, bytes: &[u8], chunk_size: u32) -> Result<()> {
+    let chunk_size = chunk_size.max(1) as usize;
+    let mut chunks = 0u32;
+    for (n, chunk) in bytes.chunks(chunk_size).enumerate() {
+        kv.set(&format!("{prefix}/{n}"), chunk)?;
+        chunks = n as u32 + 1;
+    }
+    let manifest = BlobManifest {
+        size: bytes.len() as u64,
+        chunks,
+        chunk_size: chunk_size as u32,
+        content_type: "application/json".into(),
+        sha256: content_id(bytes),
+    };
+    kv.set(
+        &format!("{prefix}/m"),
+        &serde_json::to_vec(&manifest).expect("manifest serialises"),
+    )?;
+    Ok(())
+}
+
+/// Whether the value under `prefix` is committed.
+pub fn exists<K: KeyValue>(kv: &K, prefix: &str) -> Result<bool> {
+    Ok(kv.exists(&format!("{prefix}/m"))?)
+}
+
+/// The value under `prefix`, verified against its manifest; `None` when not committed.
+pub fn get<K: KeyValue>(kv: &K, prefix: &str) -> Result<Option<Vec<u8>>> {
+    let Some(raw) = kv.get(&format!("{prefix}/m"))? else {
+        return Ok(None);
+    };
+    let manifest: BlobManifest =
+        serde_json::from_slice(&raw).map_err(|e| Error::corrupt(prefix, e))?;
+    let size = usize::try_from(manifest.size).map_err(|e| Error::corrupt(prefix, e))?;
+    let mut bytes = Vec::with_capacity(size.min(64 << 20));
+    for n in 0..manifest.chunks {
+        let chunk = kv
+            .get(&format!("{prefix}/{n}"))?
+            .ok_or_else(|| Error::Corrupt(format!("{prefix}/{n} is missing")))?;
+        bytes.extend_from_slice(&chunk);
+    }
+    if bytes.len() != size || content_id(&bytes) != manifest.sha256 {
+        return Err(Error::Corrupt(format!("{prefix} fails its checksum")));
+    }
+    Ok(Some(bytes))
+}
+
+/// Deletes the value under `prefix` (manifest first); absent is fine.
+pub fn delete<K: KeyValue>(kv: &K, prefix: &str) -> Result<()> {
+    let chunks = match kv.get(&format!("{prefix}/m"))? {
+        Some(raw) => serde_json::from_slice::<BlobManifest>(&raw).map_or(0, |m| m.chunks),
+        None => 0,
+    };
+    kv.delete(&format!("{prefix}/m"))?;
+    for n in 0..chunks {
+        kv.delete(&format!("{prefix}/{n}"))?;
+    }
+    Ok(())
+}
+
+/// Streams bytes into fixed-size chunks as they arrive, hashing the whole and each chunk,
+/// so an ingest never holds more than one chunk.
+pub struct ChunkWriter<'a, K: KeyValue> {
+    kv: &'a K,
+    key: Box<dyn Fn(u32) -> Result<String> + 'a>,
+    chunk_size: usize,
+    buf: Vec<u8>,
+    written: u32,
+    size: u64,
+    whole: Sha256,
+    chunk_sha: Vec<String>,
+}
+
+impl<'a, K: KeyValue> ChunkWriter<'a, K> {
+    pub fn new(kv: &'a K, chunk_size: u32, key: impl Fn(u32) -> Result<String> + 'a) -> Self {
+        let chunk_size = chunk_size.max(1) as usize;
+        Self {
+            kv,
+            key: Box::new(key),
+            chunk_size,
+            buf: Vec::with_capacity(chunk_size),
+            written: 0,
+            size: 0,
+            whole: Sha256::new(),
+            chunk_sha: Vec::new(),
+        }
+    }
+
+    pub fn write(&mut self, mut bytes: &[u8]) -> Result<()> {
+        self.whole.update(bytes);
+        self.size += bytes.len() as u64;
+        while !bytes.is_empty() {
+            let take = (self.chunk_size - self.buf.len()).min(bytes.len());
+            self.buf.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if self.buf.len() == self.chunk_size {
+                self.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        self.kv.set(&(self.key)(self.written)?, &self.buf)?;
+        self.chunk_sha.push(content_id(&self.buf));
+        self.written += 1;
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// Writes the last chunk; answers (size, SHA-256 of everything, SHA-256 per chunk).
+    pub fn finish(mut self) -> Result<(u64, String, Vec<String>)> {
+        self.flush()?;
+        Ok((
+            self.size,
+            hex::encode(self.whole.clone().finalize()),
+            std::mem::take(&mut self.chunk_sha),
+        ))
+    }
+
+    /// Removes every chunk written so far (best effort): an ingest that failed leaves nothing.
+    pub fn abort(&self) {
+        for n in 0..self.written {
+            if let Ok(key) = (self.key)(n) {
+                let _ = self.kv.delete(&key);
+            }
+        }
+    }
+
+    pub fn chunk_size(&self) -> u32 {
+        self.chunk_size as u32
+    }
+}
+
+/// Reads bytes `start..end` of a chunked value whose chunk hashes are known, fetching
+/// one chunk at a time and checking each, so a shard reads its rows without the file.
+pub struct RangeReader<'a, K: KeyValue> {
+    kv: &'a K,
+    key: Box<dyn Fn(u32) -> Result<String> + 'a>,
+    chunk_size: u64,
+    chunk_sha: &'a [String],
+    pos: u64,
+    end: u64,
+    current: Option<(u32, Vec<u8>)>,
+}
+
+impl<'a, K: KeyValue> RangeReader<'a, K> {
+    pub fn new(
+        kv: &'a K,
+        chunk_size: u32,
+        chunk_sha: &'a [String],
+        range: std::ops::Range<u64>,
+        key: impl Fn(u32) -> Result<String> + 'a,
+    ) -> Self {
+        Self {
+            kv,
+            key: Box::new(key),
+            chunk_size: u64::from(chunk_size.max(1)),
+            chunk_sha,
+            pos: range.start,
+            end: range.end,
+            current: None,
+        }
+    }
+
+    fn chunk(&mut self, n: u32) -> Result<&[u8]> {
+        if self.current.as_ref().is_none_or(|(have, _)| *have != n) {
+            let key = (self.key)(n)?;
+            let bytes = self
+                .kv
+                .get(&key)?
+                .ok_or_else(|| Error::Corrupt(format!("{key} is missing")))?;
+            if self
+                .chunk_sha
+                .get(n as usize)
+                .is_none_or(|sha| *sha != content_id(&bytes))
+            {
+                return Err(Error::Corrupt(format!("{key} fails its checksum")));
+            }
+            self.current = Some((n, bytes));
+        }
+        Ok(&self.current.as_ref().expect("just set").1)
+    }
+}
+
+impl<K: KeyValue> std::io::Read for RangeReader<'_, K> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos >= self.end || out.is_empty() {
+            return Ok(0);
+        }
+        let (n, offset) = (
+            (self.pos / self.chunk_size) as u32,
+            (self.pos % self.chunk_size) as usize,
+        );
+        let remaining = (self.end - self.pos) as usize;
+        let chunk = self.chunk(n).map_err(std::io::Error::other)?;
+        let available = chunk.len().saturating_sub(offset);
+        if available == 0 {
+            return Err(std::io::Error::other(Error::Corrupt(format!(
+                "chunk {n} is short"
+            ))));
+        }
+        let take = available.min(out.len()).min(remaining);
+        out[..take].copy_from_slice(&chunk[offset..offset + take]);
+        self.pos += take as u64;
+        Ok(take)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+    use store::MemoryKv;
+
+    #[test]
+    fn values_round_trip_and_ranges_read_across_chunks() {
+        let kv = MemoryKv::new();
+        let bytes: Vec<u8> = (0..2500u32).map(|i| (i % 251) as u8).collect();
+        put(&kv, "v", &bytes, 1000).unwrap();
+        assert_eq!(get(&kv, "v").unwrap().unwrap(), bytes);
+        kv.set("v/1", b"x").unwrap();
+        assert!(matches!(get(&kv, "v"), Err(Error::Corrupt(_))));
+        delete(&kv, "v").unwrap();
+        assert!(kv.is_empty());
+
+        let mut w = ChunkWriter::new(&kv, 1000, |n| Ok(format!("c/{n}")));
+        for piece in bytes.chunks(333) {
+            w.write(piece).unwrap();
+        }
+        let (size, sha, shas) = w.finish().unwrap();
+        assert_eq!((size, sha, shas.len()), (2500, content_id(&bytes), 3));
+        let mut r = RangeReader::new(&kv, 1000, &shas, 990..2010, |n| Ok(format!("c/{n}")));
+        let mut got = Vec::new();
+        r.read_to_end(&mut got).unwrap();
+        assert_eq!(got, bytes[990..2010]);
+    }
+}

@@ -1,0 +1,547 @@
+//! Streaming validation of a CSV or NDJSON body while its bytes go into chunks.
+//!
+//! The body is read once: a [`Tee`] hands every byte both to the parser and to a
+//! [`ChunkWriter`], enforcing the byte and line limits as it goes. Nothing becomes
+//! visible until the record is written last; a refused body has its chunks removed.
+
+use super::{Column, ColumnType, Dataset, Format};
+use crate::chunked::ChunkWriter;
+use crate::{Error, Result, keys};
+use std::io::{BufRead, BufReader, Read};
+use store::KeyValue;
+
+/// Limits of one ingest.
+#[derive(Debug, Clone)]
+pub struct IngestLimits {
+    /// Largest body accepted (`max_dataset_bytes`).
+    pub max_bytes: u64,
+    /// Longest physical line accepted (`max_dataset_line_bytes`).
+    pub max_line_bytes: u64,
+    /// Most columns accepted.
+    pub max_columns: usize,
+    /// Chunk size in the KV (`kv_chunk_bytes`).
+    pub chunk_size: u32,
+    /// Rows between two entries of the row-offset index.
+    pub stride: u32,
+}
+
+impl Default for IngestLimits {
+    fn default() -> Self {
+        Self {
+            max_bytes: 64 << 20,
+            max_line_bytes: 1 << 20,
+            max_columns: 1000,
+            chunk_size: 1_000_000,
+            stride: 1024,
+        }
+    }
+}
+
+/// Validates and stores a dataset; answers it and whether it is new (`false`: the same
+/// bytes were stored already, and this upload's chunks were removed again).
+pub fn ingest<K: KeyValue, R: Read>(
+    kv: &K,
+    body: R,
+    format: Format,
+    upload: &str,
+    limits: &IngestLimits,
+    created_micros: u64,
+) -> Result<(Dataset, bool)> {
+    keys::dataset_chunk(upload, 0)?;
+    let writer = ChunkWriter::new(kv, limits.chunk_size, move |n| {
+        keys::dataset_chunk(upload, n)
+    });
+    let tee = Tee::new(body, writer, limits, format == Format::Csv);
+    let (parsed, tee) = match format {
+        Format::Csv => parse_csv(tee, limits),
+        Format::Ndjson => parse_ndjson(tee, limits),
+    };
+    let parsed = match parsed.and_then(|p| tee.check_end().map(|()| p)) {
+        Ok(p) => p,
+        Err(e) => {
+            tee.writer.abort();
+            return Err(e);
+        }
+    };
+    commit(
+        kv,
+        tee.writer,
+        parsed,
+        format,
+        upload,
+        limits,
+        created_micros,
+    )
+}
+
+fn commit<K: KeyValue>(
+    kv: &K,
+    writer: ChunkWriter<'_, K>,
+    parsed: Parsed,
+    format: Format,
+    upload: &str,
+    limits: &IngestLimits,
+    created_micros: u64,
+) -> Result<(Dataset, bool)> {
+    let chunk_size = writer.chunk_size();
+    let cleanup = |n: usize| {
+        for i in 0..n {
+            if let Ok(key) = keys::dataset_chunk(upload, i as u32) {
+                let _ = kv.delete(&key);
+            }
+        }
+    };
+    let (bytes, id, chunk_sha) = match writer.finish() {
+        Ok(done) => done,
+        Err(e) => {
+            // The last chunk may or may not be there: remove every one this upload could own.
+            cleanup((parsed.bytes_seen / u64::from(chunk_size)) as usize + 1);
+            return Err(e);
+        }
+    };
+    if let Some(existing) = super::get(kv, &id)? {
+        cleanup(chunk_sha.len());
+        return Ok((existing, false));
+    }
+    let dataset = Dataset {
+        id: id.clone(),
+        format,
+        rows: parsed.rows,
+        bytes,
+        created_micros,
+        columns: parsed.columns,
+        upload: upload.to_owned(),
+        chunk_size,
+        chunk_sha,
+        stride: limits.stride,
+        data_start: parsed.data_start,
+    };
+    let index: Vec<u8> = parsed.index.iter().flat_map(|o| o.to_le_bytes()).collect();
+    let listing = keys::dataset_listing(created_micros, &id)?;
+    let (index_key, record_key) = (keys::dataset_index(&id)?, keys::dataset_record(&id)?);
+    let written = kv
+        .set(&index_key, &index)
+        .and_then(|()| kv.set(&listing, b""))
+        .and_then(|()| {
+            kv.set(
+                &record_key,
+                &serde_json::to_vec(&dataset).expect("record serialises"),
+            )
+        });
+    if let Err(e) = written {
+        let _ = kv.delete(&listing);
+        let _ = kv.delete(&index_key);
+        cleanup(dataset.chunk_sha.len());
+        return Err(e.into());
+    }
+    Ok((dataset, true))
+}
+
+/// What parsing found.
+struct Parsed {
+    rows: u64,
+    columns: Vec<Column>,
+    index: Vec<u64>,
+    data_start: u64,
+    bytes_seen: u64,
+}
+
+/// Per-column type inference: a column is a number when it has a value and every
+/// non-empty value is one.
+#[derive(Default, Clone)]
+struct Infer {
+    seen: bool,
+    all_numbers: bool,
+}
+
+impl Infer {
+    fn new() -> Self {
+        Self {
+            seen: false,
+            all_numbers: true,
+        }
+    }
+    fn see(&mut self, value: &str) {
+        if !value.is_empty() {
+            self.seen = true;
+            self.all_numbers &= is_number(value);
+        }
+    }
+    fn column(&self, name: String) -> Column {
+        let kind = if self.seen && self.all_numbers {
+            ColumnType::Number
+        } else {
+            ColumnType::String
+        };
+        Column { name, kind }
+    }
+}
+
+/// `-?digits(.digits)?([eE][+-]?digits)?`: what both `rust_decimal` and `f64` read,
+/// and no `inf`/`NaN`.
+pub fn is_number(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = usize::from(b.first() == Some(&b'-') || b.first() == Some(&b'+'));
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while *i < b.len() && b[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        *i - start
+    };
+    let int = digits(&mut i);
+    let mut frac = 0;
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        frac = digits(&mut i);
+    }
+    if int + frac == 0 {
+        return false;
+    }
+    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+        i += 1;
+        if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
+fn parse_csv<'a, K: KeyValue, R: Read>(
+    tee: Tee<'a, K, R>,
+    limits: &IngestLimits,
+) -> (Result<Parsed>, Tee<'a, K, R>) {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(tee);
+    let result = csv_records(&mut rdr, limits);
+    let tee = rdr.into_inner();
+    let result = result.map_err(|e| tee.explain(e));
+    (
+        result.map(|mut p| {
+            p.bytes_seen = tee.bytes;
+            p
+        }),
+        tee,
+    )
+}
+
+fn csv_records<R: Read>(rdr: &mut csv::Reader<R>, limits: &IngestLimits) -> Result<Parsed> {
+    let mut rec = csv::ByteRecord::new();
+    if !rdr.read_byte_record(&mut rec).map_err(csv_error)? {
+        return Err(Error::BadData {
+            line: 1,
+            column: None,
+            reason: "the body is empty".into(),
+        });
+    }
+    let mut names = Vec::with_capacity(rec.len());
+    for (i, field) in rec.iter().enumerate() {
+        let name = utf8(field, 1, i)?.to_owned();
+        if names.contains(&name) {
+            return Err(bad(1, i, format!("the header names column {name:?} twice")));
+        }
+        names.push(name);
+    }
+    if names.len() > limits.max_columns {
+        return Err(bad(
+            1,
+            limits.max_columns,
+            format!("more than {} columns", limits.max_columns),
+        ));
+    }
+    let data_start = rdr.position().byte();
+    let mut infer = vec![Infer::new(); names.len()];
+    let (mut rows, mut index) = (0u64, Vec::new());
+    loop {
+        let before = rdr.position().byte();
+        if !rdr.read_byte_record(&mut rec).map_err(csv_error)? {
+            break;
+        }
+        let line = rec.position().map_or(0, |p| p.line());
+        if rec.len() != names.len() {
+            return Err(bad(
+                line,
+                rec.len().min(names.len()),
+                format!(
+                    "the header has {} fields, this row {}",
+                    names.len(),
+                    rec.len()
+                ),
+            ));
+        }
+        for (i, field) in rec.iter().enumerate() {
+            infer[i].see(utf8(field, line, i)?);
+        }
+        if rows % u64::from(limits.stride) == 0 {
+            index.push(before);
+        }
+        rows += 1;
+    }
+    if rows == 0 {
+        return Err(Error::BadData {
+            line: 2,
+            column: None,
+            reason: "the header row is not followed by any data row".into(),
+        });
+    }
+    let columns = names
+        .into_iter()
+        .zip(&infer)
+        .map(|(n, inf)| inf.column(n))
+        .collect();
+    Ok(Parsed {
+        rows,
+        columns,
+        index,
+        data_start,
+        bytes_seen: 0,
+    })
+}
+
+fn csv_error(e: csv::Error) -> Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => Error::Corrupt(format!("io: {io}")),
+        other => Error::BadData {
+            line: 0,
+            column: None,
+            reason: format!("{other:?}"),
+        },
+    }
+}
+
+fn utf8(field: &[u8], line: u64, i: usize) -> Result<&str> {
+    std::str::from_utf8(field).map_err(|e| {
+        bad(
+            line,
+            i,
+            format!(
+                "bytes that are not UTF-8 ({} bytes into the field)",
+                e.valid_up_to()
+            ),
+        )
+    })
+}
+
+fn bad(line: u64, field_index: usize, reason: String) -> Error {
+    Error::BadData {
+        line,
+        column: Some(field_index as u64 + 1),
+        reason,
+    }
+}
+
+fn parse_ndjson<'a, K: KeyValue, R: Read>(
+    tee: Tee<'a, K, R>,
+    limits: &IngestLimits,
+) -> (Result<Parsed>, Tee<'a, K, R>) {
+    let mut reader = BufReader::with_capacity(64 << 10, tee);
+    let result = ndjson_records(&mut reader, limits);
+    let tee = reader.into_inner();
+    let result = result.map_err(|e| tee.explain(e));
+    (
+        result.map(|mut p| {
+            p.bytes_seen = tee.bytes;
+            p
+        }),
+        tee,
+    )
+}
+
+fn ndjson_records<R: BufRead>(reader: &mut R, limits: &IngestLimits) -> Result<Parsed> {
+    let mut names: Vec<String> = Vec::new();
+    let mut infer: Vec<Infer> = Vec::new();
+    let (mut rows, mut index, mut offset, mut line_no) = (0u64, Vec::new(), 0u64, 0u64);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| Error::Corrupt(format!("io: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        let start = offset;
+        offset += n as u64;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&line)
+            .map_err(|e| Error::BadData {
+                line: line_no,
+                column: Some(e.column() as u64),
+                reason: format!("not a JSON object: {e}"),
+            })?;
+        for (key, value) in &object {
+            let i = match names.iter().position(|n| n == key) {
+                Some(i) => i,
+                None if names.len() < limits.max_columns => {
+                    names.push(key.clone());
+                    infer.push(Infer::new());
+                    names.len() - 1
+                }
+                None => {
+                    return Err(Error::BadData {
+                        line: line_no,
+                        column: None,
+                        reason: format!("more than {} distinct keys", limits.max_columns),
+                    });
+                }
+            };
+            match value {
+                serde_json::Value::Null => {}
+                serde_json::Value::Number(_) => infer[i].seen = true,
+                _ => {
+                    infer[i].seen = true;
+                    infer[i].all_numbers = false;
+                }
+            }
+        }
+        if rows % u64::from(limits.stride) == 0 {
+            index.push(start);
+        }
+        rows += 1;
+    }
+    if rows == 0 {
+        return Err(Error::BadData {
+            line: 1,
+            column: None,
+            reason: "the body is empty".into(),
+        });
+    }
+    let columns = names
+        .into_iter()
+        .zip(&infer)
+        .map(|(n, inf)| inf.column(n))
+        .collect();
+    Ok(Parsed {
+        rows,
+        columns,
+        index,
+        data_start: 0,
+        bytes_seen: 0,
+    })
+}
+
+/// Passes the body through to the parser while storing it in chunks and enforcing the
+/// byte and line limits; tracks CSV quoting to report an unterminated quote.
+struct Tee<'a, K: KeyValue, R> {
+    inner: R,
+    writer: ChunkWriter<'a, K>,
+    max_bytes: u64,
+    max_line: u64,
+    quotes: bool,
+    bytes: u64,
+    line: u64,
+    column: u64,
+    open_quote: Option<(u64, u64)>,
+    failure: Option<Error>,
+}
+
+impl<'a, K: KeyValue, R: Read> Tee<'a, K, R> {
+    fn new(inner: R, writer: ChunkWriter<'a, K>, limits: &IngestLimits, quotes: bool) -> Self {
+        Self {
+            inner,
+            writer,
+            max_bytes: limits.max_bytes,
+            max_line: limits.max_line_bytes,
+            quotes,
+            bytes: 0,
+            line: 1,
+            column: 0,
+            open_quote: None,
+            failure: None,
+        }
+    }
+
+    /// The error to report: a limit or store failure the tee saw wins over what the
+    /// parser made of the aborted read.
+    fn explain(&self, parser: Error) -> Error {
+        match &self.failure {
+            Some(Error::TooLarge(d)) => Error::TooLarge(d.clone()),
+            Some(Error::Store(e)) => Error::Store(clone_store(e)),
+            Some(other) => Error::Corrupt(other.to_string()),
+            // A quote still open at or before the bad row swallowed its delimiters:
+            // the quote is the error to name, not the field count it caused.
+            None => match (parser, self.open_quote) {
+                (Error::BadData { line, .. }, Some((quote_line, column))) if quote_line <= line => {
+                    Error::BadData {
+                        line: quote_line,
+                        column: Some(column),
+                        reason: "a quoted field is never closed".into(),
+                    }
+                }
+                (parser, _) => parser,
+            },
+        }
+    }
+
+    fn check_end(&self) -> Result<()> {
+        match self.open_quote {
+            Some((line, column)) => Err(Error::BadData {
+                line,
+                column: Some(column),
+                reason: "a quoted field is never closed".into(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    fn scan(&mut self, bytes: &[u8]) -> Result<()> {
+        self.bytes += bytes.len() as u64;
+        if self.bytes > self.max_bytes {
+            return Err(Error::TooLarge(format!(
+                "the dataset exceeds max_dataset_bytes ({} bytes)",
+                self.max_bytes
+            )));
+        }
+        for &b in bytes {
+            if b == b'\n' {
+                self.line += 1;
+                self.column = 0;
+                continue;
+            }
+            self.column += 1;
+            if self.column > self.max_line {
+                return Err(Error::TooLarge(format!(
+                    "line {} is longer than max_dataset_line_bytes ({} bytes)",
+                    self.line, self.max_line
+                )));
+            }
+            if self.quotes && b == b'"' {
+                self.open_quote = match self.open_quote {
+                    Some(_) => None,
+                    None => Some((self.line, self.column)),
+                };
+            }
+        }
+        self.writer.write(bytes)
+    }
+}
+
+fn clone_store(e: &store::Error) -> store::Error {
+    match e {
+        store::Error::Backend(d) => store::Error::Backend(d.clone()),
+        store::Error::TooLarge => store::Error::TooLarge,
+        other => store::Error::Corrupt(other.to_string()),
+    }
+}
+
+impl<K: KeyValue, R: Read> Read for Tee<'_, K, R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.failure.is_some() {
+            return Err(std::io::Error::other("ingest stopped"));
+        }
+        let n = self.inner.read(out)?;
+        if let Err(e) = self.scan(&out[..n]) {
+            self.failure = Some(e);
+            return Err(std::io::Error::other("ingest stopped"));
+        }
+        Ok(n)
+    }
+}

@@ -1,0 +1,124 @@
+//! The task catalog: what each task takes (a JSON Schema for its params), reads and
+//! answers, and the map / merge / finish steps the engine runs for dataset tasks.
+
+pub mod aggregate;
+pub mod matrix;
+
+use crate::dataset::{self, Dataset};
+use crate::{Error, Result};
+use aggregate::Aggregate;
+use matrix::MatrixStats;
+use serde_json::{Value, json};
+use std::ops::Range;
+use store::KeyValue;
+
+/// Names of the tasks this build runs.
+pub const NAMES: [&str; 2] = ["aggregate", "matrix_stats"];
+
+/// `GET /api/tasks`.
+pub fn catalog() -> Value {
+    json!({"tasks": [
+        {
+            "name": "aggregate",
+            "description": "Group-by over a dataset's records with sum, count, mean, min and max. Sums are exact decimals (strings); means are rounded to 12 places. Map shards read row ranges and store partial aggregates split by key hash; reduce partitions merge them exactly.",
+            "input": "dataset",
+            "params": aggregate::schema(),
+            "output": "{\"rows\", \"skipped\", \"groups\": [{\"key\": {column: value}, column: {\"sum\": \"decimal\", \"count\": n, \"mean\", \"min\", \"max\"}}]} sorted by key; ?format=csv for CSV"
+        },
+        {
+            "name": "matrix_stats",
+            "description": "Mean, std (ddof 0), min, max, Pearson correlation and a 2-D PCA (sample covariance) of a dataset's number columns. Shard moments merge with Chan et al.'s pairwise update.",
+            "input": "dataset",
+            "params": matrix::schema(),
+            "output": "{\"n\", \"dims\", \"columns\", \"mean\", \"std\", \"min\", \"max\", \"correlation\", \"pca\": {\"components\", \"explained_variance\"}, \"rows\", \"skipped\"}"
+        }
+    ]})
+}
+
+/// A task with its params resolved against its input.
+#[derive(Debug, Clone)]
+pub enum Task {
+    Aggregate(Aggregate),
+    MatrixStats(MatrixStats),
+}
+
+impl Task {
+    /// Resolves `name` and `params` against dataset `ds`: unknown tasks, params against
+    /// the schema and unknown columns are [`Error::Invalid`], naming the parameter.
+    pub fn new(name: &str, params: &Value, ds: &Dataset) -> Result<Self> {
+        let params = if params.is_null() { &json!({}) } else { params };
+        if !params.is_object() {
+            return Err(Error::Invalid("params: must be a JSON object".into()));
+        }
+        match name {
+            "aggregate" => Ok(Task::Aggregate(Aggregate::new(params, ds)?)),
+            "matrix_stats" => Ok(Task::MatrixStats(MatrixStats::new(params, ds)?)),
+            other => Err(Error::Invalid(format!(
+                "task: unknown task {other:?} (known: {})",
+                NAMES.join(", ")
+            ))),
+        }
+    }
+
+    /// How many reduce partitions the job gets: an `aggregate` over `rows` rows has at
+    /// most `rows` groups, so `ceil(rows / rows_per_partition)` partitions keep every
+    /// reduce request under that many groups however many distinct keys there are.
+    pub fn partitions(&self, ds: &Dataset, rows_per_partition: u64, max: u32) -> u32 {
+        match self {
+            Task::Aggregate(_) => ds
+                .rows
+                .div_ceil(rows_per_partition.max(1))
+                .clamp(1, u64::from(max.max(1))) as u32,
+            Task::MatrixStats(_) => 1,
+        }
+    }
+
+    /// Runs a map shard over rows `range`: one partial per partition, rows read, rows skipped.
+    pub fn map<K: KeyValue>(
+        &self,
+        kv: &K,
+        ds: &Dataset,
+        index: &[u64],
+        range: Range<u64>,
+        partitions: u32,
+    ) -> Result<(Vec<Vec<u8>>, u64, u64)> {
+        match self {
+            Task::Aggregate(agg) => {
+                let mut mapper = agg.mapper();
+                dataset::read_rows(kv, ds, index, range, |row| mapper.row(row))?;
+                let (rows, skipped) = (mapper.rows, mapper.skipped);
+                Ok((mapper.finish(partitions), rows, skipped))
+            }
+            Task::MatrixStats(m) => {
+                let mut mapper = m.mapper();
+                dataset::read_rows(kv, ds, index, range, |row| mapper.row(row))?;
+                let (rows, skipped) = (mapper.rows, mapper.skipped);
+                Ok((vec![mapper.finish()], rows, skipped))
+            }
+        }
+    }
+
+    /// Merges partials of one partition (in the order given) into one.
+    pub fn merge(&self, partials: impl IntoIterator<Item = Result<Vec<u8>>>) -> Result<Vec<u8>> {
+        match self {
+            Task::Aggregate(agg) => agg.merge(partials),
+            Task::MatrixStats(m) => m.merge(partials),
+        }
+    }
+
+    /// The task's output from its reduced partitions.
+    pub fn finish(&self, parts: Vec<Vec<u8>>, rows: u64, skipped: u64) -> Result<Value> {
+        match self {
+            Task::Aggregate(agg) => agg.finish(parts, rows, skipped),
+            Task::MatrixStats(m) => m.finish(parts, rows, skipped),
+        }
+    }
+
+    /// The output as CSV, for tasks that have a tabular one.
+    pub fn to_csv(&self, output: &Value) -> Option<Result<Vec<u8>>> {
+        match self {
+            Task::Aggregate(agg) => Some(agg.to_csv(output)),
+            Task::MatrixStats(_) => None,
+        }
+    }
+}
