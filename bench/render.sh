@@ -23,17 +23,8 @@ log "building the components and the test host (release)"
 scripts/build-components.sh >&2
 cargo build --release -p darkroom-host >&2
 
-if ! "$VENV/bin/python" -c 'import PIL, skimage, numpy' 2>/dev/null; then
-    log "installing Pillow and scikit-image into $VENV"
-    [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q pillow scikit-image numpy
-fi
-if ! (cd "$NODE" 2>/dev/null && node -e 'require("sharp")' 2>/dev/null); then
-    log "installing sharp into $NODE"
-    mkdir -p "$NODE"
-    [ -f "$NODE/package.json" ] || echo '{"name":"darkroom-bench-node","private":true}' >"$NODE/package.json"
-    (cd "$NODE" && npm install --no-save --silent sharp >&2)
-fi
+ensure_bench_venv "$VENV" pillow scikit-image numpy
+ensure_bench_sharp "$NODE"
 
 mkdir -p "$WORK"
 "$VENV/bin/python" bench/render.py "$TARGET/release/darkroom-host" "$PWD/spin.toml" "$WORK" "$NODE"

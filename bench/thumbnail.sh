@@ -26,17 +26,8 @@ log "building the components, the test host and the bench tool (release)"
 scripts/build-components.sh >&2
 cargo build --release -p darkroom-host -p darkroom-bench-thumb >&2
 
-if ! "$VENV/bin/python" -c 'import PIL, skimage, numpy, thumbor' 2>/dev/null; then
-    log "installing Pillow, scikit-image and thumbor into $VENV"
-    [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q pillow scikit-image numpy thumbor
-fi
-if ! (cd "$NODE" 2>/dev/null && node -e 'require("sharp")' 2>/dev/null); then
-    log "installing sharp into $NODE"
-    mkdir -p "$NODE"
-    [ -f "$NODE/package.json" ] || echo '{"name":"darkroom-bench-node","private":true}' >"$NODE/package.json"
-    (cd "$NODE" && npm install --no-save --silent sharp >&2)
-fi
+ensure_bench_venv "$VENV" pillow scikit-image numpy thumbor
+ensure_bench_sharp "$NODE"
 
 "$VENV/bin/python" bench/thumbnail.py "$TARGET/release/darkroom-host" \
     "$TARGET/release/darkroom-bench-thumb" "$PWD/spin.toml" "$WORK" "$NODE"

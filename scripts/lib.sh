@@ -57,3 +57,26 @@ build_components() {
     log "building components: cargo build --release --target $WASM_TARGET ${args[*]}"
     cargo build --release --target "$WASM_TARGET" "${args[@]}" "$@"
 }
+
+# Benchmarks: a Python venv at $1 with the PyPI packages that follow (installed when one
+# of them does not import; give import names that equal the package names).
+ensure_bench_venv() {
+    local venv="$1"; shift
+    local imports; imports="$(IFS=,; echo "$*" | sed 's/pillow/PIL/; s/scikit-image/skimage/')"
+    if ! "$venv/bin/python" -c "import $imports" 2>/dev/null; then
+        log "installing $* into $venv"
+        [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+        "$venv/bin/pip" install -q "$@"
+    fi
+}
+
+# Benchmarks: sharp (npm, its libvips binary comes in the package) under $1.
+ensure_bench_sharp() {
+    local node="$1"
+    if ! (cd "$node" 2>/dev/null && node -e 'require("sharp")' 2>/dev/null); then
+        log "installing sharp into $node"
+        mkdir -p "$node"
+        [ -f "$node/package.json" ] || echo '{"name":"darkroom-bench-node","private":true}' >"$node/package.json"
+        (cd "$node" && npm install --no-save --silent sharp >&2)
+    fi
+}
