@@ -22,6 +22,8 @@ pub fn put<K: KeyValue>(kv: &K, prefix: &str, bytes: &[u8], chunk_size: u32) -> 
         chunk_size: chunk_size as u32,
         content_type: "application/json".into(),
         sha256: content_id(bytes),
+        dims: None,
+        made_from: None,
     };
     kv.set(
         &format!("{prefix}/m"),
