@@ -217,7 +217,7 @@ fn variants_presets_and_the_stateless_filter() {
     let moon = app.post_json(&format!("/api/images/{id}/variants"), &serde_json::json!({"preset": "moon"}));
     moon.expect_status(201);
     app.post_json(&format!("/api/images/{id}/variants"), &serde_json::json!({"preset": "moon"})).expect_status(200);
-    let moon_img = decoded(&app.get(&format!("/images/{id}/variants/moon")).expect_status(200).clone()).to_rgb8();
+    let moon_img = decoded(app.get(&format!("/images/{id}/variants/moon")).expect_status(200)).to_rgb8();
     let spread = moon_img.pixels().map(|p| p[0].abs_diff(p[2])).max().unwrap();
     assert!(spread <= 8, "moon is a black-and-white preset, channels {spread} apart");
     let chain = serde_json::json!({"filter": "sepia,blur:2", "name": "old-photo"});
