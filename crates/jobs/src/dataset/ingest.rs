@@ -146,6 +146,14 @@ struct Parsed {
     bytes_seen: u64,
 }
 
+impl Parsed {
+    /// What a parser found: `rows` rows, one column per name with its inferred type.
+    fn new(rows: u64, names: Vec<String>, infer: &[Infer], index: Vec<u64>, data_start: u64) -> Self {
+        let columns = names.into_iter().zip(infer).map(|(n, inf)| inf.column(n)).collect();
+        Parsed { rows, columns, index, data_start, bytes_seen: 0 }
+    }
+}
+
 /// Per-column type inference: a column is a number when it has a value and every
 /// non-empty value is one.
 #[derive(Default, Clone)]
@@ -289,18 +297,7 @@ fn csv_records<R: Read>(rdr: &mut csv::Reader<R>, limits: &IngestLimits) -> Resu
             reason: "the header row is not followed by any data row".into(),
         });
     }
-    let columns = names
-        .into_iter()
-        .zip(&infer)
-        .map(|(n, inf)| inf.column(n))
-        .collect();
-    Ok(Parsed {
-        rows,
-        columns,
-        index,
-        data_start,
-        bytes_seen: 0,
-    })
+    Ok(Parsed::new(rows, names, &infer, index, data_start))
 }
 
 fn csv_error(e: csv::Error) -> Error {
@@ -414,18 +411,7 @@ fn ndjson_records<R: BufRead>(reader: &mut R, limits: &IngestLimits) -> Result<P
             reason: "the body is empty".into(),
         });
     }
-    let columns = names
-        .into_iter()
-        .zip(&infer)
-        .map(|(n, inf)| inf.column(n))
-        .collect();
-    Ok(Parsed {
-        rows,
-        columns,
-        index,
-        data_start: 0,
-        bytes_seen: 0,
-    })
+    Ok(Parsed::new(rows, names, &infer, index, 0))
 }
 
 /// Passes the body through to the parser while storing it in chunks and enforcing the
