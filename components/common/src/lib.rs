@@ -10,6 +10,7 @@
 //! - [`settings`]: [`api::Settings`] from Spin variables.
 //! - [`chain`]: calls to sibling components over local service chaining.
 //! - [`auth`]: the API token on writes (checked in [`serve`]) and signed URLs on reads.
+//! - [`yielding`]: keeps a self-woken future from trapping Spin's executor.
 //! - [`cached`]: stored immutable bytes with `ETag`, `304` and long-lived caching.
 //!
 //! ```ignore
@@ -27,6 +28,7 @@ pub mod incoming;
 pub mod kv;
 pub mod reply;
 pub mod settings;
+pub mod yielding;
 
 pub use incoming::Incoming;
 pub use reply::Reply;
@@ -41,19 +43,23 @@ where
     F: FnOnce(Incoming) -> Fut,
     Fut: std::future::Future<Output = Result<Reply, ApiError>>,
 {
-    let req = Incoming::new(req);
-    let result = match auth::require_token(&req) {
-        Ok(()) => handler(req).await,
-        Err(err) => Err(err),
-    };
-    let reply = match result {
-        Ok(reply) => reply,
-        Err(err) => {
-            if err.status() >= 500 {
-                eprintln!("darkroom: {err:#}");
+    // The whole request, the streamed reply included, under `Cooperative`: see `yielding`.
+    yielding::Cooperative::new(async move {
+        let req = Incoming::new(req);
+        let result = match auth::require_token(&req) {
+            Ok(()) => handler(req).await,
+            Err(err) => Err(err),
+        };
+        let reply = match result {
+            Ok(reply) => reply,
+            Err(err) => {
+                if err.status() >= 500 {
+                    eprintln!("darkroom: {err:#}");
+                }
+                Reply::problem(&err)
             }
-            Reply::problem(&err)
-        }
-    };
-    reply.send(out).await;
+        };
+        reply.send(out).await;
+    })
+    .await
 }
