@@ -56,3 +56,34 @@ impl<F: Future> Future for Cooperative<F> {
         }
     }
 }
+
+/// Waits `d` without blocking the instance: registers a WASI clock pollable with Spin's
+/// executor, so the other futures of the request (shard requests in flight, a streamed
+/// body) keep running meanwhile, where `std::thread::sleep` would stop them all.
+pub fn sleep(d: std::time::Duration) -> Sleep {
+    let nanos = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+    Sleep { deadline: wasi::clocks::monotonic_clock::now().saturating_add(nanos), registered: false }
+}
+
+/// See [`sleep`].
+pub struct Sleep {
+    deadline: u64,
+    registered: bool,
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if wasi::clocks::monotonic_clock::now() >= self.deadline {
+            return Poll::Ready(());
+        }
+        // The executor keeps a pollable until it is ready, so one registration is enough.
+        if !self.registered {
+            let at = wasi::clocks::monotonic_clock::subscribe_instant(self.deadline);
+            spin_executor::push_waker(at, cx.waker().clone());
+            self.registered = true;
+        }
+        Poll::Pending
+    }
+}

@@ -122,8 +122,7 @@ impl Runner for HttpRunner {
     }
 
     async fn sleep(&self, d: Duration) {
-        // Blocks this instance; shards in flight run in their own instances meanwhile.
-        std::thread::sleep(d);
+        darkroom_spin::yielding::sleep(d).await
     }
 }
 
@@ -153,16 +152,20 @@ pub fn cancel(id: &str) -> Result<Reply, ApiError> {
     Ok(Reply::json(202, &object(&spec, &state::status(&kv, &spec, now_micros())?)))
 }
 
+/// The job's output, streamed as it is read from the store (an `aggregate` with a
+/// million groups never sits whole in the instance). An error before the first byte is a
+/// problem answer; one after it ends the body early, and the client sees it truncated.
 pub fn result(req: &Incoming, id: &str) -> Result<Reply, ApiError> {
-    let kv = crate::kv()?;
+    let kv = std::rc::Rc::new(crate::kv()?);
     let spec = find(&kv, id)?;
-    let output = engine::result(&kv, &spec)?.ok_or_else(|| ApiError::Conflict(format!("job {id} has no result yet")))?;
-    if Query::parse(req.query())?.get("format")? == Some("csv") {
-        let (task, _) = spec.task(&kv)?;
-        let csv = task.to_csv(&output).ok_or_else(|| ApiError::Unprocessable(format!("format: task {} has no CSV output", spec.task)))??;
-        return Ok(Reply::new(200, "text/csv; charset=utf-8", csv));
-    }
-    Ok(Reply::json(200, &output))
+    let csv = Query::parse(req.query())?.get("format")? == Some("csv");
+    let mut pieces = engine::output(kv, &spec, csv)?.ok_or_else(|| ApiError::Conflict(format!("job {id} has no result yet")))?;
+    let first = pieces.next().transpose()?.unwrap_or_default();
+    let job = spec.id.clone();
+    let rest = pieces.map_while(move |piece| piece.inspect_err(|e| eprintln!("job {job}: result cut short: {e}")).ok());
+    let body = futures::stream::iter(std::iter::once(first).chain(rest)).boxed_local();
+    let content_type = if csv { "text/csv; charset=utf-8" } else { "application/json" };
+    Ok(Reply::stream(200, content_type, body))
 }
 
 /// Runs one unit in this instance (what the driver's shard requests reach).

@@ -10,26 +10,9 @@ use store::{BlobManifest, KeyValue, content_id};
 
 /// Writes `bytes` as `{prefix}/0..n` and then `{prefix}/m`.
 pub fn put<K: KeyValue>(kv: &K, prefix: &str, bytes: &[u8], chunk_size: u32) -> Result<()> {
-    let chunk_size = chunk_size.max(1) as usize;
-    let mut chunks = 0u32;
-    for (n, chunk) in bytes.chunks(chunk_size).enumerate() {
-        kv.set(&format!("{prefix}/{n}"), chunk)?;
-        chunks = n as u32 + 1;
-    }
-    let manifest = BlobManifest {
-        size: bytes.len() as u64,
-        chunks,
-        chunk_size: chunk_size as u32,
-        content_type: "application/json".into(),
-        sha256: content_id(bytes),
-        dims: None,
-        made_from: None,
-    };
-    kv.set(
-        &format!("{prefix}/m"),
-        &serde_json::to_vec(&manifest).expect("manifest serialises"),
-    )?;
-    Ok(())
+    let mut writer = ValueWriter::new(kv, prefix, chunk_size);
+    writer.chunks.write(bytes)?;
+    writer.commit()
 }
 
 /// Whether the value under `prefix` is committed.
@@ -148,6 +131,129 @@ impl<'a, K: KeyValue> ChunkWriter<'a, K> {
     }
 }
 
+/// Writes a value under `prefix` as it is produced (chunks as they fill, the manifest on
+/// [`commit`](Self::commit)), so a reduce that merges streams never holds its output.
+pub struct ValueWriter<'a, K: KeyValue> {
+    kv: &'a K,
+    prefix: String,
+    chunks: ChunkWriter<'a, K>,
+}
+
+impl<'a, K: KeyValue> ValueWriter<'a, K> {
+    pub fn new(kv: &'a K, prefix: &str, chunk_size: u32) -> Self {
+        let base = prefix.to_owned();
+        Self {
+            kv,
+            prefix: prefix.to_owned(),
+            chunks: ChunkWriter::new(kv, chunk_size, move |n| Ok(format!("{base}/{n}"))),
+        }
+    }
+
+    /// Writes the last chunk and then the manifest: the value's commit point.
+    pub fn commit(self) -> Result<()> {
+        let chunk_size = self.chunks.chunk_size();
+        let (size, sha256, chunk_sha) = self.chunks.finish()?;
+        let manifest = BlobManifest {
+            size,
+            chunks: chunk_sha.len() as u32,
+            chunk_size,
+            content_type: "application/json".into(),
+            sha256,
+            dims: None,
+            made_from: None,
+        };
+        self.kv.set(
+            &format!("{}/m", self.prefix),
+            &serde_json::to_vec(&manifest).expect("manifest serialises"),
+        )?;
+        Ok(())
+    }
+}
+
+impl<K: KeyValue> std::io::Write for ValueWriter<'_, K> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.chunks.write(bytes).map_err(std::io::Error::other)?;
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Reads a committed value one chunk at a time (so merging many values holds one chunk
+/// of each), checking the size and SHA-256 of the whole when the last byte is read.
+pub struct ValueReader<K: KeyValue> {
+    kv: K,
+    prefix: String,
+    manifest: BlobManifest,
+    next: u32,
+    chunk: Vec<u8>,
+    at: usize,
+    read: u64,
+    whole: Sha256,
+}
+
+/// A reader of the value under `prefix`; `None` when it is not committed.
+pub fn reader<K: KeyValue>(kv: K, prefix: &str) -> Result<Option<ValueReader<K>>> {
+    let Some(raw) = kv.get(&format!("{prefix}/m"))? else {
+        return Ok(None);
+    };
+    let manifest: BlobManifest =
+        serde_json::from_slice(&raw).map_err(|e| Error::corrupt(prefix, e))?;
+    Ok(Some(ValueReader {
+        kv,
+        prefix: prefix.to_owned(),
+        manifest,
+        next: 0,
+        chunk: Vec::new(),
+        at: 0,
+        read: 0,
+        whole: Sha256::new(),
+    }))
+}
+
+impl<K: KeyValue> ValueReader<K> {
+    /// Loads the next chunk; `false` at the end, after checking the whole value.
+    fn advance(&mut self) -> Result<bool> {
+        if self.next >= self.manifest.chunks {
+            if self.read != self.manifest.size
+                || hex::encode(self.whole.clone().finalize()) != self.manifest.sha256
+            {
+                return Err(Error::Corrupt(format!(
+                    "{} fails its checksum",
+                    self.prefix
+                )));
+            }
+            return Ok(false);
+        }
+        let key = format!("{}/{}", self.prefix, self.next);
+        self.chunk = self
+            .kv
+            .get(&key)?
+            .ok_or_else(|| Error::Corrupt(format!("{key} is missing")))?;
+        self.whole.update(&self.chunk);
+        self.read += self.chunk.len() as u64;
+        self.next += 1;
+        self.at = 0;
+        Ok(true)
+    }
+}
+
+impl<K: KeyValue> std::io::Read for ValueReader<K> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.at >= self.chunk.len() {
+            if out.is_empty() || !self.advance().map_err(std::io::Error::other)? {
+                return Ok(0);
+            }
+        }
+        let take = (self.chunk.len() - self.at).min(out.len());
+        out[..take].copy_from_slice(&self.chunk[self.at..self.at + take]);
+        self.at += take;
+        Ok(take)
+    }
+}
+
 /// Reads bytes `start..end` of a chunked value whose chunk hashes are known, fetching
 /// one chunk at a time and checking each, so a shard reads its rows without the file.
 pub struct RangeReader<'a, K: KeyValue> {
@@ -250,5 +356,44 @@ mod tests {
         let mut got = Vec::new();
         r.read_to_end(&mut got).unwrap();
         assert_eq!(got, bytes[990..2010]);
+    }
+
+    #[test]
+    fn values_stream_in_and_out_and_damage_is_caught() {
+        use std::io::Write;
+        let kv = MemoryKv::new();
+        let bytes: Vec<u8> = (0..2500u32).map(|i| (i % 241) as u8).collect();
+        let mut w = ValueWriter::new(&kv, "s", 1000);
+        for piece in bytes.chunks(7) {
+            w.write_all(piece).unwrap();
+        }
+        w.commit().unwrap();
+        assert_eq!(get(&kv, "s").unwrap().unwrap(), bytes);
+        let mut got = Vec::new();
+        reader(&kv, "s")
+            .unwrap()
+            .unwrap()
+            .read_to_end(&mut got)
+            .unwrap();
+        assert_eq!(got, bytes);
+        assert!(reader(&kv, "absent").unwrap().is_none());
+
+        kv.set("s/2", b"damaged").unwrap();
+        let mut got = Vec::new();
+        assert!(
+            reader(&kv, "s")
+                .unwrap()
+                .unwrap()
+                .read_to_end(&mut got)
+                .is_err()
+        );
+        kv.delete("s/1").unwrap();
+        assert!(
+            reader(&kv, "s")
+                .unwrap()
+                .unwrap()
+                .read_to_end(&mut Vec::new())
+                .is_err()
+        );
     }
 }

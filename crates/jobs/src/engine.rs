@@ -5,6 +5,7 @@
 
 use crate::spec::{self, JobSpec, Unit};
 use crate::state::{self, Done};
+use crate::tasks::Pieces;
 use crate::{Error, Result, chunked, keys};
 use store::KeyValue;
 
@@ -60,16 +61,20 @@ pub fn execute_unit<K: KeyValue>(
             }
         }
         Unit::Reduce(p) => {
-            let inputs = reduce_inputs(kv, &spec, p)?;
-            let merged = task.merge(inputs.iter().map(|key| {
-                chunked::get(kv, key)?.ok_or_else(|| Error::Corrupt(format!("{key} is missing")))
-            }))?;
-            chunked::put(
+            let mut inputs = Vec::new();
+            for key in reduce_inputs(kv, &spec, p)? {
+                inputs.push(
+                    chunked::reader(kv, &key)?
+                        .ok_or_else(|| Error::Corrupt(format!("{key} is missing")))?,
+                );
+            }
+            let mut out = chunked::ValueWriter::new(
                 kv,
                 &keys::unit_output(job, &unit.name(), 0)?,
-                &merged,
                 chunk_size,
-            )?;
+            );
+            task.merge(inputs, &mut out)?;
+            out.commit()?;
             Done {
                 rows: 0,
                 skipped: 0,
@@ -110,29 +115,46 @@ fn reduce_inputs<K: KeyValue>(kv: &K, spec: &JobSpec, p: u32) -> Result<Vec<Stri
     Ok(inputs)
 }
 
-/// The task's output once every reduce partition is done: read from the partitions and
-/// the map shards' done records. `None` while the job is unfinished.
-pub fn result<K: KeyValue>(kv: &K, spec: &JobSpec) -> Result<Option<serde_json::Value>> {
+/// The task's output once every reduce partition is done, in pieces of bytes (JSON, or
+/// CSV with `csv`), read from the partitions and the map shards' done records as it is
+/// sent, so no request holds a large result. `None` while the job is unfinished.
+pub fn output<'a, K: KeyValue + Clone + 'a>(
+    kv: K,
+    spec: &JobSpec,
+    csv: bool,
+) -> Result<Option<Pieces<'a>>> {
     let mut parts = Vec::new();
     for unit in spec.reduce_units() {
-        match chunked::get(kv, &keys::unit_output(&spec.id, &unit.name(), 0)?)? {
-            Some(bytes) if kv.exists(&keys::unit_done(&spec.id, &unit.name())?)? => {
-                parts.push(bytes)
-            }
-            _ => return Ok(None),
+        if !kv.exists(&keys::unit_done(&spec.id, &unit.name())?)? {
+            return Ok(None);
+        }
+        match chunked::reader(kv.clone(), &keys::unit_output(&spec.id, &unit.name(), 0)?)? {
+            Some(reader) => parts.push(reader),
+            None => return Ok(None),
         }
     }
     let (mut rows, mut skipped) = (0, 0);
     for unit in spec.map_units() {
         if let Some(done) =
-            state::read_json::<_, Done>(kv, &keys::unit_done(&spec.id, &unit.name())?)?
+            state::read_json::<_, Done>(&kv, &keys::unit_done(&spec.id, &unit.name())?)?
         {
             rows += done.rows;
             skipped += done.skipped;
         }
     }
-    let (task, _) = spec.task(kv)?;
-    Ok(Some(task.finish(parts, rows, skipped)?))
+    let (task, _) = spec.task(&kv)?;
+    Ok(Some(task.output(parts, rows, skipped, csv)?))
+}
+
+/// The task's JSON output, whole (for small results and tests); `None` while unfinished.
+pub fn result<K: KeyValue>(kv: &K, spec: &JobSpec) -> Result<Option<serde_json::Value>> {
+    let Some(pieces) = output(kv, spec, false)? else {
+        return Ok(None);
+    };
+    let bytes = pieces.collect::<Result<Vec<_>>>()?.concat();
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| Error::corrupt("job output", e))
 }
 
 /// Marks the job cancelled: drivers start no new unit (running ones finish).

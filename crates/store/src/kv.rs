@@ -5,6 +5,7 @@
 //! tests use [`MemoryKv`](crate::MemoryKv).
 
 use crate::Result;
+use std::rc::Rc;
 use std::sync::Arc;
 
 /// A minimal key-value store: the subset of Spin KV the blob store needs.
@@ -33,5 +34,6 @@ macro_rules! forward_kv {
     )*};
 }
 
-// So one backend can be shared: `Store<&Kv>`, `Store<Arc<MemoryKv>>` across threads.
-forward_kv!(&K, Arc<K>, Box<K>);
+// So one backend can be shared: `Store<&Kv>`, `Store<Arc<MemoryKv>>` across threads, an
+// `Rc<SpinKv>` owned by a streamed response.
+forward_kv!(&K, Arc<K>, Rc<K>, Box<K>);

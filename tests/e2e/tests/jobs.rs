@@ -152,6 +152,78 @@ fn ndjson_progress_streams_start_progress_and_end() {
     assert_exact(&result, &rows);
 }
 
+/// A sales file where every row is its own group: `k0000000`… in a scrambled order.
+fn distinct_keys_csv(n: usize) -> (Vec<u8>, Vec<i64>) {
+    assert!(n % 7919 != 0, "7919 must not divide the row count");
+    let mut rng = testkit::Lcg(77);
+    let mut csv = b"key,amount\n".to_vec();
+    let mut cents = vec![0i64; n];
+    for i in 0..n {
+        // 7919 is prime and does not divide n: a permutation of 0..n.
+        let k = (i * 7919 + 13) % n;
+        let c = (rng.next() % 2_000_000) as i64 - 1_000_000;
+        cents[k] = c;
+        csv.extend(format!("k{k:07},{}\n", testkit::cents_str(c)).bytes());
+    }
+    (csv, cents)
+}
+
+#[test]
+fn an_aggregate_with_a_million_distinct_keys_fits_every_instance_in_128_mib() {
+    if skip("an_aggregate_with_a_million_distinct_keys_fits_every_instance_in_128_mib") {
+        return;
+    }
+    // Every instance, the shard and reduce units included, is capped at 128 MiB.
+    let host = Host::spawn_with(HostOptions { max_instance_memory: Some(expect::MEMORY_BUDGET as usize), ..HostOptions::default() })
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let client = host.client();
+    let n = rows_from_env();
+    let (csv, cents) = distinct_keys_csv(n);
+    let ds = upload(&client, &csv);
+    let params = json!({"group_by": ["key"], "values": {"amount": ["sum", "count", "max"]}});
+    let reply = job(&client, json!({"task": "aggregate", "input": {"dataset": ds["id"]}, "params": params, "concurrency": 2}));
+    let (object, _) = run_to_end(&client, reply);
+    assert_eq!(object["state"], "succeeded", "{object}");
+    assert!(object["reduce"]["total"].as_u64().unwrap() >= 2, "the reduce should be split by key hash: {object}");
+    let url = object["result"].as_str().unwrap();
+
+    // CSV: one line per key, in key order, each sum the row's own amount.
+    let reply = client.get(&format!("{url}?format=csv"));
+    expect::within_memory_budget(&reply);
+    reply.expect_status(200);
+    let mut reader = csv::Reader::from_reader(&reply.body[..]);
+    assert_eq!(reader.headers().unwrap(), vec!["key", "amount_sum", "amount_count", "amount_max"]);
+    let mut count = 0;
+    for (k, record) in reader.records().enumerate() {
+        let record = record.unwrap();
+        assert_eq!(&record[0], format!("k{k:07}"));
+        assert_eq!(testkit::parse_cents(&record[1]), i128::from(cents[k]), "{record:?}");
+        assert_eq!((&record[2], &record[3]), ("1", record[1].to_string().as_str()));
+        count += 1;
+    }
+    assert_eq!(count, n);
+
+    // JSON: the same groups, streamed as one document.
+    let reply = client.get(url);
+    expect::within_memory_budget(&reply);
+    #[derive(serde::Deserialize)]
+    struct Out {
+        rows: usize,
+        groups: Vec<Group>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Group {
+        key: std::collections::HashMap<String, String>,
+        amount: std::collections::HashMap<String, Value>,
+    }
+    let out: Out = serde_json::from_slice(&reply.body).unwrap_or_else(|e| panic!("{e}: {} bytes", reply.body.len()));
+    assert_eq!((out.rows, out.groups.len()), (n, n));
+    for (k, g) in out.groups.iter().enumerate().step_by(997) {
+        assert_eq!(g.key["key"], format!("k{k:07}"));
+        assert_eq!(testkit::parse_cents(g.amount["sum"].as_str().unwrap()), i128::from(cents[k]));
+    }
+}
+
 #[test]
 fn matrix_stats_equal_an_independent_computation() {
     if skip("matrix_stats_equal_an_independent_computation") {

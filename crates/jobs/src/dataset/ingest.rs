@@ -148,9 +148,25 @@ struct Parsed {
 
 impl Parsed {
     /// What a parser found: `rows` rows, one column per name with its inferred type.
-    fn new(rows: u64, names: Vec<String>, infer: &[Infer], index: Vec<u64>, data_start: u64) -> Self {
-        let columns = names.into_iter().zip(infer).map(|(n, inf)| inf.column(n)).collect();
-        Parsed { rows, columns, index, data_start, bytes_seen: 0 }
+    fn new(
+        rows: u64,
+        names: Vec<String>,
+        infer: &[Infer],
+        index: Vec<u64>,
+        data_start: u64,
+    ) -> Self {
+        let columns = names
+            .into_iter()
+            .zip(infer)
+            .map(|(n, inf)| inf.column(n))
+            .collect();
+        Parsed {
+            rows,
+            columns,
+            index,
+            data_start,
+            bytes_seen: 0,
+        }
     }
 }
 

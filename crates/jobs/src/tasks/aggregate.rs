@@ -10,7 +10,9 @@ use crate::{Error, Result};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use std::collections::{BTreeMap, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::io::{BufRead, Write};
 use std::str::FromStr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -112,85 +114,210 @@ impl Aggregate {
         }
     }
 
-    /// Merges stored partials (one partition of every shard) into one partial.
-    pub fn merge(&self, partials: impl IntoIterator<Item = Result<Vec<u8>>>) -> Result<Vec<u8>> {
-        let mut merged: BTreeMap<Vec<String>, Vec<Acc>> = BTreeMap::new();
-        for raw in partials {
-            let groups: Vec<(Vec<String>, Vec<Acc>)> = serde_json::from_slice(&raw?)
-                .map_err(|e| Error::corrupt("aggregate partial", e))?;
-            for (key, accs) in groups {
-                match merged.get_mut(&key) {
-                    Some(have) => {
-                        for (a, b) in have.iter_mut().zip(accs) {
-                            a.merge(&b)?;
+    /// Merges partials of one partition (every shard's, each sorted by key) into `out`,
+    /// a stream at a time: memory holds one group per shard, never the partition.
+    pub fn merge<R: BufRead>(&self, partials: Vec<R>, out: &mut impl Write) -> Result<()> {
+        for group in Merged::new(partials.into_iter().map(groups).collect()) {
+            write_group(out, &group?)?;
+        }
+        Ok(())
+    }
+
+    /// The output from the reduced partitions (disjoint key sets, each sorted), produced
+    /// in pieces so a result with a million groups is never held whole: JSON
+    /// `{"rows", "skipped", "groups": [...]}`, or CSV (key columns, then
+    /// `{column}_{op}` columns).
+    pub fn output<R: BufRead>(
+        self,
+        parts: Vec<R>,
+        rows: u64,
+        skipped: u64,
+        csv: bool,
+    ) -> impl Iterator<Item = Result<Vec<u8>>> {
+        let mut merged = Merged::new(parts.into_iter().map(groups).collect());
+        let mut state = Piece::Head;
+        std::iter::from_fn(move || {
+            let mut piece = Vec::with_capacity(PIECE_BYTES + 1024);
+            loop {
+                match state {
+                    Piece::Head if csv => {
+                        piece.extend(self.csv_header());
+                        state = Piece::First;
+                    }
+                    Piece::Head => {
+                        piece.extend(
+                            format!("{{\"rows\":{rows},\"skipped\":{skipped},\"groups\":[").bytes(),
+                        );
+                        state = Piece::First;
+                    }
+                    Piece::First | Piece::More => match merged.next() {
+                        Some(Ok((key, accs))) => {
+                            if csv {
+                                piece.extend(self.csv_row(key, &accs));
+                            } else {
+                                if state == Piece::More {
+                                    piece.push(b',');
+                                }
+                                serde_json::to_writer(&mut piece, &self.group_json(key, &accs))
+                                    .expect("serialises");
+                            }
+                            state = Piece::More;
                         }
-                    }
-                    None => {
-                        merged.insert(key, accs);
-                    }
+                        Some(Err(e)) => {
+                            state = Piece::Done;
+                            return Some(Err(e));
+                        }
+                        None => {
+                            if !csv {
+                                piece.extend(b"]}");
+                            }
+                            state = Piece::Done;
+                        }
+                    },
+                    Piece::Done => return (!piece.is_empty()).then_some(Ok(piece)),
+                }
+                if piece.len() >= PIECE_BYTES {
+                    return Some(Ok(piece));
                 }
             }
-        }
-        Ok(serde_json::to_vec(&merged.into_iter().collect::<Vec<_>>()).expect("serialises"))
+        })
     }
 
-    /// The final output from the reduced partitions (disjoint key sets).
-    pub fn finish(&self, parts: Vec<Vec<u8>>, rows: u64, skipped: u64) -> Result<Value> {
-        let mut groups: Vec<(Vec<String>, Vec<Acc>)> = Vec::new();
-        for raw in parts {
-            let part: Vec<(Vec<String>, Vec<Acc>)> =
-                serde_json::from_slice(&raw).map_err(|e| Error::corrupt("aggregate part", e))?;
-            groups.extend(part);
-        }
-        groups.sort_by(|a, b| a.0.cmp(&b.0));
-        let groups: Vec<Value> = groups
-            .into_iter()
-            .map(|(key, accs)| {
-                let mut obj = Map::new();
-                let k: Map<String, Value> = self
-                    .group_by
-                    .iter()
-                    .zip(key)
-                    .map(|((n, _), v)| (n.clone(), Value::String(v)))
-                    .collect();
-                obj.insert("key".into(), Value::Object(k));
-                for ((name, _, ops), acc) in self.values.iter().zip(accs) {
-                    obj.insert(name.clone(), acc.output(ops));
-                }
-                Value::Object(obj)
-            })
+    fn group_json(&self, key: Vec<String>, accs: &[Acc]) -> Value {
+        let mut obj = Map::new();
+        let k: Map<String, Value> = self
+            .group_by
+            .iter()
+            .zip(key)
+            .map(|((n, _), v)| (n.clone(), Value::String(v)))
             .collect();
-        Ok(json!({"rows": rows, "skipped": skipped, "groups": groups}))
+        obj.insert("key".into(), Value::Object(k));
+        for ((name, _, ops), acc) in self.values.iter().zip(accs) {
+            obj.insert(name.clone(), acc.output(ops));
+        }
+        Value::Object(obj)
     }
 
-    /// The output as CSV: key columns, then `{column}_{op}` columns.
-    pub fn to_csv(&self, output: &Value) -> Result<Vec<u8>> {
-        let mut w = csv::Writer::from_writer(Vec::new());
+    fn csv_header(&self) -> Vec<u8> {
         let mut header: Vec<String> = self.group_by.iter().map(|(n, _)| n.clone()).collect();
         for (name, _, ops) in &self.values {
             header.extend(ops.iter().map(|op| format!("{name}_{}", op_name(*op))));
         }
-        w.write_record(&header)
-            .map_err(|e| Error::Corrupt(e.to_string()))?;
-        for g in output["groups"].as_array().into_iter().flatten() {
-            let mut rec: Vec<String> = self
-                .group_by
-                .iter()
-                .map(|(n, _)| g["key"][n].as_str().unwrap_or("").to_owned())
-                .collect();
-            for (name, _, ops) in &self.values {
-                for op in ops {
-                    rec.push(match &g[name][op_name(*op)] {
-                        Value::String(s) => s.clone(),
-                        Value::Null => String::new(),
-                        other => other.to_string(),
-                    });
+        csv_record(&header)
+    }
+
+    fn csv_row(&self, key: Vec<String>, accs: &[Acc]) -> Vec<u8> {
+        let mut rec = key;
+        for ((_, _, ops), acc) in self.values.iter().zip(accs) {
+            let out = acc.output(ops);
+            for op in ops {
+                rec.push(match &out[op_name(*op)] {
+                    Value::String(s) => s.clone(),
+                    Value::Null => String::new(),
+                    other => other.to_string(),
+                });
+            }
+        }
+        csv_record(&rec)
+    }
+}
+
+/// Bytes per piece of a streamed output.
+const PIECE_BYTES: usize = 64 << 10;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Piece {
+    Head,
+    First,
+    More,
+    Done,
+}
+
+/// One CSV record (quoted as needed, `\n`-terminated).
+fn csv_record(fields: &[String]) -> Vec<u8> {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    w.write_record(fields).expect("writes to memory");
+    w.into_inner().expect("writes to memory")
+}
+
+/// One group and its accumulators: the element of partials and partitions.
+type Group = (Vec<String>, Vec<Acc>);
+
+/// A stored partial's groups: one `[key, accs]` JSON line each, sorted by key.
+fn groups<R: BufRead>(reader: R) -> impl Iterator<Item = Result<Group>> {
+    reader.lines().map(|line| {
+        let line = line.map_err(|e| Error::Corrupt(format!("aggregate partial: {e}")))?;
+        serde_json::from_str(&line).map_err(|e| Error::corrupt("aggregate partial", e))
+    })
+}
+
+fn write_group(out: &mut impl Write, group: &Group) -> Result<()> {
+    serde_json::to_writer(&mut *out, group)
+        .and_then(|()| out.write_all(b"\n").map_err(serde_json::Error::io))
+        .map_err(|e| Error::Corrupt(format!("writing an aggregate partial: {e}")))
+}
+
+/// A k-way merge of streams sorted by key into one sorted stream; equal keys (the same
+/// group from several shards) are combined exactly.
+struct Merged<I: Iterator<Item = Result<Group>>> {
+    sources: Vec<I>,
+    /// The smallest unread group of each source, smallest key (then source) on top.
+    heads: BinaryHeap<Reverse<(Vec<String>, usize, Vec<Acc>)>>,
+    failed: Option<Error>,
+}
+
+impl<I: Iterator<Item = Result<Group>>> Merged<I> {
+    fn new(sources: Vec<I>) -> Self {
+        let mut merged = Self {
+            sources,
+            heads: BinaryHeap::new(),
+            failed: None,
+        };
+        for i in 0..merged.sources.len() {
+            merged.refill(i);
+        }
+        merged
+    }
+
+    fn refill(&mut self, i: usize) {
+        match self.sources[i].next() {
+            Some(Ok((key, accs))) => self.heads.push(Reverse((key, i, accs))),
+            Some(Err(e)) => self.failed = self.failed.take().or(Some(e)),
+            None => {}
+        }
+    }
+}
+
+impl<I: Iterator<Item = Result<Group>>> Iterator for Merged<I> {
+    type Item = Result<Group>;
+
+    fn next(&mut self) -> Option<Result<Group>> {
+        if let Some(e) = self.failed.take() {
+            self.heads.clear();
+            return Some(Err(e));
+        }
+        let Reverse((key, i, mut accs)) = self.heads.pop()?;
+        self.refill(i);
+        while self
+            .heads
+            .peek()
+            .is_some_and(|Reverse((k, _, _))| *k == key)
+        {
+            let Reverse((_, j, more)) = self.heads.pop().expect("peeked");
+            for (a, b) in accs.iter_mut().zip(&more) {
+                if let Err(e) = a.merge(b) {
+                    return Some(Err(e));
                 }
             }
-            w.write_record(&rec)
-                .map_err(|e| Error::Corrupt(e.to_string()))?;
+            self.refill(j);
         }
-        w.into_inner().map_err(|e| Error::Corrupt(e.to_string()))
+        if let Some(e) = self.failed.take() {
+            self.heads.clear();
+            return Some(Err(e));
+        }
+        Some(Ok((key, accs)))
     }
 }
 
@@ -205,7 +332,7 @@ fn op_name(op: Op) -> &'static str {
 }
 
 /// Per group and value column: count, exact sum, min, max.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Acc {
     count: u64,
     #[serde(with = "rust_decimal::serde::str")]
@@ -316,7 +443,8 @@ impl Mapper<'_> {
         Ok(())
     }
 
-    /// The partials, one serialised sorted list per reduce partition.
+    /// The partials, one per reduce partition: a `[key, accs]` JSON line per group,
+    /// sorted by key, so reduces and the output can merge them as streams.
     pub fn finish(self, partitions: u32) -> Vec<Vec<u8>> {
         let mut parts: Vec<Vec<(Vec<String>, Vec<Acc>)>> =
             vec![Vec::new(); partitions.max(1) as usize];
@@ -328,7 +456,11 @@ impl Mapper<'_> {
             .into_iter()
             .map(|mut groups| {
                 groups.sort_by(|a, b| a.0.cmp(&b.0));
-                serde_json::to_vec(&groups).expect("serialises")
+                let mut bytes = Vec::new();
+                for group in &groups {
+                    write_group(&mut bytes, group).expect("writes to memory");
+                }
+                bytes
             })
             .collect()
     }
@@ -345,4 +477,94 @@ pub fn key_hash(key: &[String]) -> u64 {
         }
     }
     h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn acc(values: &[i64]) -> Vec<Acc> {
+        let mut a = Acc::default();
+        for v in values {
+            a.add(Decimal::from(*v)).unwrap();
+        }
+        vec![a]
+    }
+
+    fn partial(groups: &[(&str, &[i64])]) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for (key, values) in groups {
+            write_group(&mut bytes, &(vec![key.to_string()], acc(values))).unwrap();
+        }
+        bytes
+    }
+
+    #[test]
+    fn merging_sorted_partials_combines_equal_keys_and_keeps_order() {
+        let a = partial(&[("apple", &[1, 2]), ("kiwi", &[5]), ("zucchini", &[9])]);
+        let b = partial(&[("banana", &[3]), ("kiwi", &[-7, 4])]);
+        let c = partial(&[]);
+        let d = partial(&[("apple", &[10]), ("kiwi", &[1])]);
+        let merged: Vec<Group> = Merged::new([a, b, c, d].iter().map(|p| groups(&p[..])).collect())
+            .collect::<Result<_>>()
+            .unwrap();
+        let keys: Vec<&str> = merged.iter().map(|(k, _)| k[0].as_str()).collect();
+        assert_eq!(keys, ["apple", "banana", "kiwi", "zucchini"]);
+        assert_eq!(merged[0].1, acc(&[1, 2, 10]));
+        assert_eq!(merged[2].1, acc(&[5, -7, 4, 1]));
+    }
+
+    #[test]
+    fn a_damaged_partial_is_an_error_not_a_short_result() {
+        let good = partial(&[("a", &[1]), ("c", &[1])]);
+        let mut bad = partial(&[("b", &[1])]);
+        bad.extend(b"{not json\n");
+        let out: Vec<Result<Group>> =
+            Merged::new(vec![groups(&good[..]), groups(&bad[..])]).collect();
+        assert!(
+            out.iter().any(|g| matches!(g, Err(Error::Corrupt(_)))),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn the_streamed_output_is_one_json_document_in_pieces() {
+        let agg = Aggregate {
+            group_by: vec![("m".into(), 0)],
+            values: vec![("v".into(), 1, vec![Op::Sum, Op::Count])],
+        };
+        // Enough groups for several pieces, split over two disjoint partitions.
+        let (mut even, mut odd) = (Vec::new(), Vec::new());
+        for i in 0..20_000u32 {
+            let g = (vec![format!("k{i:06}")], acc(&[i64::from(i)]));
+            write_group(if i % 2 == 0 { &mut even } else { &mut odd }, &g).unwrap();
+        }
+        let pieces: Vec<Vec<u8>> = agg
+            .clone()
+            .output(vec![&even[..], &odd[..]], 20_000, 3, false)
+            .collect::<Result<_>>()
+            .unwrap();
+        assert!(pieces.len() > 2, "{} pieces", pieces.len());
+        let out: Value = serde_json::from_slice(&pieces.concat()).unwrap();
+        assert_eq!(
+            (out["rows"].as_u64(), out["skipped"].as_u64()),
+            (Some(20_000), Some(3))
+        );
+        let groups = out["groups"].as_array().unwrap();
+        assert_eq!(groups.len(), 20_000);
+        assert_eq!(groups[7]["key"]["m"], "k000007");
+        assert_eq!(groups[7]["v"]["sum"], "7");
+        let csv: Vec<u8> = agg
+            .output(vec![&even[..], &odd[..]], 20_000, 3, true)
+            .collect::<Result<Vec<_>>>()
+            .unwrap()
+            .concat();
+        let text = String::from_utf8(csv).unwrap();
+        assert!(
+            text.starts_with("m,v_sum,v_count\nk000000,0,1\nk000001,1,1\n"),
+            "{}",
+            &text[..80]
+        );
+        assert_eq!(text.lines().count(), 20_001);
+    }
 }

@@ -9,6 +9,7 @@ use crate::{Error, Result};
 use aggregate::Aggregate;
 use matrix::MatrixStats;
 use serde_json::{Value, json};
+use std::io::{BufReader, Read, Write};
 use std::ops::Range;
 use store::KeyValue;
 
@@ -98,27 +99,61 @@ impl Task {
         }
     }
 
-    /// Merges partials of one partition (in the order given) into one.
-    pub fn merge(&self, partials: impl IntoIterator<Item = Result<Vec<u8>>>) -> Result<Vec<u8>> {
+    /// Merges partials of one partition (in shard order) into `out`.
+    pub fn merge<R: Read>(&self, partials: Vec<R>, out: &mut impl Write) -> Result<()> {
         match self {
-            Task::Aggregate(agg) => agg.merge(partials),
-            Task::MatrixStats(m) => m.merge(partials),
+            Task::Aggregate(agg) => {
+                agg.merge(partials.into_iter().map(BufReader::new).collect(), out)
+            }
+            Task::MatrixStats(m) => {
+                let merged = m.merge(partials.into_iter().map(read_all))?;
+                out.write_all(&merged)
+                    .map_err(|e| Error::Corrupt(e.to_string()))
+            }
         }
     }
 
-    /// The task's output from its reduced partitions.
-    pub fn finish(&self, parts: Vec<Vec<u8>>, rows: u64, skipped: u64) -> Result<Value> {
+    /// The task's output from its reduced partitions, in pieces of bytes: JSON, or CSV
+    /// (`csv`) for the tasks that have a tabular output. An `aggregate` streams its
+    /// groups; the others are small and come in one piece.
+    pub fn output<'a, R: Read + 'a>(
+        self,
+        parts: Vec<R>,
+        rows: u64,
+        skipped: u64,
+        csv: bool,
+    ) -> Result<Pieces<'a>> {
         match self {
-            Task::Aggregate(agg) => agg.finish(parts, rows, skipped),
-            Task::MatrixStats(m) => m.finish(parts, rows, skipped),
+            Task::Aggregate(agg) => Ok(Box::new(agg.output(
+                parts.into_iter().map(BufReader::new).collect(),
+                rows,
+                skipped,
+                csv,
+            ))),
+            Task::MatrixStats(_) if csv => Err(Error::Invalid(
+                "format: task matrix_stats has no CSV output".into(),
+            )),
+            Task::MatrixStats(m) => {
+                let parts = parts
+                    .into_iter()
+                    .map(read_all)
+                    .collect::<Result<Vec<_>>>()?;
+                let value = m.finish(parts, rows, skipped)?;
+                Ok(Box::new(std::iter::once(Ok(
+                    serde_json::to_vec(&value).expect("serialises")
+                ))))
+            }
         }
     }
+}
 
-    /// The output as CSV, for tasks that have a tabular one.
-    pub fn to_csv(&self, output: &Value) -> Option<Result<Vec<u8>>> {
-        match self {
-            Task::Aggregate(agg) => Some(agg.to_csv(output)),
-            Task::MatrixStats(_) => None,
-        }
-    }
+/// An output in pieces of bytes (an error ends it).
+pub type Pieces<'a> = Box<dyn Iterator<Item = Result<Vec<u8>>> + 'a>;
+
+/// A whole stored value, for the tasks whose partials are small.
+fn read_all(mut r: impl Read) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    r.read_to_end(&mut bytes)
+        .map_err(|e| Error::Corrupt(format!("a stored partial: {e}")))?;
+    Ok(bytes)
 }
