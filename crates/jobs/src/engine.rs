@@ -166,7 +166,8 @@ pub fn result<K: KeyValue>(kv: &K, spec: &JobSpec) -> Result<Option<serde_json::
         let unit = Unit::Reduce(0).name();
         return match chunked::get(kv, &keys::unit_output(&spec.id, &unit, 0)?)? {
             Some(bytes) if kv.exists(&keys::unit_done(&spec.id, &unit)?)? => Ok(Some(
-                serde_json::from_slice(&bytes).map_err(|e| Error::corrupt("image job output", e))?,
+                serde_json::from_slice(&bytes)
+                    .map_err(|e| Error::corrupt("image job output", e))?,
             )),
             _ => Ok(None),
         };

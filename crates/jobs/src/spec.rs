@@ -155,7 +155,10 @@ impl JobSpec {
     /// The image task of an image job.
     pub fn image_task(&self) -> Result<ImageTask> {
         if !self.images {
-            return Err(Error::Invalid(format!("job {} is not an image job", self.id)));
+            return Err(Error::Invalid(format!(
+                "job {} is not an image job",
+                self.id
+            )));
         }
         ImageTask::new(&self.task, &self.params)
     }
@@ -270,10 +273,17 @@ pub fn create_with<K: KeyValue>(
         };
         let task = ImageTask::new(&req.task, &req.params)?;
         check(&task)?;
-        let ids = crate::images::items::resolve(kv, images, config.kv_chunk_bytes, config.max_job_images)?;
+        let ids = crate::images::items::resolve(
+            kv,
+            images,
+            config.kv_chunk_bytes,
+            config.max_job_images,
+        )?;
         spec.rows = ids.len() as u64;
         task.check_count(spec.rows, config)?;
-        spec.shard_size = req.shard_size.unwrap_or_else(|| task.default_shard_size(config));
+        spec.shard_size = req
+            .shard_size
+            .unwrap_or_else(|| task.default_shard_size(config));
         spec.shards = shard_count(spec.rows, spec.shard_size, config.max_shards)?;
         crate::images::items::freeze(kv, id, &ids, config.kv_chunk_bytes)?;
     } else {
@@ -288,9 +298,8 @@ pub fn create_with<K: KeyValue>(
             .dataset
             .as_deref()
             .ok_or_else(|| Error::Invalid("input: name a dataset (input.dataset)".into()))?;
-        let ds = dataset::get(kv, dataset_id)?.ok_or_else(|| {
-            Error::NotFound(format!("input.dataset: no dataset {dataset_id:?}"))
-        })?;
+        let ds = dataset::get(kv, dataset_id)?
+            .ok_or_else(|| Error::NotFound(format!("input.dataset: no dataset {dataset_id:?}")))?;
         let task = Task::new(&req.task, &req.params, &ds)?;
         spec.dataset = ds.id.clone();
         spec.rows = ds.rows;

@@ -43,8 +43,10 @@ pub fn gather<K: KeyValue>(
 
 /// Appends the rows of one packed output to `items` and `points`.
 pub fn unpack(bytes: &[u8], items: &mut Vec<usize>, points: &mut Vec<Vec<f32>>) -> Result<()> {
-    if bytes.len() % ROW_BYTES != 0 {
-        return Err(Error::Corrupt("a cluster shard output is not whole rows".into()));
+    if !bytes.len().is_multiple_of(ROW_BYTES) {
+        return Err(Error::Corrupt(
+            "a cluster shard output is not whole rows".into(),
+        ));
     }
     for row in bytes.chunks(ROW_BYTES) {
         let (index, v) = row.split_at(4);
@@ -78,7 +80,11 @@ pub fn kmeans(points: &[Vec<f32>], k: usize, seed: u64) -> Vec<Cluster> {
     let mut best: Option<(f64, Vec<usize>, Vec<Vec<f64>>)> = None;
     for restart in 0..RESTARTS {
         let (assign, centroids) = lloyd(points, k, seed.wrapping_add(restart));
-        let inertia: f64 = assign.iter().zip(points).map(|(&a, p)| d2(p, &centroids[a])).sum();
+        let inertia: f64 = assign
+            .iter()
+            .zip(points)
+            .map(|(&a, p)| d2(p, &centroids[a]))
+            .sum();
         if best.as_ref().is_none_or(|(b, _, _)| inertia < *b) {
             best = Some((inertia, assign, centroids));
         }
@@ -96,7 +102,12 @@ pub fn kmeans(points: &[Vec<f32>], k: usize, seed: u64) -> Vec<Cluster> {
             Some(Cluster { members, nearest })
         })
         .collect();
-    clusters.sort_by(|a, b| b.members.len().cmp(&a.members.len()).then(a.members[0].cmp(&b.members[0])));
+    clusters.sort_by(|a, b| {
+        b.members
+            .len()
+            .cmp(&a.members.len())
+            .then(a.members[0].cmp(&b.members[0]))
+    });
     clusters
 }
 
@@ -116,9 +127,17 @@ fn lloyd(points: &[Vec<f32>], k: usize, seed: u64) -> (Vec<usize>, Vec<Vec<f64>>
         let total: f64 = nearest_d2.iter().sum();
         let mut best: Option<(f64, usize, Vec<f64>)> = None;
         for _ in 0..trials {
-            let pick = if total > 0.0 { draw(&nearest_d2, rng.unit() * total) } else { (rng.next() % n as u64) as usize };
+            let pick = if total > 0.0 {
+                draw(&nearest_d2, rng.unit() * total)
+            } else {
+                (rng.next() % n as u64) as usize
+            };
             let c = to_f64(&points[pick]);
-            let potential: f64 = nearest_d2.iter().zip(points).map(|(d, p)| d.min(d2(p, &c))).sum();
+            let potential: f64 = nearest_d2
+                .iter()
+                .zip(points)
+                .map(|(d, p)| d.min(d2(p, &c)))
+                .sum();
             if best.as_ref().is_none_or(|(b, _, _)| potential < *b) {
                 best = Some((potential, pick, c));
             }
@@ -196,7 +215,10 @@ fn to_f64(p: &[f32]) -> Vec<f64> {
 }
 
 fn d2(p: &[f32], c: &[f64]) -> f64 {
-    p.iter().zip(c).map(|(&x, &y)| (f64::from(x) - y).powi(2)).sum()
+    p.iter()
+        .zip(c)
+        .map(|(&x, &y)| (f64::from(x) - y).powi(2))
+        .sum()
 }
 
 fn closest(p: &[f32], centroids: &[Vec<f64>]) -> usize {
@@ -252,7 +274,10 @@ mod tests {
         for c in &clusters {
             assert_eq!(c.members.len(), 25, "{c:?}");
             let g = c.members[0] % 4;
-            assert!(c.members.iter().all(|m| m % 4 == g), "a cluster mixes groups: {c:?}");
+            assert!(
+                c.members.iter().all(|m| m % 4 == g),
+                "a cluster mixes groups: {c:?}"
+            );
             assert!(c.members.contains(&c.nearest));
         }
         // Ordered by first member when sizes tie.
@@ -263,8 +288,14 @@ mod tests {
             for groups in [2, 3, 5] {
                 let points = synthetic_from(base, groups, 10, 0.3);
                 let got = kmeans(&points, groups, SEED);
-                let want: Vec<Vec<usize>> = (0..groups).map(|g| (g..groups * 10).step_by(groups).collect()).collect();
-                assert_eq!(got.iter().map(|c| c.members.clone()).collect::<Vec<_>>(), want, "base {base}, {groups} groups");
+                let want: Vec<Vec<usize>> = (0..groups)
+                    .map(|g| (g..groups * 10).step_by(groups).collect())
+                    .collect();
+                assert_eq!(
+                    got.iter().map(|c| c.members.clone()).collect::<Vec<_>>(),
+                    want,
+                    "base {base}, {groups} groups"
+                );
             }
         }
     }
@@ -294,6 +325,12 @@ mod tests {
         b[0] = 2.0;
         c[0] = 3.5;
         let got = kmeans(&[a, c, b], 1, SEED);
-        assert_eq!(got, vec![Cluster { members: vec![0, 1, 2], nearest: 2 }]);
+        assert_eq!(
+            got,
+            vec![Cluster {
+                members: vec![0, 1, 2],
+                nearest: 2
+            }]
+        );
     }
 }

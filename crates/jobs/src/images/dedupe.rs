@@ -12,6 +12,9 @@ use crate::state::ItemError;
 use std::ops::Range;
 use store::KeyValue;
 
+/// Pairs of item indices `(x, y)`, `x < y`, whose vectors are near-duplicates.
+pub type Edges = Vec<(u32, u32)>;
+
 /// Vectors read at a time when scanning the later items (~430 KB of f32s).
 pub const BLOCK: usize = 512;
 
@@ -23,7 +26,7 @@ pub fn edges<K: KeyValue>(
     ids: &[String],
     range: Range<usize>,
     threshold: f32,
-) -> Result<(Vec<(u32, u32)>, Vec<ItemError>)> {
+) -> Result<(Edges, Vec<ItemError>)> {
     let (own, failed) = vectors_of(kv, chunk_size, ids, range.clone())?;
     let mut edges = Vec::new();
     let mut start = range.start + 1;
@@ -127,6 +130,10 @@ mod tests {
         all.sort_unstable();
         assert_eq!(all, want);
         assert_eq!(failed.len(), (0..n).filter(|i| i % 7 == 3).count());
-        assert!(failed.iter().all(|f| f.status == 422 && f.id == ids[f.item as usize]));
+        assert!(
+            failed
+                .iter()
+                .all(|f| f.status == 422 && f.id == ids[f.item as usize])
+        );
     }
 }

@@ -17,7 +17,12 @@ const PAGE: usize = 1000;
 /// that names no stored image is [`Error::NotFound`] naming it; repeats are dropped
 /// (first kept). `"all"` is every listed image, sorted by id so the same collection
 /// always shards the same way. More than `max` images is [`Error::TooLarge`].
-pub fn resolve<K: KeyValue>(kv: &K, images: &Value, chunk_size: u32, max: u64) -> Result<Vec<String>> {
+pub fn resolve<K: KeyValue>(
+    kv: &K,
+    images: &Value,
+    chunk_size: u32,
+    max: u64,
+) -> Result<Vec<String>> {
     let store = Store::new(kv, chunk_size.clamp(1, store::MAX_CHUNK_BYTES))?;
     let too_many = |n: u64| {
         Error::TooLarge(format!(
@@ -55,7 +60,9 @@ pub fn resolve<K: KeyValue>(kv: &K, images: &Value, chunk_size: u32, max: u64) -
                 })?;
                 let shown: String = id.chars().take(80).collect();
                 if !store::is_valid_id(id) || !store.has_original(id)? {
-                    return Err(Error::NotFound(format!("input.images[{i}]: no image {shown:?}")));
+                    return Err(Error::NotFound(format!(
+                        "input.images[{i}]: no image {shown:?}"
+                    )));
                 }
                 if seen.insert(id) {
                     ids.push(id.to_owned());
@@ -88,9 +95,9 @@ pub fn freeze<K: KeyValue>(kv: &K, job: &str, ids: &[String], chunk_size: u32) -
 /// The frozen list of job `job` (checked against its manifest).
 pub fn read<K: KeyValue>(kv: &K, job: &str) -> Result<Vec<String>> {
     let key = keys::job_items(job)?;
-    let bytes = chunked::get(kv, &key)?
-        .ok_or_else(|| Error::Corrupt(format!("{key} is missing")))?;
-    if bytes.len() % ID_LEN != 0 {
+    let bytes =
+        chunked::get(kv, &key)?.ok_or_else(|| Error::Corrupt(format!("{key} is missing")))?;
+    if !bytes.len().is_multiple_of(ID_LEN) {
         return Err(Error::Corrupt(format!("{key} is not a list of ids")));
     }
     bytes
@@ -128,16 +135,36 @@ mod tests {
         // An unknown id is a 404 naming it; a malformed one too.
         let unknown = "f".repeat(64);
         match resolve(&kv, &json!([ids[0], unknown]), 1000, 100) {
-            Err(Error::NotFound(d)) => assert!(d.contains("input.images[1]") && d.contains(&unknown), "{d}"),
+            Err(Error::NotFound(d)) => {
+                assert!(d.contains("input.images[1]") && d.contains(&unknown), "{d}")
+            }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(resolve(&kv, &json!(["x"]), 1000, 100), Err(Error::NotFound(_))));
-        assert!(matches!(resolve(&kv, &json!([1]), 1000, 100), Err(Error::Invalid(_))));
-        assert!(matches!(resolve(&kv, &json!("some"), 1000, 100), Err(Error::Invalid(_))));
-        assert!(matches!(resolve(&kv, &json!([]), 1000, 100), Err(Error::Invalid(_))));
+        assert!(matches!(
+            resolve(&kv, &json!(["x"]), 1000, 100),
+            Err(Error::NotFound(_))
+        ));
+        assert!(matches!(
+            resolve(&kv, &json!([1]), 1000, 100),
+            Err(Error::Invalid(_))
+        ));
+        assert!(matches!(
+            resolve(&kv, &json!("some"), 1000, 100),
+            Err(Error::Invalid(_))
+        ));
+        assert!(matches!(
+            resolve(&kv, &json!([]), 1000, 100),
+            Err(Error::Invalid(_))
+        ));
         // Over the limit: 413, both ways.
-        assert!(matches!(resolve(&kv, &json!("all"), 1000, 4), Err(Error::TooLarge(_))));
-        assert!(matches!(resolve(&kv, &json!(ids), 1000, 4), Err(Error::TooLarge(_))));
+        assert!(matches!(
+            resolve(&kv, &json!("all"), 1000, 4),
+            Err(Error::TooLarge(_))
+        ));
+        assert!(matches!(
+            resolve(&kv, &json!(ids), 1000, 4),
+            Err(Error::TooLarge(_))
+        ));
 
         let job = "a".repeat(32);
         freeze(&kv, &job, &sorted, 100).unwrap();

@@ -69,9 +69,13 @@ impl Steps for NoSteps {
 pub enum ImageTask {
     Step(Step),
     /// Near-duplicate groups: cosine similarity at least `threshold`.
-    Dedupe { threshold: f32 },
+    Dedupe {
+        threshold: f32,
+    },
     /// k-means++ over the vectors.
-    Cluster { k: usize },
+    Cluster {
+        k: usize,
+    },
 }
 
 impl ImageTask {
@@ -99,7 +103,11 @@ impl ImageTask {
         if let Some(unknown) = params.keys().find(|k| !allowed.contains(&k.as_str())) {
             return Err(Error::Invalid(format!(
                 "params.{unknown}: unknown parameter of {name} (it takes: {})",
-                if allowed.is_empty() { "none".to_owned() } else { allowed.join(", ") }
+                if allowed.is_empty() {
+                    "none".to_owned()
+                } else {
+                    allowed.join(", ")
+                }
             )));
         }
         let string = |key: &str| -> Result<String> {
@@ -134,9 +142,12 @@ impl ImageTask {
             "dedupe" => {
                 let threshold = match params.get("threshold") {
                     None => f64::from(vectors_threshold()),
-                    Some(v) => v.as_f64().filter(|t| (0.0..=1.0).contains(t)).ok_or_else(|| {
-                        Error::Invalid("params.threshold: must be a number from 0 to 1".into())
-                    })?,
+                    Some(v) => v
+                        .as_f64()
+                        .filter(|t| (0.0..=1.0).contains(t))
+                        .ok_or_else(|| {
+                            Error::Invalid("params.threshold: must be a number from 0 to 1".into())
+                        })?,
                 };
                 ImageTask::Dedupe {
                     threshold: threshold as f32,
@@ -145,9 +156,14 @@ impl ImageTask {
             "cluster" => {
                 let k = match params.get("k") {
                     None => 8,
-                    Some(v) => v.as_u64().filter(|k| (1..=MAX_K).contains(k)).ok_or_else(|| {
-                        Error::Invalid(format!("params.k: must be an integer from 1 to {MAX_K}"))
-                    })?,
+                    Some(v) => v
+                        .as_u64()
+                        .filter(|k| (1..=MAX_K).contains(k))
+                        .ok_or_else(|| {
+                            Error::Invalid(format!(
+                                "params.k: must be an integer from 1 to {MAX_K}"
+                            ))
+                        })?,
                 };
                 ImageTask::Cluster { k: k as usize }
             }
@@ -187,6 +203,9 @@ fn vectors_threshold() -> f32 {
     vectors::DUPLICATE_THRESHOLD
 }
 
+/// A vector with its item index.
+pub(crate) type Indexed = (usize, Vec<f32>);
+
 /// The current-version vectors of items `range` of `ids` (item index, vector), and the
 /// items that have none (never vectorized, of an older feature version, deleted), as
 /// per-item failures.
@@ -195,10 +214,14 @@ pub(crate) fn vectors_of<K: store::KeyValue>(
     chunk_size: u32,
     ids: &[String],
     range: std::ops::Range<usize>,
-) -> Result<(Vec<(usize, Vec<f32>)>, Vec<crate::state::ItemError>)> {
+) -> Result<(Vec<Indexed>, Vec<crate::state::ItemError>)> {
     let store = store::Store::new(kv, chunk_size.clamp(1, store::MAX_CHUNK_BYTES))?;
     let (mut found, mut failed) = (Vec::new(), Vec::new());
-    for (item, id) in ids[range.clone()].iter().enumerate().map(|(i, id)| (i + range.start, id)) {
+    for (item, id) in ids[range.clone()]
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (i + range.start, id))
+    {
         let vector = match store::segments::raw_id(id) {
             Some(raw) => store.loose_vector_of(&raw, vectors::FEATURE_VERSION, vectors::DIMS)?,
             None => None,
@@ -221,10 +244,9 @@ pub(crate) fn vectors_of<K: store::KeyValue>(
 
 /// The image tasks' catalog entries (`GET /api/tasks`).
 pub fn catalog() -> Vec<Value> {
-    let object = |properties: Value, required: &[&str]| {
-        json!({"type": "object", "additionalProperties": false, "required": required, "properties": properties})
-    };
-    let step_output = "{\"images\": n, \"succeeded\": n, \"failed\": [{\"id\", \"status\", \"detail\"}]}";
+    let object = |properties: Value, required: &[&str]| json!({"type": "object", "additionalProperties": false, "required": required, "properties": properties});
+    let step_output =
+        "{\"images\": n, \"succeeded\": n, \"failed\": [{\"id\", \"status\", \"detail\"}]}";
     vec![
         json!({
             "name": "variant",
@@ -286,7 +308,9 @@ mod tests {
         assert!(invalid("aggregate", json!({})).starts_with("task"));
         assert_eq!(
             ImageTask::new("render", &json!({"query": "?w=5"})).unwrap(),
-            ImageTask::Step(Step::Render { query: "w=5".into() })
+            ImageTask::Step(Step::Render {
+                query: "w=5".into()
+            })
         );
         assert_eq!(
             ImageTask::new("cluster", &Value::Null).unwrap(),

@@ -91,8 +91,8 @@ pub fn execute_reduce<K: KeyValue>(
     let mut done = Vec::new();
     for (i, st) in maps {
         if st.done.is_some() {
-            let f: Vec<ItemError> =
-                serde_json::from_slice(&output(*i, 1)?).map_err(|e| Error::corrupt("item failures", e))?;
+            let f: Vec<ItemError> = serde_json::from_slice(&output(*i, 1)?)
+                .map_err(|e| Error::corrupt("item failures", e))?;
             failed.extend(f);
             done.push(*i);
         } else {
@@ -101,12 +101,14 @@ pub fn execute_reduce<K: KeyValue>(
                 .as_ref()
                 .map_or((500, String::new()), |f| (f.status, f.detail.clone()));
             let rows = spec.rows_of(*i);
-            failed.extend((rows.start..rows.end.min(ids.len() as u64)).map(|item| ItemError {
-                item,
-                id: ids[item as usize].clone(),
-                status,
-                detail: format!("its shard m{i} failed: {detail}"),
-            }));
+            failed.extend(
+                (rows.start..rows.end.min(ids.len() as u64)).map(|item| ItemError {
+                    item,
+                    id: ids[item as usize].clone(),
+                    status,
+                    detail: format!("its shard m{i} failed: {detail}"),
+                }),
+            );
         }
     }
     failed.sort_by_key(|f| f.item);
@@ -133,7 +135,10 @@ pub fn execute_reduce<K: KeyValue>(
                 }
                 let p: Partial = serde_json::from_slice(&output(*i, 0)?)
                     .map_err(|e| Error::corrupt("dedupe partial", e))?;
-                if p.edges.iter().any(|&(a, b)| a as usize >= ids.len() || b as usize >= ids.len()) {
+                if p.edges
+                    .iter()
+                    .any(|&(a, b)| a as usize >= ids.len() || b as usize >= ids.len())
+                {
                     return Err(Error::Corrupt("a dedupe edge names no item".into()));
                 }
                 edges.extend(p.edges);
