@@ -11,31 +11,45 @@ use spin_sdk::http::{Method, Request, Response};
 /// caller can tell a failed derivative from a refused image. The request carries the API token, when
 /// one is set.
 pub async fn post_json<B: Serialize, T: DeserializeOwned>(component: &str, path: &str, body: &B) -> Result<T, ApiError> {
-    let url = format!("http://{component}.spin.internal{path}");
     let payload = serde_json::to_vec(body).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let (status, body) = post(component, path, Some(payload)).await?;
+    if !(200..300).contains(&status) {
+        return Err(step_error(component, status, &body));
+    }
+    serde_json::from_slice(&body).map_err(|e| ApiError::BadGateway(format!("the {component} step answered unreadable JSON: {e}")))
+}
+
+/// POSTs to `http://{component}.spin.internal{path}` (a JSON body, or none) with the API
+/// token, and answers the status and body whatever the status; only a step that cannot
+/// be reached is an error (502).
+pub async fn post(component: &str, path: &str, json_body: Option<Vec<u8>>) -> Result<(u16, Vec<u8>), ApiError> {
+    let url = format!("http://{component}.spin.internal{path}");
     let mut request = Request::builder();
-    request.method(Method::Post).uri(url).header("content-type", "application/json");
+    request.method(Method::Post).uri(url);
+    if json_body.is_some() {
+        request.header("content-type", "application/json");
+    }
     if let Some(authorization) = crate::auth::chain_authorization() {
         request.header("authorization", authorization);
     }
-    let request = request.body(payload).build();
+    let request = request.body(json_body.unwrap_or_default()).build();
     let response: Response = spin_sdk::http::send(request)
         .await
         .map_err(|e| ApiError::BadGateway(format!("the {component} step could not be reached: {e}")))?;
-    let status = *response.status();
-    if !(200..300).contains(&status) {
-        return Err(step_error(component, status, response.body()));
-    }
-    serde_json::from_slice(response.body())
-        .map_err(|e| ApiError::BadGateway(format!("the {component} step answered unreadable JSON: {e}")))
+    Ok((*response.status(), response.body().to_vec()))
+}
+
+/// The `detail` of a problem+json body, or the body as text.
+pub fn problem_detail(body: &[u8]) -> String {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|problem| problem.get("detail").and_then(|d| d.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(500).collect())
 }
 
 /// The error for a step's non-2xx answer (see [`post_json`]).
 fn step_error(component: &str, status: u16, body: &[u8]) -> ApiError {
-    let detail = serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|problem| problem.get("detail").and_then(|d| d.as_str()).map(str::to_owned))
-        .unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
+    let detail = problem_detail(body);
     let refused = format!("the {component} step refused the image: {detail}");
     match status {
         413 => ApiError::PayloadTooLarge(refused),

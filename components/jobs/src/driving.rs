@@ -6,6 +6,7 @@ use darkroom_spin::kv::SpinKv;
 use darkroom_spin::{Incoming, Reply, auth, incoming::random_hex};
 use futures::StreamExt;
 use jobs::driver::{self, Problem, Runner, now_micros};
+use jobs::images::ImageTask;
 use jobs::{JobSpec, JobStatus, Unit, engine, spec, state};
 use serde_json::{Value, json};
 use spin_sdk::http::{Method, Request, Response};
@@ -16,7 +17,7 @@ fn object(spec: &JobSpec, st: &JobStatus) -> Value {
     json!({
         "id": st.id, "task": st.task, "state": st.state,
         "created": rfc3339_utc(st.created_micros), "updated": rfc3339_utc(st.updated_micros),
-        "input": {"dataset": spec.dataset}, "params": spec.params,
+        "input": spec.input(), "params": spec.params,
         "shards": st.shards, "reduce": st.reduce, "items": st.items, "errors": st.errors,
         "concurrency": spec.concurrency, "max_attempts": spec.max_attempts,
         "tolerated_failure_percent": spec.tolerated_failure_percent,
@@ -34,7 +35,9 @@ pub async fn create(req: Incoming) -> Result<Reply, ApiError> {
     let body = req.body(1 << 20).await?;
     let request: jobs::JobRequest = serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("the job request is not valid: {e}")))?;
     let kv = crate::kv()?;
-    let spec = spec::create(&kv, request, &random_hex(16), &config, now_micros())?;
+    let presets = crate::steps::presets()?;
+    let check = |task: &ImageTask| crate::steps::check(task, &presets);
+    let spec = spec::create_with(&kv, request, &random_hex(16), &config, now_micros(), &check)?;
     drive(kv, spec, config, ndjson).await
 }
 
@@ -168,10 +171,11 @@ pub fn result(req: &Incoming, id: &str) -> Result<Reply, ApiError> {
     Ok(Reply::stream(200, content_type, body))
 }
 
-/// Runs one unit in this instance (what the driver's shard requests reach).
-pub fn unit(id: &str, unit: &str) -> Result<Reply, ApiError> {
+/// Runs one unit in this instance (what the driver's shard requests reach); an image
+/// job's step shard calls the step components from here ([`crate::steps::Chained`]).
+pub async fn unit(id: &str, unit: &str) -> Result<Reply, ApiError> {
     let unit = Unit::parse(unit).ok_or_else(|| ApiError::NotFound(format!("no unit {unit}")))?;
     let config = crate::config()?;
-    let ran = engine::execute_unit(&crate::kv()?, id, unit, config.kv_chunk_bytes, now_micros())?;
+    let ran = engine::execute_unit_with(&crate::kv()?, id, unit, &crate::steps::Chained, config.kv_chunk_bytes, now_micros()).await?;
     Ok(Reply::json(200, &json!({"unit": unit.name(), "ran": format!("{ran:?}")})))
 }

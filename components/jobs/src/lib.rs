@@ -8,6 +8,7 @@
 mod datasets;
 mod driving;
 mod routes;
+mod steps;
 
 use api::ApiError;
 use darkroom_spin::{Incoming, Reply};

@@ -32,7 +32,7 @@ pub async fn route(req: Incoming) -> Result<Reply, ApiError> {
         (["api", "jobs", _, "run" | "cancel"], _) => not_allowed("POST"),
         (["api", "jobs", id, "result"], Method::Get | Method::Head) => driving::result(&req, id),
         (["api", "jobs", _, "result"], _) => not_allowed("GET, HEAD"),
-        (["api", "jobs", id, "units", unit], Method::Post) => driving::unit(id, unit),
+        (["api", "jobs", id, "units", unit], Method::Post) => driving::unit(id, unit).await,
         (["api", "jobs", _, "units", _], _) => not_allowed("POST"),
         _ => Err(ApiError::NotFound(format!("no route for {path}"))),
     }

@@ -21,6 +21,9 @@ pub struct Config {
     pub presets_only: bool,
     /// `max_share_ttl`: the longest lifetime of a share link, seconds. Default 7 days.
     pub max_share_ttl: u64,
+    /// `avif_job_max_pixels`: the AVIF budget of a pre-render (`POST`, what a `render` job
+    /// sends with the API token), never of a public GET. Default 4 MP.
+    pub avif_job_max_pixels: u64,
 }
 
 impl Config {
@@ -61,6 +64,7 @@ impl Config {
             variant_size: int("variant_size", 2048, 16, 8192)? as u32,
             presets_only,
             max_share_ttl: int("max_share_ttl", 7 * 24 * 3600, 1, 366 * 24 * 3600)?,
+            avif_job_max_pixels: int("avif_job_max_pixels", 4_000_000, 0, 1 << 32)?,
             settings,
         })
     }

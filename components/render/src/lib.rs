@@ -5,6 +5,7 @@
 //! | `GET /api/filters` | the filter and preset catalog |
 //! | `POST /api/filter?filter=|preset=` | stateless: image bytes in, filtered image out; `{"id","preset"}` in: the chained step that stores a variant |
 //! | `GET /images/{id}/render?…` | a render URL: planned, rendered, cached in the store |
+//! | `POST /images/{id}/render?…` | renders into the cache only (a `render` job's step) |
 //! | `GET /images/{id}/variants/{name}` | a stored variant |
 //! | `POST /api/images/{id}/variants` | stores one more variant |
 //! | `POST /api/images/{id}/share` | a (signed) link to the original or a variant |
@@ -38,7 +39,8 @@ async fn route(req: Incoming) -> Result<Reply, ApiError> {
         ["api", "filter"] if method == Method::Post => filter::post(req).await,
         ["api", "filter"] => Err(ApiError::MethodNotAllowed { allowed: "POST" }),
         ["images", id, "render"] if read => render_url::get(&req, id),
-        ["images", _, "render"] => Err(ApiError::MethodNotAllowed { allowed: "GET, HEAD" }),
+        ["images", id, "render"] if method == Method::Post => render_url::prerender(&req, id),
+        ["images", _, "render"] => Err(ApiError::MethodNotAllowed { allowed: "GET, HEAD, POST" }),
         ["images", id, "variants", name] if read => variants::get(&req, id, name),
         ["images", _, "variants", _] => Err(ApiError::MethodNotAllowed { allowed: "GET, HEAD" }),
         ["api", "images", id, "variants"] if method == Method::Post => {

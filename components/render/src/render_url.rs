@@ -6,6 +6,11 @@
 //! the canonical options and the negotiated format: that hash is also the `ETag`, so a
 //! client's copy stays valid for as long as the image exists, and the second request for
 //! the same render is a store read (`darkroom-cache: hit`).
+//!
+//! `POST` of the same URL (a write: it needs the API token when one is set) renders into
+//! the cache without answering the bytes: what a `render` job does per image. It may make
+//! AVIF up to `avif_job_max_pixels`; a later GET finds such a render in the cache even
+//! though it is over the public `avif_max_pixels`.
 
 use api::ApiError;
 use darkroom_spin::{Incoming, Reply, auth, cached, kv};
@@ -27,18 +32,8 @@ pub fn get(req: &Incoming, id: &str) -> Result<Reply, ApiError> {
     }
     let opts = RenderOptions::parse(query, &config.presets).map_err(api_error)?;
     let signed_until = auth::require_signature(req)?;
-    if !store::is_valid_id(id) {
-        return Err(unknown(id));
-    }
-    let store = kv::open_store(&config.settings)?;
-    let record = store.get_record(id)?.ok_or_else(|| unknown(id))?;
-    let plan = render::plan(&opts, record.width, record.height).map_err(api_error)?;
-    let format = opts.output_format_within(req.header("accept"), record.alpha, plan.out_pixels(), &config.limits);
-    render::check_budget(&plan, format, &config.limits).map_err(api_error)?;
-
-    let canonical = opts.canonical();
-    let key = hex::encode(Sha256::digest(format!("{id}\n{canonical}\n{}", format.name())));
-    let etag = format!("\"{key}\"");
+    let mut target = Target::plan(&config, &config.limits, id, &opts, req.header("accept"))?;
+    let etag = format!("\"{}\"", target.key);
     let finish = |reply: Reply, cache: &str| {
         auth::signed_caching(cached::immutable(reply, &etag).header("vary", "Accept").header("darkroom-cache", cache), signed_until)
     };
@@ -46,17 +41,85 @@ pub fn get(req: &Incoming, id: &str) -> Result<Reply, ApiError> {
         // The bytes are a pure function of the tag's inputs: the client's copy is current.
         return Ok(finish(Reply::empty(304), "hit"));
     }
-    if let Some((manifest, bytes)) = store.get_derived(id, Derived::Render(&key))? {
+    if let Some((manifest, bytes)) = target.store.get_derived(id, Derived::Render(&target.key))? {
         return Ok(finish(Reply::new(200, &manifest.content_type, bytes), "hit"));
     }
-    let (_, original) = store.get_blob(id, BlobKind::Original)?.ok_or_else(|| unknown(id))?;
-    let out = render::render(&original, &opts, format, &config.limits).map_err(api_error)?;
-    drop(original);
-    // The render is answered even when caching it fails; the next request renders again.
-    if let Err(err) = store.put_derived(id, Derived::Render(&key), &out.bytes, format.mime(), [out.width, out.height], &canonical) {
-        eprintln!("darkroom: could not cache render {key} of {id}: {err}");
+    // Over the budget of a public request: 413, unless a render job made it (above).
+    if let Some(err) = target.over_budget.take() {
+        return Err(err);
     }
-    Ok(finish(Reply::new(200, format.mime(), out.bytes), "miss"))
+    let (mime, bytes) = target.render()?;
+    Ok(finish(Reply::new(200, mime, bytes), "miss"))
+}
+
+/// `POST /images/{id}/render?…`: renders into the cache what the GET of the same URL
+/// (without an `Accept` header) answers, and answers what it stored, not the bytes. What
+/// a render job calls for each image. A write, so it needs the API token when one is
+/// set: the only requests that get the larger AVIF budget `avif_job_max_pixels`.
+pub fn prerender(req: &Incoming, id: &str) -> Result<Reply, ApiError> {
+    let config = Config::load()?;
+    let opts = RenderOptions::parse(req.query(), &config.presets).map_err(api_error)?;
+    let limits = render::Limits { avif_max_pixels: config.avif_job_max_pixels, ..config.limits };
+    let mut target = Target::plan(&config, &limits, id, &opts, req.header("accept"))?;
+    let stored = |target: &Target, cache: &str| {
+        Reply::json(200, &serde_json::json!({"id": id, "key": target.key, "format": target.format.name(), "cache": cache}))
+    };
+    if target.store.derived_manifest(id, Derived::Render(&target.key))?.is_some() {
+        return Ok(stored(&target, "hit"));
+    }
+    if let Some(err) = target.over_budget.take() {
+        return Err(err);
+    }
+    target.render()?;
+    Ok(stored(&target, "miss"))
+}
+
+/// A render URL resolved against the stored image: the output format, the cache key,
+/// and whether the render is over the budget it was planned with.
+struct Target<'a> {
+    store: store::Store<darkroom_spin::kv::SpinKv>,
+    id: &'a str,
+    opts: &'a RenderOptions,
+    format: render::OutputFormat,
+    key: String,
+    canonical: String,
+    limits: render::Limits,
+    over_budget: Option<ApiError>,
+}
+
+impl<'a> Target<'a> {
+    fn plan(config: &Config, limits: &render::Limits, id: &'a str, opts: &'a RenderOptions, accept: Option<&str>) -> Result<Self, ApiError> {
+        if !store::is_valid_id(id) {
+            return Err(unknown(id));
+        }
+        let store = kv::open_store(&config.settings)?;
+        let record = store.get_record(id)?.ok_or_else(|| unknown(id))?;
+        let plan = render::plan(opts, record.width, record.height).map_err(api_error)?;
+        let format = opts.output_format_within(accept, record.alpha, plan.out_pixels(), limits);
+        let over_budget = render::check_budget(&plan, format, limits).err().map(api_error);
+        let canonical = opts.canonical();
+        let key = hex::encode(Sha256::digest(format!("{id}\n{canonical}\n{}", format.name())));
+        Ok(Target { store, id, opts, format, key, canonical, limits: *limits, over_budget })
+    }
+
+    /// Renders and caches (a failed cache write is logged: the render is answered anyway,
+    /// and the next request renders again).
+    fn render(&self) -> Result<(&'static str, Vec<u8>), ApiError> {
+        let (_, original) = self.store.get_blob(self.id, BlobKind::Original)?.ok_or_else(|| unknown(self.id))?;
+        let out = render::render(&original, self.opts, self.format, &self.limits).map_err(api_error)?;
+        drop(original);
+        if let Err(err) = self.store.put_derived(
+            self.id,
+            Derived::Render(&self.key),
+            &out.bytes,
+            self.format.mime(),
+            [out.width, out.height],
+            &self.canonical,
+        ) {
+            eprintln!("darkroom: could not cache render {} of {}: {err}", self.key, self.id);
+        }
+        Ok((self.format.mime(), out.bytes))
+    }
 }
 
 /// Refuses every parameter but a preset (and the format and signature) when the

@@ -181,6 +181,8 @@ impl From<jobs::Error> for ApiError {
             E::Invalid(d) => ApiError::Unprocessable(d),
             E::NotFound(d) => ApiError::NotFound(d),
             E::Cancelled | E::NotReady(_) => ApiError::Conflict(err.to_string()),
+            // A step component failed on its side: the unit is retried.
+            E::Step { detail, .. } => ApiError::BadGateway(detail),
             other => ApiError::Internal(format!("jobs: {other}")),
         }
     }

@@ -5,7 +5,10 @@ use crate::dataset::IngestLimits;
 use crate::{Error, Result};
 
 /// Every variable this crate reads (each must be declared in `spin.toml`).
-pub const VARIABLES: [&str; 11] = [
+pub const VARIABLES: [&str; 14] = [
+    "max_job_images",
+    "default_shard_images",
+    "max_cluster_images",
     "reduce_partition_rows",
     "max_dataset_bytes",
     "max_dataset_line_bytes",
@@ -37,6 +40,15 @@ pub struct Config {
     /// Where shard requests go (default `http://jobs.spin.internal`).
     pub jobs_base_url: String,
     pub kv_chunk_bytes: u32,
+    /// Most images one image job takes (its frozen list is read whole by every unit:
+    /// 64 bytes an id, so the default 10,000 is 640 KB).
+    pub max_job_images: u64,
+    /// Images per map shard of `variant`, `render` and `vectorize` (default 8): each
+    /// image is one chained step request, and a shard must fit one request's 30 s.
+    pub default_shard_images: u64,
+    /// Most images a `cluster` job takes: its one reduce holds every vector (209 f32s
+    /// each) and runs k-means over them in one request (default 5,000: ~4 MB, a few s).
+    pub max_cluster_images: u64,
 }
 
 impl Default for Config {
@@ -84,6 +96,9 @@ impl Config {
                 1,
                 u64::from(store::MAX_CHUNK_BYTES),
             )? as u32,
+            max_job_images: int("max_job_images", 10_000, 1, 200_000)?,
+            default_shard_images: int("default_shard_images", 8, 1, 10_000)?,
+            max_cluster_images: int("max_cluster_images", 5_000, 2, 50_000)?,
         };
         if config.default_concurrency > config.max_concurrency {
             return Err(Error::Invalid(

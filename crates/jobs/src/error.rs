@@ -34,6 +34,11 @@ pub enum Error {
     /// A unit whose inputs are not all stored yet (a reduce before its maps).
     #[error("{0}")]
     NotReady(String),
+    /// A chained step (render, vectorize) failed on its side (5xx, unreachable): the
+    /// unit fails and the driver retries it. `status` is what the step answered (502
+    /// when it could not be reached).
+    #[error("{detail}")]
+    Step { status: u16, detail: String },
     /// Stored job data contradicts itself.
     #[error("corrupt job data: {0}")]
     Corrupt(String),
@@ -51,6 +56,7 @@ impl Error {
             Error::Invalid(_) => 422,
             Error::Cancelled => 409,
             Error::NotReady(_) => 409,
+            Error::Step { status, .. } => (*status).clamp(500, 599),
         }
     }
 

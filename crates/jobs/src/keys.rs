@@ -5,6 +5,7 @@
 //! ds/{id}/idx               row-offset index (u64 LE byte offsets, one per `stride` rows)
 //! dsc/{upload}/{n}          dataset chunk n, under the ingest's own upload token
 //! dsl/{rev:020}/{id}        dataset listing entry, rev = u64::MAX - created_micros
+//! job/{id}/items/m|n        an image job's frozen image list (chunked: 64-char ids, no separator)
 //! job/{id}/spec             job spec (JSON), written once: the commit point of a job
 //! job/{id}/cancel           cancel marker
 //! job/{id}/start/{unit}     when a driver last started the unit (JSON)
@@ -46,6 +47,10 @@ pub fn job_prefix(id: &str) -> Result<String> {
 }
 pub fn job_spec(id: &str) -> Result<String> {
     Ok(job_prefix(id)? + "spec")
+}
+/// The frozen image list of an image job (a [`crate::chunked`] value prefix).
+pub fn job_items(id: &str) -> Result<String> {
+    Ok(job_prefix(id)? + "items")
 }
 pub fn job_cancel(id: &str) -> Result<String> {
     Ok(job_prefix(id)? + "cancel")

@@ -10,6 +10,7 @@
 //! | [`chunked`] | values over the KV's size cap; streaming chunk writer and range reader |
 //! | [`dataset`] | ingest (streaming validation), records, row-range reads |
 //! | [`tasks`] | the catalog, `aggregate`, `matrix_stats` |
+//! | [`images`] | image tasks: the frozen image list, steps, `dedupe`, `cluster` |
 //! | [`spec`] | job requests, validation, the spec written once, units |
 //! | [`state`] | per-unit records and the status read from them |
 //! | [`engine`] | running one unit; the result; cancel |
@@ -22,6 +23,7 @@ pub mod dataset;
 pub mod driver;
 pub mod engine;
 pub mod error;
+pub mod images;
 pub mod keys;
 pub mod spec;
 pub mod state;

@@ -1,8 +1,9 @@
 //! Job requests and specs: validated in full before anything is written, then the spec
 //! is written once under the job id (its commit point) and never changed.
 
+use crate::images::ImageTask;
 use crate::tasks::Task;
-use crate::{Config, Error, Result, dataset, keys};
+use crate::{Config, Error, Result, chunked, dataset, keys};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::ops::Range;
@@ -110,8 +111,13 @@ pub struct JobSpec {
     pub id: String,
     pub task: String,
     pub params: Value,
+    /// The dataset of a dataset job (empty for an image job).
+    #[serde(default)]
     pub dataset: String,
-    /// Items: the dataset's rows.
+    /// An image job: its items are the frozen image list (`job/{id}/items`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub images: bool,
+    /// Items: the dataset's rows, or the images.
     pub rows: u64,
     pub shard_size: u64,
     pub shards: u32,
@@ -146,8 +152,34 @@ impl JobSpec {
         }
     }
 
+    /// The image task of an image job.
+    pub fn image_task(&self) -> Result<ImageTask> {
+        if !self.images {
+            return Err(Error::Invalid(format!(
+                "job {} is not an image job",
+                self.id
+            )));
+        }
+        ImageTask::new(&self.task, &self.params)
+    }
+
+    /// What the job reads, as the API shows it: `{"dataset": id}` or `{"images": count}`.
+    pub fn input(&self) -> Value {
+        if self.images {
+            serde_json::json!({"images": self.rows})
+        } else {
+            serde_json::json!({"dataset": self.dataset})
+        }
+    }
+
     /// The task, resolved against the stored dataset.
     pub fn task<K: KeyValue>(&self, kv: &K) -> Result<(Task, dataset::Dataset)> {
+        if self.images {
+            return Err(Error::Invalid(format!(
+                "task {} reads images, not a dataset",
+                self.task
+            )));
+        }
         let ds = dataset::get(kv, &self.dataset)?.ok_or_else(|| {
             Error::Invalid(format!(
                 "dataset {} was deleted while the job ran",
@@ -167,93 +199,188 @@ pub fn create<K: KeyValue>(
     config: &Config,
     now_micros: u64,
 ) -> Result<JobSpec> {
-    if req.input.images.is_some() {
-        return Err(Error::Invalid(
-            "input.images: image tasks are not available yet; use input.dataset".into(),
-        ));
-    }
-    let dataset_id = req
-        .input
-        .dataset
-        .as_deref()
-        .ok_or_else(|| Error::Invalid("input: name a dataset (input.dataset)".into()))?;
-    if !crate::tasks::NAMES.contains(&req.task.as_str()) {
+    create_with(kv, req, id, config, now_micros, &|_| Ok(()))
+}
+
+/// [`create`] with `check`, which validates an image task's params further than their
+/// schema (the `jobs` component checks a render query and a preset name against the
+/// render catalog) before anything is resolved or written.
+pub fn create_with<K: KeyValue>(
+    kv: &K,
+    req: JobRequest,
+    id: &str,
+    config: &Config,
+    now_micros: u64,
+    check: &dyn Fn(&ImageTask) -> Result<()>,
+) -> Result<JobSpec> {
+    let known = || {
+        crate::tasks::NAMES
+            .iter()
+            .chain(&crate::images::NAMES)
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let is_image_task = crate::images::NAMES.contains(&req.task.as_str());
+    if !is_image_task && !crate::tasks::NAMES.contains(&req.task.as_str()) {
         return Err(Error::Invalid(format!(
             "task: unknown task {:?} (known: {})",
             req.task,
-            crate::tasks::NAMES.join(", ")
+            known()
         )));
     }
-    let ds = dataset::get(kv, dataset_id)?
-        .ok_or_else(|| Error::NotFound(format!("input.dataset: no dataset {dataset_id:?}")))?;
-    let task = Task::new(&req.task, &req.params, &ds)?;
-    let shard_size = req.shard_size.unwrap_or(config.default_shard_rows);
-    if shard_size == 0 {
-        return Err(Error::Invalid("shard_size: must be at least 1".into()));
-    }
-    let shards = ds.rows.div_ceil(shard_size);
-    if shards > u64::from(config.max_shards) {
-        return Err(Error::Invalid(format!(
-            "shard_size: {shard_size} rows per shard makes {shards} shards, more than max_shards ({})",
-            config.max_shards
-        )));
-    }
-    let concurrency = req.concurrency.unwrap_or(config.default_concurrency);
-    if !(1..=config.max_concurrency).contains(&concurrency) {
-        return Err(Error::Invalid(format!(
-            "concurrency: must be 1 to {}",
-            config.max_concurrency
-        )));
-    }
-    let max_attempts = req.max_attempts.unwrap_or(3);
-    if !(1..=10).contains(&max_attempts) {
-        return Err(Error::Invalid("max_attempts: must be 1 to 10".into()));
-    }
-    let tolerated = req.tolerated_failure_percent.unwrap_or(0.0);
-    if !(0.0..=100.0).contains(&tolerated) {
-        return Err(Error::Invalid(
-            "tolerated_failure_percent: must be 0 to 100".into(),
-        ));
-    }
-    let retry = req.retry.unwrap_or_default();
-    if !(retry.backoff_rate >= 1.0 && retry.backoff_rate <= 10.0) || retry.interval_ms > 600_000 {
-        return Err(Error::Invalid(
-            "retry: backoff_rate must be 1 to 10 and interval_ms at most 600000".into(),
-        ));
-    }
-    let spec = JobSpec {
-        id: id.to_owned(),
-        task: req.task,
-        params: if req.params.is_null() {
-            serde_json::json!({})
-        } else {
-            req.params
-        },
-        dataset: ds.id.clone(),
-        rows: ds.rows,
-        shard_size,
-        shards: shards as u32,
-        partitions: task.partitions(&ds, config.reduce_partition_rows, config.max_partitions),
-        concurrency,
-        max_attempts,
-        tolerated_failure_percent: tolerated,
-        retry,
-        created_micros: now_micros,
-    };
+    let policy = Policy::validate(&req, config)?;
     let spec_key = keys::job_spec(id)?;
     if kv.exists(&spec_key)? {
         return Err(Error::Invalid(format!("a job {id} exists already")));
     }
+    let params = if req.params.is_null() {
+        serde_json::json!({})
+    } else {
+        req.params.clone()
+    };
+    let mut spec = JobSpec {
+        id: id.to_owned(),
+        task: req.task.clone(),
+        params,
+        dataset: String::new(),
+        images: is_image_task,
+        rows: 0,
+        shard_size: 0,
+        shards: 0,
+        partitions: 1,
+        concurrency: policy.concurrency,
+        max_attempts: policy.max_attempts,
+        tolerated_failure_percent: policy.tolerated,
+        retry: policy.retry,
+        created_micros: now_micros,
+    };
+    let items_key = keys::job_items(id)?;
+    if is_image_task {
+        let images = match (&req.input.images, &req.input.dataset) {
+            (Some(images), None) => images,
+            (_, Some(_)) => {
+                return Err(Error::Invalid(format!(
+                    "input: task {} reads images: give input.images (a list of ids, or \"all\"), not a dataset",
+                    req.task
+                )));
+            }
+            (None, None) => {
+                return Err(Error::Invalid(
+                    "input: name the images (input.images: a list of ids, or \"all\")".into(),
+                ));
+            }
+        };
+        let task = ImageTask::new(&req.task, &req.params)?;
+        check(&task)?;
+        let ids = crate::images::items::resolve(
+            kv,
+            images,
+            config.kv_chunk_bytes,
+            config.max_job_images,
+        )?;
+        spec.rows = ids.len() as u64;
+        task.check_count(spec.rows, config)?;
+        spec.shard_size = req
+            .shard_size
+            .unwrap_or_else(|| task.default_shard_size(config));
+        spec.shards = shard_count(spec.rows, spec.shard_size, config.max_shards)?;
+        crate::images::items::freeze(kv, id, &ids, config.kv_chunk_bytes)?;
+    } else {
+        if req.input.images.is_some() {
+            return Err(Error::Invalid(format!(
+                "input: task {} reads a dataset: give input.dataset, not images",
+                req.task
+            )));
+        }
+        let dataset_id = req
+            .input
+            .dataset
+            .as_deref()
+            .ok_or_else(|| Error::Invalid("input: name a dataset (input.dataset)".into()))?;
+        let ds = dataset::get(kv, dataset_id)?
+            .ok_or_else(|| Error::NotFound(format!("input.dataset: no dataset {dataset_id:?}")))?;
+        let task = Task::new(&req.task, &req.params, &ds)?;
+        spec.dataset = ds.id.clone();
+        spec.rows = ds.rows;
+        spec.shard_size = req.shard_size.unwrap_or(config.default_shard_rows);
+        spec.shards = shard_count(spec.rows, spec.shard_size, config.max_shards)?;
+        spec.partitions = task.partitions(&ds, config.reduce_partition_rows, config.max_partitions);
+    }
     let listing = keys::job_listing(now_micros, id)?;
-    kv.set(&listing, b"")?;
+    let undo = || {
+        let _ = kv.delete(&listing);
+        let _ = chunked::delete(kv, &items_key);
+    };
+    if let Err(e) = kv.set(&listing, b"") {
+        undo();
+        return Err(e.into());
+    }
     if let Err(e) = kv.set(
         &spec_key,
         &serde_json::to_vec(&spec).expect("spec serialises"),
     ) {
-        let _ = kv.delete(&listing);
+        undo();
         return Err(e.into());
     }
     Ok(spec)
+}
+
+/// `ceil(items / shard_size)`, refused past `max_shards`.
+fn shard_count(items: u64, shard_size: u64, max_shards: u32) -> Result<u32> {
+    if shard_size == 0 {
+        return Err(Error::Invalid("shard_size: must be at least 1".into()));
+    }
+    let shards = items.div_ceil(shard_size);
+    if shards > u64::from(max_shards) {
+        return Err(Error::Invalid(format!(
+            "shard_size: {shard_size} items per shard makes {shards} shards, more than max_shards ({max_shards})"
+        )));
+    }
+    Ok(shards as u32)
+}
+
+/// The driving policy of a request, validated.
+struct Policy {
+    concurrency: u32,
+    max_attempts: u32,
+    tolerated: f64,
+    retry: RetryPolicy,
+}
+
+impl Policy {
+    fn validate(req: &JobRequest, config: &Config) -> Result<Self> {
+        let concurrency = req.concurrency.unwrap_or(config.default_concurrency);
+        if !(1..=config.max_concurrency).contains(&concurrency) {
+            return Err(Error::Invalid(format!(
+                "concurrency: must be 1 to {}",
+                config.max_concurrency
+            )));
+        }
+        let max_attempts = req.max_attempts.unwrap_or(3);
+        if !(1..=10).contains(&max_attempts) {
+            return Err(Error::Invalid("max_attempts: must be 1 to 10".into()));
+        }
+        let tolerated = req.tolerated_failure_percent.unwrap_or(0.0);
+        if !(0.0..=100.0).contains(&tolerated) {
+            return Err(Error::Invalid(
+                "tolerated_failure_percent: must be 0 to 100".into(),
+            ));
+        }
+        let retry = req.retry.clone().unwrap_or_default();
+        if !(retry.backoff_rate >= 1.0 && retry.backoff_rate <= 10.0) || retry.interval_ms > 600_000
+        {
+            return Err(Error::Invalid(
+                "retry: backoff_rate must be 1 to 10 and interval_ms at most 600000".into(),
+            ));
+        }
+        Ok(Policy {
+            concurrency,
+            max_attempts,
+            tolerated,
+            retry,
+        })
+    }
 }
 
 /// The spec of job `id`; `None` when there is none (or `id` is not a job id).

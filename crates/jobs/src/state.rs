@@ -10,9 +10,35 @@ use store::KeyValue;
 /// Written by a unit after its outputs (`job/{id}/done/{unit}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Done {
+    /// Items the unit covered (dataset rows, images).
     pub rows: u64,
+    /// Dataset rows that were not records of the task (bad values): not failures.
     pub skipped: u64,
+    /// Items that failed on their own (an image a step refused): they count against
+    /// `tolerated_failure_percent`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub failed: u64,
+    /// The first [`MAX_DONE_ERRORS`] of those failures, for the status' `errors`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ItemError>,
     pub at: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// At most this many per-item failures are kept in a done record (the unit's output
+/// keeps them all), so a record stays far under the KV's value cap.
+pub const MAX_DONE_ERRORS: usize = 20;
+
+/// One item that failed: its index in the job's items, its id, and the problem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemError {
+    pub item: u64,
+    pub id: String,
+    pub status: u16,
+    pub detail: String,
 }
 
 /// One failed attempt (`job/{id}/fail/{unit}/{n}`), written by the driver that ran it.
@@ -149,6 +175,9 @@ pub struct ItemCounts {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorEntry {
     pub shard: u32,
+    /// The image, for a per-item failure (the shard itself succeeded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
     pub phase: String,
     pub status: u16,
     pub detail: String,
@@ -211,6 +240,7 @@ pub fn status<K: KeyValue>(kv: &K, spec: &JobSpec, now_micros: u64) -> Result<Jo
                     };
                     errors.push(ErrorEntry {
                         shard,
+                        item: None,
                         phase: phase.into(),
                         status: f.status,
                         detail: f.detail.clone(),
@@ -235,9 +265,22 @@ pub fn status<K: KeyValue>(kv: &K, spec: &JobSpec, now_micros: u64) -> Result<Jo
         let st = count(unit, &mut shards, &mut errors)?;
         let Unit::Map(i) = unit else { unreachable!() };
         if let Some(done) = &st.done {
-            items.succeeded += done.rows - done.skipped;
-            items.failed += done.skipped;
+            let failed = done.skipped + done.failed;
+            items.succeeded += done.rows.saturating_sub(failed);
+            items.failed += failed;
             skipped += done.skipped;
+            for e in &done.errors {
+                if errors.len() < MAX_ERRORS {
+                    errors.push(ErrorEntry {
+                        shard: i,
+                        item: Some(e.id.clone()),
+                        phase: "map".into(),
+                        status: e.status,
+                        detail: e.detail.clone(),
+                        attempts: 1,
+                    });
+                }
+            }
         } else if st.exhausted(spec.max_attempts) {
             items.failed += spec.rows_of(i).end - spec.rows_of(i).start;
         }

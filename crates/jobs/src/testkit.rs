@@ -98,3 +98,64 @@ pub fn matrix(rows: usize, seed: u64) -> (Vec<[f64; 4]>, Vec<u8>) {
     }
     (data, csv.into_bytes())
 }
+
+/// Stores `n` images (seeds `seed..seed+n`) as an upload would: original, record,
+/// listing entry; no vector. Answers their ids in seed order.
+pub fn store_images<K: store::KeyValue>(kv: &K, n: usize, seed: u64) -> Vec<String> {
+    let store = store::Store::new(kv, 1000).expect("chunk size");
+    (0..n as u64)
+        .map(|i| {
+            let bytes = format!("image bytes {}", seed + i).into_bytes();
+            let id = store::content_id(&bytes);
+            store
+                .put_blob(&id, store::BlobKind::Original, &bytes, "image/jpeg")
+                .expect("original");
+            let record = store::ImageRecord {
+                id: id.clone(),
+                format: "jpeg".into(),
+                width: 4,
+                height: 3,
+                bytes: bytes.len() as u64,
+                alpha: false,
+                created_micros: 1_700_000_000_000_000 + seed + i,
+                thumbnail: None,
+                vector: None,
+                variants: vec![],
+            };
+            store.put_record(&record).expect("record");
+            store.ensure_listed(&record).expect("listing");
+            id
+        })
+        .collect()
+}
+
+/// Stores `vector` as image `id`'s vector of the current feature version.
+pub fn store_vector<K: store::KeyValue>(kv: &K, id: &str, vector: &[f32]) {
+    store::Store::new(kv, 1000)
+        .expect("chunk size")
+        .put_vector(id, &vectors::to_le_bytes(vector), vectors::FEATURE_VERSION)
+        .expect("vector");
+}
+
+/// A random unit vector of [`vectors::DIMS`] (deterministic in `seed`): two of them
+/// have a cosine near 0 (standard deviation ~0.07).
+pub fn random_unit(seed: u64) -> Vec<f32> {
+    let mut rng = Lcg(seed.wrapping_mul(2654435761).wrapping_add(12345));
+    let v: Vec<f32> = (0..vectors::DIMS)
+        .map(|_| (rng.next() % 2001) as f32 / 1000.0 - 1.0)
+        .collect();
+    unit(v)
+}
+
+/// `v` moved by `noise` times a random unit vector, normalised: the cosine to `v` is
+/// about `1/sqrt(1+noise²)`.
+pub fn near(v: &[f32], noise: f32, seed: u64) -> Vec<f32> {
+    let r = random_unit(seed ^ 0xdead_beef);
+    unit(v.iter().zip(&r).map(|(a, b)| a + noise * b).collect())
+}
+
+fn unit(mut v: Vec<f32>) -> Vec<f32> {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    v.iter_mut().for_each(|x| *x /= norm);
+    v
+}

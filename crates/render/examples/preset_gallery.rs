@@ -21,9 +21,14 @@ fn main() {
             preset => format!("w=320&q=82&preset={preset}"),
         };
         let opts = RenderOptions::parse(&query, &presets).expect("a valid query");
-        let img = render::render(&photo, &opts, OutputFormat::Jpeg, &Limits::default())
-            .expect("renders");
+        let img =
+            render::render(&photo, &opts, OutputFormat::Jpeg, &Limits::default()).expect("renders");
         std::fs::write(out.join(format!("{name}.jpg")), &img.bytes).expect("writes");
-        println!("docs/img/presets/{name}.jpg {}x{} {} B", img.width, img.height, img.bytes.len());
+        println!(
+            "docs/img/presets/{name}.jpg {}x{} {} B",
+            img.width,
+            img.height,
+            img.bytes.len()
+        );
     }
 }

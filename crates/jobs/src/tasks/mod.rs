@@ -13,27 +13,33 @@ use std::io::{BufReader, Read, Write};
 use std::ops::Range;
 use store::KeyValue;
 
-/// Names of the tasks this build runs.
+/// Names of the dataset tasks (image tasks: [`crate::images::NAMES`]).
 pub const NAMES: [&str; 2] = ["aggregate", "matrix_stats"];
 
-/// `GET /api/tasks`.
+/// `GET /api/tasks`: the dataset tasks, then the image tasks ([`crate::images::catalog`]).
 pub fn catalog() -> Value {
-    json!({"tasks": [
-        {
+    let mut tasks = dataset_catalog();
+    tasks.extend(crate::images::catalog());
+    json!({ "tasks": tasks })
+}
+
+fn dataset_catalog() -> Vec<Value> {
+    vec![
+        json!({
             "name": "aggregate",
             "description": "Group-by over a dataset's records with sum, count, mean, min and max. Sums are exact decimals (strings); means are rounded to 12 places. Map shards read row ranges and store partial aggregates split by key hash; reduce partitions merge them exactly.",
             "input": "dataset",
             "params": aggregate::schema(),
             "output": "{\"rows\", \"skipped\", \"groups\": [{\"key\": {column: value}, column: {\"sum\": \"decimal\", \"count\": n, \"mean\", \"min\", \"max\"}}]} sorted by key; ?format=csv for CSV"
-        },
-        {
+        }),
+        json!({
             "name": "matrix_stats",
             "description": "Mean, std (ddof 0), min, max, Pearson correlation and a 2-D PCA (sample covariance) of a dataset's number columns. Shard moments merge with Chan et al.'s pairwise update.",
             "input": "dataset",
             "params": matrix::schema(),
             "output": "{\"n\", \"dims\", \"columns\", \"mean\", \"std\", \"min\", \"max\", \"correlation\", \"pca\": {\"components\", \"explained_variance\"}, \"rows\", \"skipped\"}"
-        }
-    ]})
+        }),
+    ]
 }
 
 /// A task with its params resolved against its input.
