@@ -3,6 +3,8 @@
 //! thumbnails, variants and cached renders are all served this way.
 
 use api::ApiError;
+use api::range::Wanted;
+use std::ops::Range;
 use store::BlobManifest;
 
 use crate::{Incoming, Reply};
@@ -27,6 +29,39 @@ pub fn serve(
     let (manifest, bytes) = fetch()?.ok_or_else(missing)?;
     // The type was sniffed or chosen by darkroom; only raster types are ever stored.
     Ok(immutable(Reply::new(200, &manifest.content_type, bytes), etag))
+}
+
+/// Answers a `Range` request for stored bytes with `206` (or `416`), reading only the
+/// bytes asked for. `None` when the whole body should be sent instead: no `Range`, a
+/// range this does not take ([`api::range`]), an `If-Range` that no longer matches, or an
+/// `If-None-Match` that matches (its `304` comes first, RFC 9110 §13.2.2).
+pub fn serve_range(
+    req: &Incoming,
+    etag: &str,
+    size: impl FnOnce() -> Result<Option<u64>, ApiError>,
+    fetch: impl FnOnce(Range<u64>) -> Result<Option<(BlobManifest, Vec<u8>)>, ApiError>,
+    missing: impl Fn() -> ApiError,
+) -> Result<Option<Reply>, ApiError> {
+    let Some(range) = req.header("range") else {
+        return Ok(None);
+    };
+    if req.header("if-none-match").is_some_and(|v| etag_matches(v, etag))
+        || req.header("if-range").is_some_and(|v| v.trim() != etag)
+    {
+        return Ok(None);
+    }
+    let size = size()?.ok_or_else(&missing)?;
+    match api::range::wanted(Some(range), size) {
+        Wanted::Whole => Ok(None),
+        Wanted::Unsatisfiable => Err(ApiError::RangeNotSatisfiable { size }),
+        Wanted::Part(part) => {
+            let (manifest, bytes) = fetch(part.clone())?.ok_or_else(missing)?;
+            let reply = Reply::new(206, &manifest.content_type, bytes)
+                .header("content-range", &api::range::content_range(&part, size))
+                .header("accept-ranges", "bytes");
+            Ok(Some(immutable(reply, etag)))
+        }
+    }
 }
 
 /// The headers of content-addressed bytes that never change under their URL.

@@ -1,5 +1,6 @@
 //! `/api/datasets` and `/datasets/{id}`.
 
+use api::range::{self, Wanted};
 use api::{ApiError, Query, rfc3339_utc};
 use darkroom_spin::{Incoming, Reply, incoming::random_hex};
 use jobs::dataset::{self, Dataset, Format};
@@ -47,13 +48,36 @@ pub fn delete(id: &str) -> Result<Reply, ApiError> {
     if dataset::delete(&crate::kv()?, id)? { Ok(Reply::empty(204)) } else { Err(ApiError::NotFound(format!("no dataset {id}"))) }
 }
 
-/// The stored bytes, streamed chunk by chunk.
-pub fn raw(id: &str) -> Result<Reply, ApiError> {
+/// The stored bytes, streamed chunk by chunk; a single `Range` answers `206` with only
+/// the chunks that hold it (each still checked against its hash), so a dataset past a
+/// platform's response cap downloads in parts.
+pub fn raw(req: &Incoming, id: &str) -> Result<Reply, ApiError> {
     let (kv, ds) = find(id)?;
-    let content_type = ds.format.content_type();
+    let (content_type, size) = (ds.format.content_type(), ds.bytes);
+    let etag = format!("\"{}\"", ds.id);
+    let if_range_stale = req.header("if-range").is_some_and(|v| v.trim() != etag);
+    let wanted = if if_range_stale { Wanted::Whole } else { range::wanted(req.header("range"), ds.bytes) };
+    let (status, part) = match wanted {
+        Wanted::Whole => (200, 0..ds.bytes),
+        Wanted::Part(part) => (206, part),
+        Wanted::Unsatisfiable => return Err(ApiError::RangeNotSatisfiable { size: ds.bytes }),
+    };
+    let chunk_size = u64::from(ds.chunk_size.max(1));
+    let (first, end) = ((part.start / chunk_size) as u32, part.end.div_ceil(chunk_size) as u32);
     // A damaged chunk ends the body early (the client sees a short read), logged.
-    let chunks = futures::stream::iter(0..ds.chunk_sha.len() as u32).scan((), move |(), n| {
-        std::future::ready(ds.chunk(&kv, n).map_err(|e| eprintln!("darkroom: dataset {}: {e}", ds.id)).ok())
+    let range = part.clone();
+    let chunks = futures::stream::iter(first..end).scan((), move |(), n| {
+        let piece = ds.chunk(&kv, n).map(|bytes| {
+            let at = u64::from(n) * chunk_size;
+            let from = range.start.saturating_sub(at) as usize;
+            let to = (range.end - at).min(bytes.len() as u64) as usize;
+            bytes[from.min(to)..to].to_vec()
+        });
+        std::future::ready(piece.map_err(|e| eprintln!("darkroom: dataset {}: {e}", ds.id)).ok())
     });
-    Ok(Reply::stream(200, content_type, chunks.boxed_local()))
+    let mut reply = Reply::stream(status, content_type, chunks.boxed_local()).header("accept-ranges", "bytes").header("etag", &etag);
+    if status == 206 {
+        reply = reply.header("content-range", &range::content_range(&part, size));
+    }
+    Ok(reply)
 }

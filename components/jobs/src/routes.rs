@@ -17,7 +17,7 @@ pub async fn route(req: Incoming) -> Result<Reply, ApiError> {
         (["api", "datasets", id], Method::Get | Method::Head) => datasets::get(id),
         (["api", "datasets", id], Method::Delete) => datasets::delete(id),
         (["api", "datasets", _], _) => not_allowed("GET, HEAD, DELETE"),
-        (["datasets", id], Method::Get | Method::Head) => datasets::raw(id),
+        (["datasets", id], Method::Get | Method::Head) => datasets::raw(&req, id),
         (["datasets", _], _) => not_allowed("GET, HEAD"),
         (["api", "tasks"], Method::Get | Method::Head) => Ok(Reply::json(200, &jobs::tasks::catalog())),
         (["api", "tasks"], _) => not_allowed("GET, HEAD"),

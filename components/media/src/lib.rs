@@ -2,6 +2,7 @@
 //!
 //! - `GET /images/{id}`, `GET /images/{id}/thumbnail`: the bytes, immutable and
 //!   content-addressed, so they carry a strong ETag and a year-long cache lifetime.
+//!   Originals honour a single `Range` (`206`, `416`).
 //!   With `url_signing_keys` set, they need a signed URL (`docs/auth.md`).
 //! - `GET`/`DELETE /api/images/{id}`: the image object; deleting removes everything
 //!   derived from the image.
@@ -72,11 +73,26 @@ fn blob(req: &Incoming, id: &str, kind: BlobKind) -> Result<Reply, ApiError> {
         return Err(unknown(id));
     }
     let store = kv::open_store(&settings::load()?)?;
-    cached::serve(
+    let etag = format!("\"{id}\"");
+    if kind == BlobKind::Original {
+        // Originals can pass a platform's response cap: `Range` fetches them in parts.
+        let part = cached::serve_range(
+            req,
+            &etag,
+            || Ok(store.blob_manifest(id, kind)?.map(|m| m.size)),
+            |range| Ok(store.get_blob_range(id, kind, range)?),
+            || unknown(id),
+        )?;
+        if let Some(reply) = part {
+            return Ok(reply);
+        }
+    }
+    let reply = cached::serve(
         req,
-        &format!("\"{id}\""),
+        &etag,
         || Ok(store.blob_manifest(id, kind)?.is_some()),
         || Ok(store.get_blob(id, kind)?),
         || unknown(id),
-    )
+    )?;
+    Ok(if kind == BlobKind::Original { reply.header("accept-ranges", "bytes") } else { reply })
 }

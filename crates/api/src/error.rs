@@ -38,6 +38,12 @@ pub enum ApiError {
     /// 422: a valid request whose parameters cannot be used (size above the maximum...).
     #[error("unprocessable: {0}")]
     Unprocessable(String),
+    /// 416: a `Range` that starts past the end of a body of `size` bytes.
+    #[error("range not satisfiable (size {size})")]
+    RangeNotSatisfiable {
+        /// The body's size, sent as `Content-Range: bytes */size`.
+        size: u64,
+    },
     /// 429: over a rate or batch limit.
     #[error("too many requests: {0}")]
     TooManyRequests(String),
@@ -65,6 +71,7 @@ impl ApiError {
             ApiError::Conflict(_) => 409,
             ApiError::PayloadTooLarge(_) => 413,
             ApiError::UnsupportedMediaType(_) => 415,
+            ApiError::RangeNotSatisfiable { .. } => 416,
             ApiError::Unprocessable(_) => 422,
             ApiError::TooManyRequests(_) => 429,
             ApiError::Internal(_) => 500,
@@ -101,6 +108,11 @@ impl ApiError {
             ApiError::Unprocessable(d) => {
                 ("unprocessable-content", "Unprocessable content", d.clone())
             }
+            ApiError::RangeNotSatisfiable { size } => (
+                "range-not-satisfiable",
+                "Range not satisfiable",
+                format!("the range starts past the end of the {size} bytes"),
+            ),
             ApiError::TooManyRequests(d) => ("too-many-requests", "Too many requests", d.clone()),
             ApiError::BadGateway(d) => ("bad-gateway", "Bad gateway", d.clone()),
             ApiError::Unavailable(_) => (
@@ -118,11 +130,14 @@ impl ApiError {
     }
 
     /// Extra response headers this error calls for: `Allow` on 405,
-    /// `WWW-Authenticate` on 401.
+    /// `WWW-Authenticate` on 401, `Content-Range` on 416.
     pub fn headers(&self) -> Vec<(&'static str, String)> {
         match self {
             ApiError::MethodNotAllowed { allowed } => vec![("allow", (*allowed).to_owned())],
             ApiError::Unauthorized(_) => vec![("www-authenticate", "Bearer".to_owned())],
+            ApiError::RangeNotSatisfiable { size } => {
+                vec![("content-range", format!("bytes */{size}"))]
+            }
             _ => Vec::new(),
         }
     }

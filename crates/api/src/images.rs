@@ -104,7 +104,11 @@ impl From<&ImageRecord> for ImageObject {
             }),
             vector: r.vector.as_ref().map(|v| VectorObject { dims: v.dims }),
             placeholder: r.thumbnail.as_ref().and_then(|t| t.placeholder.clone()),
-            variants: r.variants.iter().map(|v| VariantObject::new(&r.id, v)).collect(),
+            variants: r
+                .variants
+                .iter()
+                .map(|v| VariantObject::new(&r.id, v))
+                .collect(),
             urls: ImageUrls::for_id(&r.id),
         }
     }
@@ -144,13 +148,21 @@ mod tests {
                 height: 72,
                 format: "jpeg".into(),
                 bytes: 3000,
-                placeholder: Some(Placeholder { blurhash: "LKO2?U%2Tw=w]~RBVZRi};RPxuwH".into(), color: "#a0b0c0".into() }),
+                placeholder: Some(Placeholder {
+                    blurhash: "LKO2?U%2Tw=w]~RBVZRi};RPxuwH".into(),
+                    color: "#a0b0c0".into(),
+                }),
             }),
             vector: Some(VectorInfo {
                 dims: 256,
                 phash: "00ff".into(),
             }),
-            variants: vec![VariantInfo { name: "clarendon".into(), width: 2048, height: 1152, format: "jpeg".into() }],
+            variants: vec![VariantInfo {
+                name: "clarendon".into(),
+                width: 2048,
+                height: 1152,
+                format: "jpeg".into(),
+            }],
         };
         let json = serde_json::to_value(ImageObject::from(&record)).unwrap();
         let expected = serde_json::json!({

@@ -39,6 +39,7 @@ pub mod images;
 pub mod multipart;
 pub mod problem;
 pub mod query;
+pub mod range;
 pub mod search;
 pub mod settings;
 pub mod steps;
@@ -46,7 +47,9 @@ pub mod time;
 pub mod upload;
 
 pub use error::ApiError;
-pub use images::{ImageBatch, ImageList, ImageObject, ImageUrls, ThumbnailObject, VariantObject, VectorObject};
+pub use images::{
+    ImageBatch, ImageList, ImageObject, ImageUrls, ThumbnailObject, VariantObject, VectorObject,
+};
 pub use multipart::{BodyKind, MultipartLimits, Part, body_kind, parse_multipart};
 pub use problem::{PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE, Problem};
 pub use query::Query;
@@ -54,6 +57,9 @@ pub use search::{
     BatchRequest, BatchResponse, DuplicatePair, SimilarResponse, SimilarResult, VectorResponse,
 };
 pub use settings::{Settings, SettingsError};
-pub use steps::{StepRequest, ThumbnailStepResult, VariantStepRequest, VariantStepResult, VectorizeResponse, VectorizeStepResult};
+pub use steps::{
+    StepRequest, ThumbnailStepResult, VariantStepRequest, VariantStepResult, VectorizeResponse,
+    VectorizeStepResult,
+};
 pub use time::rfc3339_utc;
 pub use upload::{supported_formats, validate_upload};

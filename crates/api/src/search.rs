@@ -116,7 +116,10 @@ mod tests {
         let ids = vec!["a".repeat(64), "b".repeat(64), "c".repeat(64)];
         let rows = [[1.0f32, 0.0], [1.0, 0.001], [0.0, 1.0]].concat();
         let matrix = vectors::ndarray::Array2::from_shape_vec((3, 2), rows).unwrap();
-        let response = BatchResponse::new(&ids, vectors::batch_stats(matrix, vectors::DUPLICATE_THRESHOLD));
+        let response = BatchResponse::new(
+            &ids,
+            vectors::batch_stats(matrix, vectors::DUPLICATE_THRESHOLD),
+        );
         assert_eq!((response.n, response.dims), (3, 2));
         assert_eq!(response.duplicates.len(), 1);
         assert_eq!(

@@ -99,7 +99,12 @@ impl Settings {
             )?,
             max_similar_k: var.int("max_similar_k", 100, 1, 10_000)?,
             max_batch: var.int("max_batch", 500, 1, 10_000)?,
-            duplicate_threshold: var.float("duplicate_threshold", vectors::DUPLICATE_THRESHOLD, -1.0, 1.0)?,
+            duplicate_threshold: var.float(
+                "duplicate_threshold",
+                vectors::DUPLICATE_THRESHOLD,
+                -1.0,
+                1.0,
+            )?,
             max_multipart_parts: var.int("max_multipart_parts", 32, 1, 1_000)?,
             max_part_header_bytes: var.int("max_part_header_bytes", 8192, 256, 1 << 20)?,
             max_decode_bytes: var.int("max_decode_bytes", 64 << 20, 1 << 20, 1 << 32)?,
@@ -179,13 +184,20 @@ impl<F: Fn(&str) -> Option<String>> Var<'_, F> {
     }
 
     /// A comma-separated list of at most `max` variant names (`none` = empty list).
-    fn names(&self, name: &'static str, default: &str, max: usize) -> Result<Vec<String>, SettingsError> {
+    fn names(
+        &self,
+        name: &'static str,
+        default: &str,
+        max: usize,
+    ) -> Result<Vec<String>, SettingsError> {
         let raw = self.raw(name).unwrap_or_else(|| default.to_owned());
         if raw == "none" {
             return Ok(Vec::new());
         }
         let names: Vec<String> = raw.split(',').map(|n| n.trim().to_owned()).collect();
-        let bad = names.iter().find(|n| !store::keys::is_valid_variant_name(n));
+        let bad = names
+            .iter()
+            .find(|n| !store::keys::is_valid_variant_name(n));
         let mut unique = names.clone();
         unique.sort();
         unique.dedup();
@@ -255,10 +267,24 @@ mod tests {
 
     #[test]
     fn auto_presets_are_a_list_or_none() {
-        assert_eq!(with(&[("auto_presets", " moon , 1977 ")]).unwrap().auto_presets, ["moon", "1977"]);
-        assert!(with(&[("auto_presets", "none")]).unwrap().auto_presets.is_empty());
+        assert_eq!(
+            with(&[("auto_presets", " moon , 1977 ")])
+                .unwrap()
+                .auto_presets,
+            ["moon", "1977"]
+        );
+        assert!(
+            with(&[("auto_presets", "none")])
+                .unwrap()
+                .auto_presets
+                .is_empty()
+        );
         for bad in ["Moon", "moon,moon", "a,,b", "../x"] {
-            assert_eq!(with(&[("auto_presets", bad)]).unwrap_err().name, "auto_presets", "{bad}");
+            assert_eq!(
+                with(&[("auto_presets", bad)]).unwrap_err().name,
+                "auto_presets",
+                "{bad}"
+            );
         }
     }
 

@@ -39,7 +39,13 @@ impl<K: KeyValue> Store<K> {
         dims: [u32; 2],
         made_from: &str,
     ) -> Result<BlobManifest> {
-        self.put_at(&which.base(id)?, bytes, content_type, Some(dims), Some(made_from))
+        self.put_at(
+            &which.base(id)?,
+            bytes,
+            content_type,
+            Some(dims),
+            Some(made_from),
+        )
     }
 
     /// The manifest of a derived blob, `None` when absent.
@@ -48,7 +54,11 @@ impl<K: KeyValue> Store<K> {
     }
 
     /// A derived blob, verified like [`get_blob`](Self::get_blob).
-    pub fn get_derived(&self, id: &str, which: Derived<'_>) -> Result<Option<(BlobManifest, Vec<u8>)>> {
+    pub fn get_derived(
+        &self,
+        id: &str,
+        which: Derived<'_>,
+    ) -> Result<Option<(BlobManifest, Vec<u8>)>> {
         self.get_at(&which.base(id)?)
     }
 }

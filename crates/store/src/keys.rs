@@ -60,14 +60,19 @@ pub const MAX_VARIANT_NAME: usize = 64;
 /// starting with a letter or digit (so it is also a safe URL path segment).
 pub fn is_valid_variant_name(name: &str) -> bool {
     (1..=MAX_VARIANT_NAME).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
         && name.as_bytes()[0].is_ascii_alphanumeric()
 }
 
 /// The base of variant `name` of image `id`: `img/{id}/variant/{name}`.
 pub fn variant_base(id: &str, name: &str) -> Result<String> {
     if !is_valid_variant_name(name) {
-        return Err(Error::InvalidKey(format!("not a variant name: {:?}", truncate(name))));
+        return Err(Error::InvalidKey(format!(
+            "not a variant name: {:?}",
+            truncate(name)
+        )));
     }
     checked(format!("img/{}/variant/{name}", valid(id)?))
 }
@@ -227,19 +232,31 @@ mod tests {
     #[test]
     fn derived_blob_keys_stay_under_the_image_and_apart_from_kinds() {
         let v = variant_base(ID, "clarendon").unwrap();
-        assert_eq!(base_manifest(&v).unwrap(), format!("img/{ID}/variant/clarendon/m"));
-        assert_eq!(base_chunk(&v, 2).unwrap(), format!("img/{ID}/variant/clarendon/2"));
+        assert_eq!(
+            base_manifest(&v).unwrap(),
+            format!("img/{ID}/variant/clarendon/m")
+        );
+        assert_eq!(
+            base_chunk(&v, 2).unwrap(),
+            format!("img/{ID}/variant/clarendon/2")
+        );
         assert!(v.starts_with(&image_prefix(ID).unwrap()));
         assert_eq!(parse_manifest(&base_manifest(&v).unwrap()), None);
         assert_eq!(parse_chunk(&base_chunk(&v, 2).unwrap()), None);
         let r = render_base(ID, ID).unwrap();
-        assert_eq!(base_manifest(&r).unwrap(), format!("img/{ID}/render/{ID}/m"));
+        assert_eq!(
+            base_manifest(&r).unwrap(),
+            format!("img/{ID}/render/{ID}/m")
+        );
         assert_eq!(parse_chunk(&base_chunk(&r, 0).unwrap()), None);
         for bad in ["", "Upper", "-lead", "a/b", "a.b", &"x".repeat(65)] {
             assert!(variant_base(ID, bad).is_err(), "{bad:?}");
         }
         assert!(render_base(ID, "../x").is_err());
-        let longest = base_chunk(&variant_base(ID, &"x".repeat(MAX_VARIANT_NAME)).unwrap(), u32::MAX);
+        let longest = base_chunk(
+            &variant_base(ID, &"x".repeat(MAX_VARIANT_NAME)).unwrap(),
+            u32::MAX,
+        );
         assert!(longest.unwrap().len() <= MAX_KEY_BYTES);
     }
 

@@ -217,3 +217,55 @@ fn a_listing_finds_committed_vectors_only() {
         vec![keys::chunk(&b, BlobKind::Vector, 0).unwrap()]
     );
 }
+
+#[test]
+fn ranges_read_only_their_chunks_and_equal_the_slice() {
+    let store = store();
+    let data = bytes(2_500_000, 9);
+    let id = content_id(&data);
+    store
+        .put_blob(&id, BlobKind::Original, &data, "image/png")
+        .unwrap();
+    let cap = CAP as u64;
+    for r in [
+        0..1,
+        0..cap,
+        cap - 1..cap + 1,
+        5..2_400_000,
+        2_000_000..2_500_000,
+        2_499_999..9_999_999,
+        0..u64::MAX,
+    ] {
+        let (manifest, back) = store
+            .get_blob_range(&id, BlobKind::Original, r.clone())
+            .unwrap()
+            .unwrap();
+        let end = r.end.min(data.len() as u64) as usize;
+        assert_eq!(back, data[r.start as usize..end], "{r:?}");
+        assert_eq!(manifest.size, data.len() as u64);
+    }
+    assert!(
+        store
+            .get_blob_range(&id, BlobKind::Thumbnail, 0..1)
+            .unwrap()
+            .is_none()
+    );
+    // A range inside the first chunk does not need the others: drop them and it still reads.
+    let base = keys::blob_base(&id, BlobKind::Original).unwrap();
+    store
+        .kv()
+        .delete(&keys::base_chunk(&base, 2).unwrap())
+        .unwrap();
+    assert_eq!(
+        store
+            .get_blob_range(&id, BlobKind::Original, 10..20)
+            .unwrap()
+            .unwrap()
+            .1,
+        data[10..20]
+    );
+    assert!(matches!(
+        store.get_blob_range(&id, BlobKind::Original, 2_400_000..2_400_010),
+        Err(Error::Corrupt(_))
+    ));
+}
