@@ -137,8 +137,13 @@ pub struct HostOptions<'a> {
     /// Reuse this state directory (not removed on drop); default: a fresh one.
     pub state_dir: Option<PathBuf>,
     pub kv_fault: Option<darkroom_host::KvFault>,
+    /// Each instance's linear-memory cap; default [`DEFAULT_INSTANCE_MEMORY`].
     pub max_instance_memory: Option<usize>,
 }
+
+/// Every host the suite starts caps each instance at 128 MiB, Fermyon Wasm Functions'
+/// limit (`docs/deploy.md`), so a request that would not fit there fails here too.
+pub const DEFAULT_INSTANCE_MEMORY: usize = 128 << 20;
 
 impl Host {
     /// Starts the test host on the workspace's `spin.toml` with `variables`.
@@ -160,7 +165,7 @@ impl Host {
         config.state_dir = Some(state.clone());
         config.kv_max_value_bytes = Some(KV_MAX_VALUE_BYTES);
         config.kv_fault = options.kv_fault;
-        config.max_instance_memory = options.max_instance_memory;
+        config.max_instance_memory = Some(options.max_instance_memory.unwrap_or(DEFAULT_INSTANCE_MEMORY));
         config.variables =
             options.variables.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let running = darkroom_host::spawn(config).map_err(|e| {
