@@ -124,7 +124,8 @@ fn drive(response: Response<Body>, url: &str, bar: &ProgressBar, id: &mut Option
 
 /// Creates the job and drives it to a terminal state; answers it and the requests used.
 pub fn run_to_end(client: &Client, request: &Value, io: &mut Io<'_>) -> Result<(Value, u32)> {
-    let bar = output::bar(io.progress, 0, "{spinner} [{bar:30}] {pos}/{len} units {msg} ({elapsed})");
+    let bar = output::bar(io.progress, 1, "{spinner} [{bar:30}] {pos}/{len} units {msg} ({elapsed})");
+    bar.set_message("creating the job");
     bar.enable_steady_tick(Duration::from_millis(200));
     let mut id = None;
     // Creating it: a failure here leaves nothing to resume.

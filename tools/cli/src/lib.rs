@@ -24,7 +24,8 @@ use std::ffi::OsString;
 use std::io::Write;
 
 /// Where a command writes: summaries and results to `out`, notes and errors to `err`,
-/// progress bars to the process's stderr when `progress` (it is a terminal).
+/// progress bars to the process's stderr when `progress` (it is a terminal). `err`
+/// must not hold stderr's lock while a bar draws (its ticker thread writes there).
 pub struct Io<'a> {
     pub out: &'a mut dyn Write,
     pub err: &'a mut dyn Write,
