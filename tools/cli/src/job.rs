@@ -162,7 +162,7 @@ pub fn run_to_end(client: &Client, request: &Value, io: &mut Io<'_>) -> Result<(
             }
             Driven::Broken(e) => {
                 failures += 1;
-                if failures > MAX_FAILURES || !e.is_transient() && failures > 1 {
+                if failures > MAX_FAILURES || !e.is_transient() {
                     bar.finish_and_clear();
                     return Err(e);
                 }
