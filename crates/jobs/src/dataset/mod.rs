@@ -76,7 +76,8 @@ pub struct Dataset {
     /// The upload token its chunks are stored under (`dsc/{upload}/{n}`).
     pub upload: String,
     pub chunk_size: u32,
-    /// SHA-256 of each chunk, checked by every range read.
+    /// Each chunk's digest ([`chunk_digest`](crate::chunked::chunk_digest); a bare
+    /// SHA-256 in older records), checked by every range read.
     pub chunk_sha: Vec<String>,
     /// Rows between two row-offset index entries.
     pub stride: u32,
@@ -118,7 +119,7 @@ impl Dataset {
         if self
             .chunk_sha
             .get(n as usize)
-            .is_none_or(|sha| *sha != store::content_id(&bytes))
+            .is_none_or(|digest| !crate::chunked::chunk_matches(&bytes, digest))
         {
             return Err(Error::Corrupt(format!("{key} fails its checksum")));
         }
