@@ -12,6 +12,7 @@ export SPIN_HTTP_LISTEN_ADDR="$addr"
 
 if command -v spin >/dev/null; then
     ensure_wasm_target
+    ensure_wasm_cc
     log "spin build && spin up --listen $addr"
     spin build
     exec spin up --listen "$addr" "$@"

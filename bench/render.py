@@ -7,6 +7,12 @@ last row times a cache hit. Pillow uses `draft()` (its JPEG shrink-on-load), as 
 darkroom shrink on load. SSIM (scikit-image, luma) is against darkroom's JPEG q95 render
 of the same geometry; bytes are the encoded output.
 
+WebP at equal SSIM: each side's lossy WebP is scored against its own lossless resize of
+the same request (darkroom's `format=png`, sharp's `.png()`), so the score is the
+encoder's loss alone and not the two resamplers' difference. sharp encodes at q80; the
+smallest darkroom `q` whose score reaches sharp's is found by bisection, and its bytes
+and time are compared with sharp's.
+
 Usage: python render.py HOST_BIN SPIN_TOML WORKDIR NODE_DIR
 Environment: BENCH_REPS (default 9).
 """
@@ -32,9 +38,9 @@ REPS = int(os.environ.get("BENCH_REPS", "9"))
 CASES = [
     ("1024 cover, JPEG q80", "w=1024&h=1024&format=jpeg&q=80",
      "s.resize(1024,1024,{fit:'cover'}).jpeg({quality:80})", "cover_jpeg"),
-    ("1024 cover, WebP", "w=1024&h=1024&format=webp",
+    ("1024 cover, WebP q80", "w=1024&h=1024&format=webp&q=80",
      "s.resize(1024,1024,{fit:'cover'}).webp({quality:80})", "cover_webp"),
-    ("1024 cover, WebP lossless", "w=1024&h=1024&format=webp",
+    ("1024 cover, WebP lossless", "w=1024&h=1024&format=webp&lossless=1",
      "s.resize(1024,1024,{fit:'cover'}).webp({lossless:true})", "cover_webp_lossless"),
     ("256 cover, sepia, JPEG", "w=256&h=256&filter=sepia&format=jpeg&q=80",
      "s.resize(256,256,{fit:'cover'}).recomb([[0.393,0.769,0.189],[0.349,0.686,0.168],[0.272,0.534,0.131]]).jpeg({quality:80})",
@@ -129,6 +135,39 @@ def time_darkroom(host, image_id, query):
     return statistics.median(times), body, max(peaks)
 
 
+def webp_at_equal_ssim(host, image_id, node_dir, path, sharp_ms):
+    """darkroom's WebP at the smallest q whose SSIM to its own lossless resize reaches
+    sharp's q80 WebP's SSIM to sharp's own lossless resize."""
+    cover = "w=1024&h=1024"
+    resize = "s.resize(1024,1024,{fit:'cover'})"
+    _, dr_png, _, _ = get(host, f"/images/{image_id}/render?{cover}&format=png&bg=ffff01")
+    _, sh_png = time_sharp(node_dir, path, resize + ".png()")
+    _, sh_webp = time_sharp(node_dir, path, resize + ".webp({quality:80})")
+    target = ssim(sh_webp, sh_png)
+    scored = {}
+
+    def score(q):
+        if q not in scored:
+            _, out, _, _ = get(host, f"/images/{image_id}/render?{cover}&format=webp&q={q}&bg=ffff02")
+            scored[q] = (ssim(out, dr_png), out)
+        return scored[q][0]
+
+    lo, hi = 1, 100
+    while lo < hi:  # SSIM grows with q: the smallest q reaching the target
+        mid = (lo + hi) // 2
+        if score(mid) >= target:
+            hi = mid
+        else:
+            lo = mid + 1
+    q = lo
+    dr_ms, dr_webp, peak = time_darkroom(host, image_id, f"{cover}&format=webp&q={q}")
+    return {
+        "q": q, "dr_ssim": score(q), "dr_bytes": len(dr_webp), "dr_ms": dr_ms, "peak": peak,
+        "sh_ssim": target, "sh_bytes": len(sh_webp), "sh_ms": sharp_ms,
+        "q80_ssim": score(80), "q80_bytes": len(scored[80][1]),
+    }
+
+
 def luma(data):
     return np.asarray(Image.open(io.BytesIO(data)).convert("L"), dtype=np.float64)
 
@@ -165,6 +204,8 @@ def main():
             sh_ms, sh_out = time_sharp(node_dir, path, pipeline)
             pi_ms, pi_out = time_pillow(kind, path)
             rows.append((name, dr_ms, sh_ms, pi_ms, dr_out, sh_out, pi_out, ref, peak))
+        log("  WebP at equal SSIM")
+        eq = webp_at_equal_ssim(host, image_id, node_dir, path, rows[1][2])
         hit_ms = statistics.median(get(host, f"/images/{image_id}/render?{CASES[0][1]}&bg=000001")[0] for _ in range(REPS))  # noqa: E501
     finally:
         host.stop()
@@ -179,6 +220,15 @@ def main():
               f"| {len(dro):,} / {len(sho):,} / {len(pio):,} "
               f"| {ssim(dro, ref):.4f} / {ssim(sho, ref):.4f} / {ssim(pio, ref):.4f} | {peak / 2**20:.1f} |")
     print(f"\nA cache hit of the first row: {hit_ms:.1f} ms over HTTP.")
+    print("\nWebP, 1024 cover, at equal SSIM (luma SSIM of each side's lossy WebP to its own "
+          "lossless resize of the same request):\n")
+    print("| encoder | q | SSIM to own lossless | bytes | ms |")
+    print("|---|---:|---:|---:|---:|")
+    print(f"| sharp (libvips, libwebp) | 80 | {eq['sh_ssim']:.4f} | {eq['sh_bytes']:,} | {eq['sh_ms']:.1f} |")
+    print(f"| darkroom (wasm, libwebp) | 80 | {eq['q80_ssim']:.4f} | {eq['q80_bytes']:,} | {rows[1][1]:.1f} |")
+    print(f"| darkroom at equal SSIM | {eq['q']} | {eq['dr_ssim']:.4f} | {eq['dr_bytes']:,} | {eq['dr_ms']:.1f} |")
+    print(f"\nAt equal SSIM darkroom's WebP is {eq['dr_bytes'] / eq['sh_bytes']:.2f}x sharp's bytes "
+          f"and {eq['dr_ms'] / eq['sh_ms']:.2f}x sharp's time (peak {eq['peak'] / 2**20:.1f} MiB).")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,9 @@ WORK="$TARGET/bench-inputs"
 
 log "building the components and the test host (release)"
 scripts/build-components.sh >&2
-cargo build --release -p darkroom-host >&2
+# With the e2e package, so wasmtime's features unify as in `cargo test` and the host
+# shares its build (the host alone is a different feature set: a full wasmtime rebuild).
+cargo build --release -p darkroom-e2e -p darkroom-host >&2
 
 ensure_bench_venv "$VENV" pillow scikit-image numpy
 ensure_bench_sharp "$NODE"

@@ -33,6 +33,37 @@ ensure_wasm_target() {
     fi
 }
 
+# The C compiler for wasm32-wasip2: the render component links libwebp's lossy WebP
+# encoder (C, through the libwebp-sys crate). `.cargo/config.toml` points
+# CC_wasm32_wasip2 at scripts/wasm-cc, which runs Debian's clang with Debian's wasi-libc
+# headers (docs/render.md "WebP"). Installs the packages clang, llvm (llvm-ar) and
+# wasi-libc when one is missing: with apt-get as root, or through sudo when present.
+ensure_wasm_cc() {
+    local have_cc=0 have_ar=0 have_libc=0 c
+    for c in clang clang-19 clang-18 clang-17 clang-16 clang-15 clang-14; do
+        command -v "$c" >/dev/null && { have_cc=1; break; }
+    done
+    for c in llvm-ar llvm-ar-19 llvm-ar-18 llvm-ar-17 llvm-ar-16 llvm-ar-15 llvm-ar-14; do
+        command -v "$c" >/dev/null && { have_ar=1; break; }
+    done
+    [[ -f "${WASI_SYSROOT_INCLUDE:-/usr/include/wasm32-wasi}/stdlib.h" ]] && have_libc=1
+    if [[ $have_cc$have_ar$have_libc == 111 ]]; then
+        return 0
+    fi
+    local sudo=()
+    if [[ $(id -u) -ne 0 ]]; then
+        command -v sudo >/dev/null || die "the wasm C toolchain is missing: install the Debian packages clang llvm wasi-libc (as root)"
+        sudo=(sudo)
+    fi
+    command -v apt-get >/dev/null || die "the wasm C toolchain is missing: install clang, llvm-ar and wasi-libc's headers (or set WASM_CLANG and WASI_SYSROOT_INCLUDE)"
+    log "installing the wasm C toolchain: apt-get install clang llvm wasi-libc"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! "${sudo[@]}" apt-get install -y -q --no-install-recommends clang llvm wasi-libc >&2; then
+        "${sudo[@]}" apt-get update -q >&2
+        "${sudo[@]}" apt-get install -y -q --no-install-recommends clang llvm wasi-libc >&2
+    fi
+}
+
 # The component packages: the wasm files spin.toml loads (`source = ".../NAME.wasm"`),
 # plus the test host's probe component.
 component_packages() {
@@ -51,6 +82,7 @@ component_packages() {
 # arguments go to cargo.
 build_components() {
     ensure_wasm_target
+    ensure_wasm_cc
     check_target_dir
     local args=() pkg
     while read -r pkg; do args+=(-p "$pkg"); done < <(component_packages)

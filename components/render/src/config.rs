@@ -45,6 +45,7 @@ impl Config {
             max_render_pixels: int("max_render_pixels", Limits::DEFAULT_MAX_RENDER_PIXELS, 1, 1 << 32)?,
             avif_max_pixels: int("avif_max_pixels", Limits::DEFAULT_AVIF_MAX_PIXELS, 0, 1 << 32)?,
             avif_speed: int("avif_speed", u64::from(Limits::DEFAULT_AVIF_SPEED), 1, 10)? as u8,
+            webp_effort: int("webp_effort", u64::from(Limits::DEFAULT_WEBP_EFFORT), 0, 6)? as u8,
             imaging: settings.imaging_limits(),
         };
         let presets = match var("filter_presets") {

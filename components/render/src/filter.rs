@@ -17,7 +17,7 @@ pub fn catalog() -> Result<Reply, ApiError> {
 }
 
 /// Parameters `POST /api/filter` takes: an effect and the output.
-const FILTER_PARAMS: [&str; 4] = ["filter", "preset", "format", "q"];
+const FILTER_PARAMS: [&str; 5] = ["filter", "preset", "format", "q", "lossless"];
 
 /// Image bytes in: the image, oriented, full size (at most `max_render_pixels`), with the
 /// effect applied, metadata stripped. `{"id", "preset"}` in: the chained step that stores
@@ -39,7 +39,7 @@ pub async fn post(req: Incoming) -> Result<Reply, ApiError> {
     for (name, _) in form_urlencoded::parse(query.as_bytes()) {
         if !FILTER_PARAMS.contains(&name.as_ref()) {
             return Err(ApiError::BadRequest(format!(
-                "{name}: not a parameter of /api/filter (it takes filter, preset, format and q; resize with a render URL)"
+                "{name}: not a parameter of /api/filter (it takes filter, preset, format, q and lossless; resize with a render URL)"
             )));
         }
     }

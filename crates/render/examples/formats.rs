@@ -1,4 +1,4 @@
-//! Renders one photo as JPEG q95 (the reference), JPEG q80, WebP (lossless) and AVIF at
+//! Renders one photo as JPEG q95 (the reference), JPEG q80, WebP (lossy q80 and lossless) and AVIF at
 //! each speed, prints time (native, one run each) and bytes, and
 //! writes the files to `target/render-formats/` for `scripts/render-ref/format-ssim.py`
 //! (which decodes them with Pillow, AVIF included, and prints SSIM to the JPEG q95).
@@ -40,7 +40,8 @@ fn main() {
     };
     run("jpeg-q95", "&q=95", OutputFormat::Jpeg, &limits);
     run("jpeg-q80", "", OutputFormat::Jpeg, &limits);
-    run("webp-lossless", "", OutputFormat::Webp, &limits);
+    run("webp-q80", "", OutputFormat::Webp, &limits);
+    run("webp-lossless", "&lossless=1", OutputFormat::Webp, &limits);
     for speed in [10u8, 8, 6] {
         limits.avif_speed = speed;
         run(

@@ -1,5 +1,6 @@
-//! Encoders: JPEG (quality, 4:2:0, baseline or progressive), PNG, WebP (lossless), AVIF
-//! (ravif/rav1e, quality and speed).
+//! Encoders: JPEG (quality, 4:2:0, baseline or progressive), PNG, WebP (lossy through
+//! libwebp, see the `webp` module, or lossless through `image-webp`), AVIF (ravif/rav1e,
+//! quality and speed).
 //! Metadata is never written: the encoders get bare pixels, so EXIF, XMP and ICC of the
 //! source are dropped.
 //!
@@ -13,7 +14,7 @@ use image::codecs::png::{CompressionType, FilterType as PngFilter, PngEncoder};
 use image::codecs::webp::WebPEncoder;
 use image::{DynamicImage, ExtendedColorType, ImageEncoder};
 
-use crate::{Error, OutputFormat};
+use crate::{Error, OutputFormat, webp};
 
 /// How to encode, beyond the format and quality.
 #[derive(Debug, Clone, Copy)]
@@ -23,17 +24,25 @@ pub(crate) struct Settings {
     pub progressive: bool,
     /// AVIF: rav1e speed 1..=10 (10 fastest).
     pub avif_speed: u8,
+    /// WebP: lossless (`image-webp`) instead of lossy (libwebp at `quality`).
+    pub lossless: bool,
+    /// WebP lossy: libwebp's `method` 0..=6 (sharp's `effort`; 0 fastest, 6 smallest).
+    pub webp_effort: u8,
 }
 
-/// Encodes `img` (8-bit RGB or RGBA; JPEG input must be RGB) as `format`.
+/// Encodes `img` (8-bit RGB or RGBA; JPEG input must be RGB) as `format`. Takes the
+/// image so that an encoder with its own copy of the pixels (libwebp) can free ours.
 pub(crate) fn encode(
-    img: &DynamicImage,
+    img: DynamicImage,
     format: OutputFormat,
     quality: u8,
     settings: Settings,
 ) -> Result<Vec<u8>, Error> {
+    if format == OutputFormat::Webp && !settings.lossless {
+        return webp::encode_lossy(img, quality, settings.webp_effort);
+    }
     let (w, h) = (img.width(), img.height());
-    let (bytes, color) = match img {
+    let (bytes, color) = match &img {
         DynamicImage::ImageRgb8(b) => (b.as_raw().as_slice(), ExtendedColorType::Rgb8),
         DynamicImage::ImageRgba8(b) => (b.as_raw().as_slice(), ExtendedColorType::Rgba8),
         _ => return Err(Error::Internal("encode expects 8-bit RGB or RGBA".into())),

@@ -10,7 +10,8 @@ pub enum OutputFormat {
     Jpeg,
     /// 8-bit PNG, alpha kept.
     Png,
-    /// WebP (lossless: the only permissively licensed Rust WebP encoder is lossless).
+    /// WebP, alpha kept: lossy through libwebp at `q` (default 80, as sharp), or
+    /// lossless (`image-webp`) with `lossless=1`.
     Webp,
     /// AVIF through `ravif` (only when [`crate::Limits::avif_max_pixels`] allows it).
     Avif,
@@ -52,7 +53,7 @@ impl OutputFormat {
     }
 
     /// The default quality for a lossy format when `q` is absent (imgproxy's defaults:
-    /// 80 for JPEG, 63 for AVIF); lossless formats ignore it.
+    /// 80 for JPEG and WebP, as sharp's, 63 for AVIF); lossless formats ignore it.
     pub fn default_quality(self) -> u8 {
         match self {
             OutputFormat::Avif => 63,

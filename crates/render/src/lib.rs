@@ -18,7 +18,7 @@
 //! | embedded ICC profile → sRGB (`moxcms`) | `color` | applied by [`render`] |
 //! | filters, one file per operation | `filters` | [`Chain`], [`filter_catalog`] |
 //! | presets (CSSgram chains and overlays) | `presets`, `blend` | [`Presets`], [`Preset`], [`BlendMode`] |
-//! | letterbox, flatten, encode (no metadata) | `render`, `encode` | [`Rendered`] |
+//! | letterbox, flatten, encode (no metadata; lossy WebP through libwebp) | `render`, `encode`, `webp` | [`Rendered`] |
 //! | one error type | `error` | [`Error`] |
 //!
 //! ```
@@ -49,6 +49,7 @@ mod plan;
 mod presets;
 mod render;
 mod smart;
+mod webp;
 
 pub use blend::{BlendMode, Overlay};
 pub use error::Error;

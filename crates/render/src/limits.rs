@@ -15,6 +15,9 @@ pub struct Limits {
     pub avif_max_pixels: u64,
     /// rav1e speed for AVIF, 1..=10 (10 fastest; variable `avif_speed`).
     pub avif_speed: u8,
+    /// libwebp's `method` for lossy WebP, 0..=6 (sharp's `effort`: 0 fastest, 6 smallest;
+    /// variable `webp_effort`).
+    pub webp_effort: u8,
     /// Decode limits (source pixels, decoder memory).
     pub imaging: imaging::Limits,
 }
@@ -29,6 +32,9 @@ impl Limits {
     /// even there).
     pub const DEFAULT_AVIF_SPEED: u8 = 10;
 
+    /// Default WebP effort: 4, sharp's and libwebp's default.
+    pub const DEFAULT_WEBP_EFFORT: u8 = 4;
+
     /// Checks that the limits make sense.
     pub fn validate(&self) -> Result<(), Error> {
         if self.max_render_pixels == 0 {
@@ -38,6 +44,12 @@ impl Limits {
             return Err(Error::range(
                 "avif_speed",
                 format!("{} is not in 1..=10", self.avif_speed),
+            ));
+        }
+        if self.webp_effort > 6 {
+            return Err(Error::range(
+                "webp_effort",
+                format!("{} is not in 0..=6", self.webp_effort),
             ));
         }
         self.imaging.validate()?;
@@ -51,6 +63,7 @@ impl Default for Limits {
             max_render_pixels: Self::DEFAULT_MAX_RENDER_PIXELS,
             avif_max_pixels: Self::DEFAULT_AVIF_MAX_PIXELS,
             avif_speed: Self::DEFAULT_AVIF_SPEED,
+            webp_effort: Self::DEFAULT_WEBP_EFFORT,
             imaging: imaging::Limits::default(),
         }
     }

@@ -2,8 +2,9 @@
 //! canonical string for it (the cache key input).
 //!
 //! Parameters (API-v2 "Render URLs"): `w`, `h`, `fit`, `gravity`, `crop`, `filter`,
-//! `preset`, `format`, `q`, `dpr`, `bg`, `enlarge`. The signature parameters `expires`,
-//! `sig` and `kid` are ignored here (the caller verifies them over the raw query).
+//! `preset`, `format`, `q`, `dpr`, `bg`, `enlarge`, and `lossless` (sharp's option of
+//! that name: WebP without loss). The signature parameters `expires`, `sig` and `kid`
+//! are ignored here (the caller verifies them over the raw query).
 //! Anything else, a repeated parameter, or a bad value is an [`Error`] naming it.
 
 use std::fmt::Write as _;
@@ -186,6 +187,10 @@ pub struct RenderOptions {
     pub format: FormatChoice,
     /// Quality 1..=100 for lossy formats; `None` is the format's default.
     pub quality: Option<u8>,
+    /// `lossless=1`: WebP output is lossless (`image-webp`) instead of lossy (libwebp at
+    /// `q`), as sharp's `webp({lossless: true})`. Only with `format=webp` or `auto`
+    /// (PNG is lossless anyway; JPEG and AVIF have no such mode here).
+    pub lossless: bool,
     /// Device pixel ratio 1..=4: multiplies `w` and `h`.
     pub dpr: f32,
     /// Letterbox (and alpha-flattening for JPEG) colour.
@@ -209,6 +214,7 @@ impl Default for RenderOptions {
             effect: None,
             format: FormatChoice::Auto,
             quality: None,
+            lossless: false,
             dpr: 1.0,
             bg: [255, 255, 255],
             enlarge: false,
@@ -222,9 +228,9 @@ const SIGNATURE_PARAMS: [&str; 3] = ["expires", "sig", "kid"];
 
 impl RenderOptions {
     /// Parses the render query string (API-v2 names: w,h,fit,gravity,crop,filter,preset,
-    /// format,q,dpr,bg,enlarge), percent-decoded. Unknown parameters, repeated ones and
-    /// bad values give an [`Error`] naming the parameter (400 malformed, 422 out of
-    /// range). `expires`, `sig` and `kid` are ignored.
+    /// format,q,dpr,bg,enlarge, plus lossless), percent-decoded. Unknown parameters,
+    /// repeated ones and bad values give an [`Error`] naming the parameter (400 malformed,
+    /// 422 out of range). `expires`, `sig` and `kid` are ignored.
     ///
     /// ```
     /// let presets = render::Presets::builtin();
@@ -275,20 +281,24 @@ impl RenderOptions {
                 "q" => o.quality = Some(int_in("q", value, 1, 100)? as u8),
                 "dpr" => o.dpr = dpr(value)?,
                 "bg" => o.bg = hex_colour("bg", value)?,
-                "enlarge" => {
-                    o.enlarge = match value {
-                        "1" | "true" => true,
-                        "0" | "false" => false,
-                        _ => return Err(Error::bad("enlarge", format!("{} is not 0 or 1", quote(value)))),
-                    }
-                }
+                "enlarge" => o.enlarge = flag("enlarge", value)?,
+                "lossless" => o.lossless = flag("lossless", value)?,
                 other => {
                     return Err(Error::bad(
                         &short(other),
-                        "unknown parameter (expected w, h, fit, gravity, crop, filter, preset, format, q, dpr, bg, enlarge)",
+                        "unknown parameter (expected w, h, fit, gravity, crop, filter, preset, format, q, dpr, bg, enlarge, lossless)",
                     ));
                 }
             }
+        }
+        if o.lossless && matches!(o.format, FormatChoice::Jpeg | FormatChoice::Avif) {
+            return Err(Error::bad(
+                "lossless",
+                format!(
+                    "applies to WebP (format=webp or auto), not format={}",
+                    o.format.name()
+                ),
+            ));
         }
         o.effect = match (chain, preset_name) {
             (Some(_), Some(_)) => {
@@ -346,6 +356,9 @@ impl RenderOptions {
         let _ = write!(s, "format={}&", self.format.name());
         if let Some(q) = self.quality {
             let _ = write!(s, "q={q}&");
+        }
+        if self.lossless {
+            s += "lossless=1&";
         }
         let [r, g, b] = self.bg;
         let _ = write!(
@@ -434,6 +447,15 @@ fn int_in(param: &str, value: &str, min: u32, max: u32) -> Result<u32, Error> {
             param,
             format!("{} is not in {min}..={max}", quote(value)),
         )),
+    }
+}
+
+/// A boolean parameter: `1`/`true` or `0`/`false`.
+fn flag(param: &str, value: &str) -> Result<bool, Error> {
+    match value {
+        "1" | "true" => Ok(true),
+        "0" | "false" => Ok(false),
+        _ => Err(Error::bad(param, format!("{} is not 0 or 1", quote(value)))),
     }
 }
 

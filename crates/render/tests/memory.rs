@@ -4,6 +4,9 @@
 //! 1024x1024 cover, whose decode keeps imaging's 2x margin over the 1536x1024 resize;
 //! bound 64 MiB). Measured with a counting allocator (this test binary
 //! only), as the peak of live heap bytes above what was live before the render.
+//! libwebp's own buffers (lossy WebP) come from C `malloc` and are not counted here;
+//! in wasm they share the instance's linear memory, which the e2e suite measures
+//! (`tests/e2e/tests/render.rs`).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};

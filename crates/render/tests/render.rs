@@ -29,12 +29,12 @@ fn reference(src: &RgbImage, resize: (u32, u32), window: (u32, u32, u32, u32)) -
 fn every_format_decodes_at_the_planned_size_and_looks_like_the_reference() {
     let (src, jpeg) = photo_jpeg(1200, 900);
     let want = reference(&src, (400, 300), (50, 0, 300, 300));
-    // JPEG q80 4:2:0 on the (noisy) synthetic photo loses some SSIM; the lossless formats
-    // differ from the reference only by the shrink-on-load decode.
+    // JPEG and WebP q80 4:2:0 on the (noisy) synthetic photo lose some SSIM; PNG differs
+    // from the reference only by the shrink-on-load decode.
     for (format, least) in [
         (OutputFormat::Jpeg, 0.90),
         (OutputFormat::Png, 0.99),
-        (OutputFormat::Webp, 0.99),
+        (OutputFormat::Webp, 0.90),
     ] {
         let out = render::render(&jpeg, &opts("w=300&h=300"), format, &Limits::default()).unwrap();
         assert_eq!((out.width, out.height, out.format), (300, 300, format));
