@@ -4,6 +4,8 @@
 #   ./test.sh                 install what is missing, build the components, run every test
 #   ./test.sh --no-build      skip the component build (fast iteration)
 #   ./test.sh --e2e           only the end-to-end suite (against the in-process test host)
+#   ./test.sh --no-chaining   only the skeleton, jobs and image-jobs suites on spin.no-chaining.toml
+#                             (steps over HTTP through the host's own listener, docs/deploy.md)
 #   ./test.sh -- ARGS         extra arguments for `cargo test` (e.g. -- -p darkroom-store)
 #
 # `cargo test --release` covers the workspace's default members: the core crates, the
@@ -19,7 +21,10 @@ while [[ $# -gt 0 ]]; do
     case "$1" in
         --no-build) build=0 ;;
         --e2e) packages=(-p darkroom-e2e) ;;
-        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+        --no-chaining)
+            export DARKROOM_E2E_MANIFEST=spin.no-chaining.toml
+            packages=(-p darkroom-e2e --test skeleton --test jobs --test image_jobs) ;;
+        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
         --) shift; break ;;
         *) die "unknown option $1 (see --help)" ;;
     esac
