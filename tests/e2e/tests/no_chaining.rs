@@ -7,6 +7,8 @@
 //!   upload steps, job units, image-job steps) is seen going over HTTP to the app's public
 //!   route, at the configured authority, with the API token, and answered 2xx; a client's
 //!   forged `Host` header does not move them (CVE-2024-32980).
+//! - the host refuses a call to a host the manifest does not allow, so the suites run on
+//!   this manifest would catch a chained call that bypasses `chain_base_url`.
 //!
 //! The rest of the suite runs on this manifest with `DARKROOM_E2E_MANIFEST`
 //! (`./test.sh --no-chaining`). Skipped when `BASE_URL` is set.
@@ -290,4 +292,31 @@ fn chained_calls_go_over_http_to_public_routes_at_the_configured_authority() {
     all_through(&relay, &after, "thumbnail step of a request with a forged Host");
     client.get(&format!("/images/{}/thumbnail", fixtures::sha256_hex(&forged))).expect_status(200);
     notice(&format!("e2e: no_chaining: {} chained calls went through chain_base_url", relay.seen().len()));
+}
+
+/// The test host refuses an outbound host the manifest does not list, as Spin does: with
+/// every component allowed only another port, an upload's steps cannot reach the app, so
+/// a chained call outside `chain_base_url` would fail the suites run on this manifest.
+#[test]
+fn a_call_outside_the_allowed_hosts_is_refused() {
+    if let Some(base) = base_url() {
+        notice(&format!("e2e: SKIPPED no_chaining refusal test: needs a host of its own; BASE_URL={base} is set"));
+        return;
+    }
+    let root = workspace_root();
+    let text = std::fs::read_to_string(root.join("spin.no-chaining.toml")).unwrap();
+    let allowed = format!("allowed_outbound_hosts = [\"{{{{ {CHAIN_BASE_URL} }}}}\"]");
+    assert_eq!(text.matches(&allowed).count(), 2, "upload and jobs call out");
+    let text = text
+        .replace(&allowed, "allowed_outbound_hosts = [\"http://127.0.0.1:1\"]")
+        .replace("source = \"target/", &format!("source = \"{}/target/", root.display()));
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("spin.no-chaining-denied.toml");
+    std::fs::write(&manifest, text).unwrap();
+    let host = Host::spawn_with(HostOptions { manifest: Some(manifest), ..HostOptions::default() }).unwrap_or_else(|e| panic!("{e:#}"));
+    let client = host.client();
+    let bytes = fixtures::jpeg(&fixtures::photo(96, 64, seed(0x5E21)), 85);
+    let problem = expect::problem(&client.post("/api/images", &bytes, "image/jpeg"), 502);
+    assert!(problem["detail"].as_str().unwrap().contains("step could not be reached"), "{problem}");
+    expect::problem(&client.get(&format!("/images/{}/thumbnail", fixtures::sha256_hex(&bytes))), 404);
 }
