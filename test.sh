@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # darkroom's test entry point (CI runs it through .ci/run).
 #
-#   ./test.sh                 install what is missing, build the components, run every test
+#   ./test.sh                 install what is missing, build the components, run every test,
+#                             then the no-chaining step below (about 25 s more)
 #   ./test.sh --no-build      skip the component build (fast iteration)
 #   ./test.sh --e2e           only the end-to-end suite (against the in-process test host)
+#   ./test.sh --no-chaining   only the no-chaining step: the skeleton, jobs and image-jobs suites
+#                             on spin.no-chaining.toml (steps over HTTP through the host's own
+#                             listener, docs/deploy.md); skipped in a run with BASE_URL or -- ARGS
 #   ./test.sh -- ARGS         extra arguments for `cargo test` (e.g. -- -p darkroom-store)
 #
 # `cargo test --release` covers the workspace's default members: the core crates, the
@@ -15,11 +19,14 @@ source scripts/lib.sh
 
 build=1
 packages=()
+# all: the workspace's tests then the no-chaining step; e2e, no-chaining: only that.
+mode=all
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --no-build) build=0 ;;
-        --e2e) packages=(-p darkroom-e2e) ;;
-        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+        --e2e) mode=e2e; packages=(-p darkroom-e2e) ;;
+        --no-chaining) mode=no-chaining ;;
+        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
         --) shift; break ;;
         *) die "unknown option $1 (see --help)" ;;
     esac
@@ -31,24 +38,37 @@ if [[ $build -eq 1 ]]; then
     build_components
 fi
 
-log "cargo test --release --no-fail-fast ${packages[*]} $*"
 logfile="$(mktemp "${TMPDIR:-/tmp}/darkroom-test.XXXXXX")"
 trap 'rm -f "$logfile"' EXIT
+status=0
 set +e
-cargo test --release --no-fail-fast "${packages[@]}" "$@" 2>&1 | tee "$logfile"
-status=${PIPESTATUS[0]}
+if [[ $mode != no-chaining ]]; then
+    log "cargo test --release --no-fail-fast ${packages[*]} $*"
+    cargo test --release --no-fail-fast "${packages[@]}" "$@" 2>&1 | tee -a "$logfile"
+    status=${PIPESTATUS[0]}
+fi
+# The same component binaries on spin.no-chaining.toml: every in-process host gets its
+# own URL as chain_base_url, so each chained step is a real HTTP request to its listener.
+if [[ $mode == no-chaining || ( $mode == all && $# -eq 0 && -z "${BASE_URL:-}" ) ]]; then
+    echo "==> no-chaining: DARKROOM_E2E_MANIFEST=spin.no-chaining.toml" | tee -a "$logfile"
+    DARKROOM_E2E_MANIFEST=spin.no-chaining.toml cargo test --release --no-fail-fast \
+        -p darkroom-e2e --test skeleton --test jobs --test image_jobs "$@" 2>&1 | tee -a "$logfile"
+    step=${PIPESTATUS[0]}
+    [[ $status -ne 0 ]] || status=$step
+fi
 set -e
 
 # One line per test runner: which binary, and cargo's own summary of it.
 echo
 echo "==> summary"
 awk '
+    /^==> no-chaining/ { prefix = "no-chaining " }
     /^[[:space:]]+Running / {
         line = $0; sub(/^[[:space:]]+Running /, "", line)
         bin = line; sub(/^.*\//, "", bin); sub(/\)$/, "", bin); sub(/-[0-9a-f]+$/, "", bin)
-        sub(/ \(.*$/, "", line); runner = bin ": " line; next
+        sub(/ \(.*$/, "", line); runner = prefix bin ": " line; next
     }
-    /^[[:space:]]+Doc-tests / { runner = $2 ": doc-tests"; next }
+    /^[[:space:]]+Doc-tests / { runner = prefix $2 ": doc-tests"; next }
     /^test result:/ { sub(/^test result: /, ""); printf "  %-44s %s\n", runner, $0 }
 ' "$logfile"
 if [[ $status -ne 0 ]]; then

@@ -1,10 +1,12 @@
-//! Calls to sibling components over Spin local service chaining.
+//! Calls to sibling components: over Spin local service chaining by default, or through
+//! the app's own public routes at `chain_base_url` on platforms without chaining
+//! (`spin.no-chaining.toml`, docs/deploy.md).
 
 use api::ApiError;
 use serde::{Serialize, de::DeserializeOwned};
 use spin_sdk::http::{Method, Request, Response};
 
-/// POSTs `body` as JSON to `http://{component}.spin.internal{path}` and decodes a 2xx
+/// POSTs `body` as JSON to the step's URL ([`step_url`]) and decodes a 2xx
 /// JSON answer. A step that refuses the image itself (413, 415, 422: pixel data corrupt
 /// past a valid header, over the decode budget) gives the same client error; any other
 /// answer (a 5xx, a trap, a 4xx about the call) becomes a 502 naming the step, so the
@@ -19,11 +21,11 @@ pub async fn post_json<B: Serialize, T: DeserializeOwned>(component: &str, path:
     serde_json::from_slice(&body).map_err(|e| ApiError::BadGateway(format!("the {component} step answered unreadable JSON: {e}")))
 }
 
-/// POSTs to `http://{component}.spin.internal{path}` (a JSON body, or none) with the API
-/// token, and answers the status and body whatever the status; only a step that cannot
-/// be reached is an error (502).
+/// POSTs to the step's URL ([`step_url`]; a JSON body, or none) with the API token, and
+/// answers the status and body whatever the status; only a step that cannot be reached
+/// is an error (502).
 pub async fn post(component: &str, path: &str, json_body: Option<Vec<u8>>) -> Result<(u16, Vec<u8>), ApiError> {
-    let url = format!("http://{component}.spin.internal{path}");
+    let url = step_url(component, path);
     let mut request = Request::builder();
     request.method(Method::Post).uri(url);
     if json_body.is_some() {
@@ -37,6 +39,21 @@ pub async fn post(component: &str, path: &str, json_body: Option<Vec<u8>>) -> Re
         .await
         .map_err(|e| ApiError::BadGateway(format!("the {component} step could not be reached: {e}")))?;
     Ok((*response.status(), response.body().to_vec()))
+}
+
+/// Where a step request goes: `{chain_base_url}{path}` when the `chain_base_url` variable
+/// is set (e.g. `https://darkroom.fermyon.app`: the app's own public route, at an
+/// authority fixed by the manifest), else `http://{component}.spin.internal{path}`.
+///
+/// The authority is never taken from the incoming request's `Host` header: a client
+/// picks that header, so it would pick where the step (and its API token) is sent
+/// (CVE-2024-32980, docs/deploy.md).
+pub fn step_url(component: &str, path: &str) -> String {
+    let base = spin_sdk::variables::get("chain_base_url").unwrap_or_default();
+    match base.trim().trim_end_matches('/') {
+        "" => format!("http://{component}.spin.internal{path}"),
+        base => format!("{base}{path}"),
+    }
 }
 
 /// The `detail` of a problem+json body, or the body as text.
@@ -58,3 +75,4 @@ fn step_error(component: &str, status: u16, body: &[u8]) -> ApiError {
         _ => ApiError::BadGateway(format!("the {component} step answered {status}: {detail}")),
     }
 }
+

@@ -2,7 +2,7 @@
 
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use crate::client::Client;
@@ -38,8 +38,8 @@ impl Deref for App {
 /// The app under test, started once per test binary.
 ///
 /// `BASE_URL` set: that server. Otherwise the test host, in-process, serving the
-/// workspace's `spin.toml` on `127.0.0.1:0` with a fresh state directory and Fermyon
-/// Cloud's 1 MB key-value value cap.
+/// workspace's `spin.toml` (or [`manifest_under_test`]) on `127.0.0.1:0` with a fresh
+/// state directory and Fermyon Cloud's 1 MB key-value value cap.
 pub fn app() -> &'static App {
     static APP: OnceLock<App> = OnceLock::new();
     APP.get_or_init(|| match base_url() {
@@ -49,7 +49,7 @@ pub fn app() -> &'static App {
         }
         None => {
             let host = Host::spawn(&[]).unwrap_or_else(|e| panic!("{e:#}"));
-            notice(&format!("e2e: test host in-process at {}", host.url()));
+            notice(&format!("e2e: test host in-process at {} on {}", host.url(), manifest_under_test().display()));
             App { client: host.client(), host: Some(host) }
         }
     })
@@ -109,6 +109,26 @@ pub fn dedicated_host(test: &str, variables: &[(&str, &str)]) -> Option<Host> {
     Some(Host::spawn(variables).unwrap_or_else(|e| panic!("{e:#}")))
 }
 
+/// The manifest every in-process host of the suite serves unless a test names another:
+/// `DARKROOM_E2E_MANIFEST` (relative to the workspace root, e.g. `spin.no-chaining.toml`
+/// to run the suite without service chaining), else `spin.toml`.
+pub fn manifest_under_test() -> PathBuf {
+    let name = std::env::var("DARKROOM_E2E_MANIFEST").ok().filter(|v| !v.trim().is_empty());
+    workspace_root().join(name.as_deref().unwrap_or("spin.toml").trim())
+}
+
+/// The variable through which a manifest without service chaining sends chained steps
+/// to the app's own public routes (`spin.no-chaining.toml`).
+pub const CHAIN_BASE_URL: &str = "chain_base_url";
+
+/// `chain_base_url` = `url` (the host's own URL) when `manifest` declares that variable:
+/// the steps then come back to the host's listener over real HTTP. `None` for a manifest
+/// that chains over `*.spin.internal`.
+pub fn self_url_variable(manifest: &Path, url: &str) -> anyhow::Result<Option<(String, String)>> {
+    let declared = darkroom_host::manifest::Manifest::load(manifest)?.variables.contains_key(CHAIN_BASE_URL);
+    Ok(declared.then(|| (CHAIN_BASE_URL.to_owned(), url.to_owned())))
+}
+
 /// The workspace root (holds `spin.toml`).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -132,7 +152,8 @@ pub struct Host {
 #[derive(Default, Clone)]
 pub struct HostOptions<'a> {
     pub variables: &'a [(&'a str, &'a str)],
-    /// Another manifest (default: the workspace's `spin.toml`).
+    /// Another manifest (default: [`manifest_under_test`]). One that declares
+    /// `chain_base_url` gets the host's own URL there, unless `variables` sets it.
     pub manifest: Option<PathBuf>,
     /// Reuse this state directory (not removed on drop); default: a fresh one.
     pub state_dir: Option<PathBuf>,
@@ -146,7 +167,7 @@ pub struct HostOptions<'a> {
 pub const DEFAULT_INSTANCE_MEMORY: usize = 128 << 20;
 
 impl Host {
-    /// Starts the test host on the workspace's `spin.toml` with `variables`.
+    /// Starts the test host on [`manifest_under_test`] with `variables`.
     pub fn spawn(variables: &[(&str, &str)]) -> anyhow::Result<Self> {
         Self::spawn_with(HostOptions { variables, ..HostOptions::default() })
     }
@@ -154,7 +175,7 @@ impl Host {
     /// Starts the test host with more than variables: a KV fault, a memory cap, another
     /// manifest, or an existing state directory (to restart over the same store).
     pub fn spawn_with(options: HostOptions<'_>) -> anyhow::Result<Self> {
-        let manifest = options.manifest.clone().unwrap_or_else(|| workspace_root().join("spin.toml"));
+        let manifest = options.manifest.clone().unwrap_or_else(manifest_under_test);
         sweep_stale_state_dirs();
         let (state, owned) = match &options.state_dir {
             Some(dir) => (dir.clone(), false),
@@ -168,6 +189,15 @@ impl Host {
         config.max_instance_memory = Some(options.max_instance_memory.unwrap_or(DEFAULT_INSTANCE_MEMORY));
         config.variables =
             options.variables.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        if !options.variables.iter().any(|(k, _)| *k == CHAIN_BASE_URL) {
+            // The port is known only once bound: bind first, hand the socket to the host.
+            let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+            let url = format!("http://{}", listener.local_addr()?);
+            if let Some(variable) = self_url_variable(&manifest, &url)? {
+                config.variables.push(variable);
+                config.listener = Some(Arc::new(listener));
+            }
+        }
         let running = darkroom_host::spawn(config).map_err(|e| {
             e.context(format!(
                 "starting the test host on {} (are the components built? run \

@@ -426,16 +426,21 @@ impl Child {
             assert!(status.success(), "building darkroom-host failed");
         }
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = std::process::Command::new(&binary)
+        let url = format!("http://127.0.0.1:{port}");
+        let manifest = darkroom_e2e::target::manifest_under_test();
+        let mut command = std::process::Command::new(&binary);
+        if let Some((name, value)) = darkroom_e2e::target::self_url_variable(&manifest, &url).unwrap() {
+            command.arg("--variable").arg(format!("{name}={value}"));
+        }
+        let child = command
             .args(["--listen", &format!("127.0.0.1:{port}"), "--state-dir"])
             .arg(state_dir)
             .args(["--kv-max-value-bytes", "1000000"])
-            .arg(root.join("spin.toml"))
+            .arg(&manifest)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        let url = format!("http://127.0.0.1:{port}");
         let client = Client::new(url.clone());
         for _ in 0..600 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() && client.get("/.well-known/spin/health").status == 200 {

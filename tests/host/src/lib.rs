@@ -61,6 +61,9 @@ pub struct HostConfig {
     pub manifest: PathBuf,
     /// Where to listen; port 0 picks a free port.
     pub listen: SocketAddr,
+    /// A socket already bound (used instead of `listen`): the caller knows the app's
+    /// URL before the app loads, e.g. to pass it as `chain_base_url`.
+    pub listener: Option<Arc<std::net::TcpListener>>,
     /// Like `spin up --variable k=v`: the highest precedence.
     pub variables: Vec<(String, String)>,
     /// Directory holding `.spin/sqlite_key_value.db`; default: the app directory.
@@ -80,6 +83,7 @@ impl HostConfig {
         Self {
             manifest: manifest.into(),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            listener: None,
             variables: Vec::new(),
             state_dir: None,
             kv_fault: None,
@@ -167,10 +171,13 @@ pub fn spawn(config: HostConfig) -> anyhow::Result<RunningHost> {
     let manifest = Manifest::load(&config.manifest)?;
     let app = Arc::new(load_app(&manifest, &config)?);
 
-    let listener = std::net::TcpListener::bind(config.listen).map_err(|source| Error::Listen {
-        addr: config.listen,
-        source,
-    })?;
+    let listener = match &config.listener {
+        Some(bound) => bound.try_clone()?,
+        None => std::net::TcpListener::bind(config.listen).map_err(|source| Error::Listen {
+            addr: config.listen,
+            source,
+        })?,
+    };
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let banner = banner(&app, addr);
