@@ -4,20 +4,29 @@
 #   ./test.sh                 install what is missing, build the components, run every test,
 #                             then the no-chaining step below (about 25 s more)
 #   ./test.sh --no-build      skip the component build (fast iteration)
-#   ./test.sh --e2e           only the end-to-end suite (against the in-process test host)
+#   ./test.sh --e2e           only the end-to-end suite (against the in-process test host),
+#                             on SQLite and then on Redis
+#   ./test.sh --no-redis      skip the second end-to-end run (on Redis)
+#   ./test.sh --redis-only    only the end-to-end run on Redis (binaries of an earlier run)
 #   ./test.sh --no-chaining   only the no-chaining step: the skeleton, jobs and image-jobs suites
 #                             on spin.no-chaining.toml (steps over HTTP through the host's own
 #                             listener, docs/deploy.md); skipped in a run with BASE_URL or -- ARGS
 #   ./test.sh -- ARGS         extra arguments for `cargo test` (e.g. -- -p darkroom-store)
 #
 # `cargo test --release` covers the workspace's default members: the core crates, the
-# test host and the end-to-end suite (which starts the host on the built components).
-# Set BASE_URL to point the end-to-end suite at a running darkroom instead.
+# test host and the end-to-end suite (which starts the host on the built components),
+# with the key-value store on SQLite (Spin's default). A throwaway redis-server (Debian's,
+# installed when missing) then serves a second run of the end-to-end binaries with every
+# host's `default` store on Redis (DARKROOM_E2E_RUNTIME_CONFIG, a database per host); it
+# also serves the host's own Redis tests (DARKROOM_TEST_REDIS_URL). Last, deploy/spinkube/
+# is validated (tests/deploy, pytest in target/venv-deploy).
+# Set BASE_URL to point the end-to-end suite at a running darkroom instead (no Redis run).
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/lib.sh
 
 build=1
+redis=1
 packages=()
 # all: the workspace's tests then the no-chaining step; e2e, no-chaining: only that.
 mode=all
@@ -26,7 +35,9 @@ while [[ $# -gt 0 ]]; do
         --no-build) build=0 ;;
         --e2e) mode=e2e; packages=(-p darkroom-e2e) ;;
         --no-chaining) mode=no-chaining ;;
-        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+        --no-redis) redis=0 ;;
+        --redis-only) mode=redis-only ;;
+        -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
         --) shift; break ;;
         *) die "unknown option $1 (see --help)" ;;
     esac
@@ -39,10 +50,14 @@ if [[ $build -eq 1 ]]; then
 fi
 
 logfile="$(mktemp "${TMPDIR:-/tmp}/darkroom-test.XXXXXX")"
-trap 'rm -f "$logfile"' EXIT
+trap 'stop_redis; rm -f "$logfile"' EXIT
+if [[ $mode != no-chaining ]]; then
+    start_redis
+    export DARKROOM_TEST_REDIS_URL="$REDIS_URL"
+fi
 status=0
 set +e
-if [[ $mode != no-chaining ]]; then
+if [[ $mode == all || $mode == e2e ]]; then
     log "cargo test --release --no-fail-fast ${packages[*]} $*"
     cargo test --release --no-fail-fast "${packages[@]}" "$@" 2>&1 | tee -a "$logfile"
     status=${PIPESTATUS[0]}
@@ -56,6 +71,32 @@ if [[ $mode == no-chaining || ( $mode == all && $# -eq 0 && -z "${BASE_URL:-}" )
     step=${PIPESTATUS[0]}
     [[ $status -ne 0 ]] || status=$step
 fi
+# The e2e binaries of the first run again, every host's `default` store on Redis.
+if [[ $redis -eq 1 && $mode != no-chaining && $# -eq 0 && -z "${BASE_URL:-}" ]]; then
+    runtime_config="$REDIS_DIR/runtime-config.toml"
+    printf '[key_value_store.default]\ntype = "redis"\nurl = "%s"\n' "$REDIS_URL" >"$runtime_config"
+    echo "==> redis: DARKROOM_E2E_RUNTIME_CONFIG=$runtime_config" | tee -a "$logfile"
+    started=$SECONDS
+    mapfile -t executables < <(test_executables tests/e2e "${packages[@]}")
+    if [[ ${#executables[@]} -eq 0 ]]; then
+        log "no e2e test executables found"; status=1
+    fi
+    for exe in "${executables[@]}"; do
+        name="$(basename "$exe")"; name="${name%-*}"
+        echo "     Running tests/$name.rs ($exe)" | tee -a "$logfile"
+        (cd tests/e2e && DARKROOM_E2E_RUNTIME_CONFIG="$runtime_config" "$exe") 2>&1 | tee -a "$logfile"
+        [[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
+    done
+    log "e2e on Redis took $((SECONDS - started)) s"
+fi
+# deploy/spinkube/ against spin-operator's CRD (../shared/spinkube/) and Kubernetes' schemas.
+if [[ $mode == all && $# -eq 0 ]]; then
+    ensure_bench_venv target/venv-deploy pytest jsonschema pyyaml kubernetes-validate
+    echo "==> deploy" | tee -a "$logfile"
+    echo "     Running pytest (tests/deploy/test_spinkube.py)" | tee -a "$logfile"
+    target/venv-deploy/bin/python -m pytest -q -rs -p no:cacheprovider tests/deploy 2>&1 | tee -a "$logfile"
+    [[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
+fi
 set -e
 
 # One line per test runner: which binary, and cargo's own summary of it.
@@ -63,6 +104,8 @@ echo
 echo "==> summary"
 awk '
     /^==> no-chaining/ { prefix = "no-chaining " }
+    /^==> redis/ { prefix = "redis " }
+    /^==> deploy/ { prefix = "deploy " }
     /^[[:space:]]+Running / {
         line = $0; sub(/^[[:space:]]+Running /, "", line)
         bin = line; sub(/^.*\//, "", bin); sub(/\)$/, "", bin); sub(/-[0-9a-f]+$/, "", bin)
@@ -70,9 +113,10 @@ awk '
     }
     /^[[:space:]]+Doc-tests / { runner = prefix $2 ": doc-tests"; next }
     /^test result:/ { sub(/^test result: /, ""); printf "  %-44s %s\n", runner, $0 }
+    /^[0-9]+ passed.* in [0-9.]+s$/ { printf "  %-44s %s\n", runner, $0 }
 ' "$logfile"
 if [[ $status -ne 0 ]]; then
-    echo "==> FAILED (cargo test exit status $status)"
+    echo "==> FAILED (exit status $status)"
     grep -E '^error(\[|:)|^    [A-Za-z0-9_:]+$' "$logfile" | sed -n '1,40p' | sed 's/^/  /' || true
 else
     echo "==> all tests passed"

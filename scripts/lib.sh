@@ -90,11 +90,12 @@ build_components() {
     cargo build --release --target "$WASM_TARGET" "${args[@]}" "$@"
 }
 
-# Benchmarks: a Python venv at $1 with the PyPI packages that follow (installed when one
-# of them does not import; give import names that equal the package names).
+# A Python venv at $1 with the PyPI packages that follow (installed when one of them does
+# not import; the import name is the package name but for the few mapped here). Used by
+# the benchmarks and by the deploy manifests' tests.
 ensure_bench_venv() {
     local venv="$1"; shift
-    local imports; imports="$(IFS=,; echo "$*" | sed 's/pillow/PIL/; s/scikit-image/skimage/')"
+    local imports; imports="$(IFS=,; echo "$*" | sed 's/pillow/PIL/; s/scikit-image/skimage/; s/pyyaml/yaml/; s/kubernetes-validate/kubernetes_validate/')"
     if ! "$venv/bin/python" -c "import $imports" 2>/dev/null; then
         log "installing $* into $venv"
         [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
@@ -111,4 +112,77 @@ ensure_bench_sharp() {
         [ -f "$node/package.json" ] || echo '{"name":"darkroom-bench-node","private":true}' >"$node/package.json"
         (cd "$node" && npm install --no-save --silent sharp >&2)
     fi
+}
+
+# Key-value on Redis: installs Debian's redis-server when it is missing (apt-get as
+# root, else through sudo when there is one).
+ensure_redis_server() {
+    command -v redis-server >/dev/null && return 0
+    local sudo=()
+    if [[ $(id -u) -ne 0 ]]; then
+        command -v sudo >/dev/null || die "redis-server is missing and there is no sudo: apt-get install redis-server"
+        sudo=(sudo)
+    fi
+    log "installing redis-server (Debian)"
+    "${sudo[@]}" apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq redis-server >&2
+}
+
+# Starts a throwaway redis-server on a free loopback port: a temp dir, no persistence
+# (no RDB, no AOF), 4096 databases (the e2e suite gives each host its own). Sets
+# REDIS_PORT, REDIS_URL (redis://127.0.0.1:PORT), REDIS_DIR and REDIS_PID; stop it with
+# stop_redis (e.g. from an EXIT trap).
+start_redis() {
+    ensure_redis_server
+    REDIS_DIR="$(mktemp -d "${TMPDIR:-/tmp}/darkroom-redis.XXXXXX")"
+    REDIS_PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$REDIS_DIR" \
+        --save '' --appendonly no --databases 4096 --protected-mode yes \
+        --daemonize no --logfile "$REDIS_DIR/redis.log" &
+    REDIS_PID=$!
+    REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+    local i
+    for i in $(seq 1 100); do
+        if redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then
+            log "redis-server $(redis-server --version | grep -o 'v=[0-9.]*') on $REDIS_URL (pid $REDIS_PID, dir $REDIS_DIR)"
+            return 0
+        fi
+        kill -0 "$REDIS_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    cat "$REDIS_DIR/redis.log" >&2 || true
+    die "redis-server did not start on port $REDIS_PORT"
+}
+
+# Stops the server start_redis started (by its pid) and removes its directory.
+stop_redis() {
+    if [[ -n "${REDIS_PID:-}" ]]; then
+        kill "$REDIS_PID" 2>/dev/null || true
+        wait "$REDIS_PID" 2>/dev/null || true
+        REDIS_PID=
+    fi
+    if [[ -n "${REDIS_DIR:-}" ]]; then
+        rm -rf "$REDIS_DIR"
+        REDIS_DIR=
+    fi
+}
+
+# The integration-test executables `cargo test --release` built for the package in
+# directory $1 (e.g. tests/e2e), one path a line (more arguments: the first run's package
+# selection, e.g. -p darkroom-e2e), building nothing new: the second (Redis)
+# e2e run reuses the first run's binaries rather than a `-p` build, whose different
+# feature unification would recompile crates.
+test_executables() {
+    local manifest; manifest="$(cd "$1" && pwd -P)/Cargo.toml"; shift
+    cargo test --release --no-run --message-format=json "$@" 2>/dev/null | python3 -c '
+import json, sys
+for line in sys.stdin:
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    if (m.get("reason") == "compiler-artifact" and m.get("executable")
+            and m["target"]["kind"] == ["test"] and m["manifest_path"] == sys.argv[1]):
+        print(m["executable"])
+' "$manifest"
 }

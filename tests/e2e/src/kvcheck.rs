@@ -1,11 +1,14 @@
-//! The host's key-value file, read directly: Spin's SQLite table
+//! The host's key-value store, read directly: Spin's SQLite table
 //! `spin_key_value (store, key, value)` under `<state_dir>/.spin/sqlite_key_value.db`,
-//! wrapped as a read-only [`store::KeyValue`] so `store`'s own key parsing and
+//! or, when the host runs on Redis (`DARKROOM_E2E_RUNTIME_CONFIG`), the Redis database
+//! its runtime config names (keys unprefixed, as Spin's `key-value-redis` stores them).
+//! Wrapped as a read-only [`store::KeyValue`] so `store`'s own key parsing and
 //! [`store::Store::orphan_chunks`] judge what a request left behind.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use redis::Commands as _;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use store::{BlobKind, KeyValue, Store};
 
@@ -14,23 +17,72 @@ const LABEL: &str = "default";
 
 /// A read-only view of one host's key-value store.
 pub struct KvFile {
-    path: PathBuf,
+    backend: Backend,
+}
+
+enum Backend {
+    Sqlite(PathBuf),
+    Redis(String),
 }
 
 impl KvFile {
     /// The store of the host whose state directory is `state_dir`.
     pub fn new(state_dir: &Path) -> Self {
-        Self { path: state_dir.join(".spin").join("sqlite_key_value.db") }
+        let backend = match crate::runtime_config::default_redis_url(state_dir) {
+            Some(url) => Backend::Redis(url),
+            None => Backend::Sqlite(state_dir.join(".spin").join("sqlite_key_value.db")),
+        };
+        Self { backend }
     }
 
-    fn connect(&self) -> store::Result<Connection> {
+    /// Where the store is, for messages.
+    fn location(&self) -> String {
+        match &self.backend {
+            Backend::Sqlite(path) => path.display().to_string(),
+            Backend::Redis(url) => url.clone(),
+        }
+    }
+
+    fn connect(path: &Path) -> store::Result<Connection> {
         let conn = Connection::open_with_flags(
-            &self.path,
+            path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(backend)?;
         conn.busy_timeout(Duration::from_secs(10)).map_err(backend)?;
         Ok(conn)
+    }
+
+    fn redis(url: &str) -> store::Result<redis::Connection> {
+        redis::Client::open(url).and_then(|c| c.get_connection()).map_err(backend)
+    }
+
+    /// Replaces the value of an existing `key`: damage (and repair) a store on purpose.
+    #[track_caller]
+    pub fn replace(&self, key: &str, value: &[u8]) {
+        let replaced = match &self.backend {
+            Backend::Sqlite(path) => {
+                let conn = Connection::open(path).unwrap();
+                conn.busy_timeout(Duration::from_secs(10)).unwrap();
+                conn.execute(
+                    "UPDATE spin_key_value SET value = ?1 WHERE store = ?2 AND key = ?3",
+                    rusqlite::params![value, LABEL, key],
+                )
+                .unwrap()
+                    == 1
+            }
+            // SET XX: only if the key exists.
+            Backend::Redis(url) => {
+                let reply: Option<String> = redis::cmd("SET")
+                    .arg(key)
+                    .arg(value)
+                    .arg("XX")
+                    .query(&mut Self::redis(url).unwrap())
+                    .unwrap();
+                reply.is_some()
+            }
+        };
+        assert!(replaced, "{key} is not in {}", self.location());
     }
 
     /// A blob store over this file (chunk size only matters for writes, never done here).
@@ -40,7 +92,7 @@ impl KvFile {
 
     /// Every key, sorted.
     pub fn keys(&self) -> Vec<String> {
-        let mut keys = self.get_keys().unwrap_or_else(|e| panic!("reading {}: {e}", self.path.display()));
+        let mut keys = self.get_keys().unwrap_or_else(|e| panic!("reading {}: {e}", self.location()));
         keys.sort_unstable();
         keys
     }
@@ -91,20 +143,23 @@ impl KvFile {
     }
 }
 
-fn backend(e: rusqlite::Error) -> store::Error {
+fn backend(e: impl std::fmt::Display) -> store::Error {
     store::Error::Backend(e.to_string())
 }
 
 impl KeyValue for KvFile {
     fn get(&self, key: &str) -> store::Result<Option<Vec<u8>>> {
-        self.connect()?
-            .query_row(
-                "SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2",
-                (LABEL, key),
-                |row| row.get::<_, Vec<u8>>(0),
-            )
-            .optional()
-            .map_err(backend)
+        match &self.backend {
+            Backend::Sqlite(path) => Self::connect(path)?
+                .query_row(
+                    "SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2",
+                    (LABEL, key),
+                    |row| row.get::<_, Vec<u8>>(0),
+                )
+                .optional()
+                .map_err(backend),
+            Backend::Redis(url) => redis::cmd("GET").arg(key).query(&mut Self::redis(url)?).map_err(backend),
+        }
     }
 
     fn set(&self, _key: &str, _value: &[u8]) -> store::Result<()> {
@@ -120,10 +175,18 @@ impl KeyValue for KvFile {
     }
 
     fn get_keys(&self) -> store::Result<Vec<String>> {
-        if !self.path.exists() {
+        let path = match &self.backend {
+            // SCAN rather than the host's KEYS: the same keys, without blocking the server.
+            Backend::Redis(url) => {
+                let mut conn = Self::redis(url)?;
+                return conn.scan::<String>().map_err(backend).map(Iterator::collect);
+            }
+            Backend::Sqlite(path) => path,
+        };
+        if !path.exists() {
             return Ok(Vec::new()); // nothing written yet
         }
-        let conn = self.connect()?;
+        let conn = Self::connect(path)?;
         let mut statement =
             conn.prepare("SELECT key FROM spin_key_value WHERE store = ?1").map_err(backend)?;
         let rows = statement.query_map([LABEL], |row| row.get::<_, String>(0)).map_err(backend)?;

@@ -9,7 +9,10 @@
 //!   crafted over-limit headers.
 //! - [`expect`]: the API contract (`shared/API.md`) as assertions.
 //! - [`hostile`]: the hostile corpus (truncated, corrupt, over-limit, polyglot inputs).
-//! - [`kvcheck`]: reads the host's SQLite key-value file and checks no blob is partial.
+//! - [`kvcheck`]: reads the host's key-value store (its SQLite file, or its Redis
+//!   database) and checks no blob is partial.
+//! - [`runtime_config`]: `DARKROOM_E2E_RUNTIME_CONFIG`, the suite on Redis: a runtime
+//!   config per host, each with a Redis database of its own.
 //! - [`rawhttp`]: requests `ureq` will not send (chunked bodies the server cuts short).
 //!
 //! ```no_run
@@ -20,7 +23,9 @@
 //! assert_eq!(reply.status, 201, "{reply}");
 //! ```
 //!
-//! Run it: `cargo test --release -p darkroom-e2e` (host in-process), or
+//! Run it: `cargo test --release -p darkroom-e2e` (host in-process, SQLite),
+//! `DARKROOM_E2E_RUNTIME_CONFIG=runtime-config/redis.toml cargo test --release -p darkroom-e2e`
+//! (host in-process, key-value on that Redis), or
 //! `BASE_URL=http://127.0.0.1:3000 cargo test --release -p darkroom-e2e` against a
 //! running darkroom.
 
@@ -30,6 +35,7 @@ pub mod fixtures;
 pub mod hostile;
 pub mod kvcheck;
 pub mod rawhttp;
+pub mod runtime_config;
 pub mod target;
 
 pub use client::{Client, Reply};

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::client::Client;
 use crate::kvcheck::KvFile;
+use crate::runtime_config;
 
 /// KV value cap the in-process host enforces, like Fermyon Cloud's key-value store.
 pub const KV_MAX_VALUE_BYTES: usize = 1_000_000;
@@ -39,7 +40,8 @@ impl Deref for App {
 ///
 /// `BASE_URL` set: that server. Otherwise the test host, in-process, serving the
 /// workspace's `spin.toml` (or [`manifest_under_test`]) on `127.0.0.1:0` with a fresh
-/// state directory and Fermyon Cloud's 1 MB key-value value cap.
+/// state directory and Fermyon Cloud's 1 MB key-value value cap; its key-value store is
+/// SQLite, or what `DARKROOM_E2E_RUNTIME_CONFIG` names (e.g. Redis, a database per host).
 pub fn app() -> &'static App {
     static APP: OnceLock<App> = OnceLock::new();
     APP.get_or_init(|| match base_url() {
@@ -49,7 +51,15 @@ pub fn app() -> &'static App {
         }
         None => {
             let host = Host::spawn(&[]).unwrap_or_else(|e| panic!("{e:#}"));
-            notice(&format!("e2e: test host in-process at {} on {}", host.url(), manifest_under_test().display()));
+            let store = match runtime_config::configured() {
+                Some(file) => format!("runtime config {} ({}=...)", file.display(), runtime_config::ENV),
+                None => "SQLite".into(),
+            };
+            notice(&format!(
+                "e2e: test host in-process at {} on {}, key-value on {store}",
+                host.url(),
+                manifest_under_test().display()
+            ));
             App { client: host.client(), host: Some(host) }
         }
     })
@@ -198,6 +208,7 @@ impl Host {
                 config.listener = Some(Arc::new(listener));
             }
         }
+        config.runtime_config_file = runtime_config::for_state_dir(&state)?;
         let running = darkroom_host::spawn(config).map_err(|e| {
             e.context(format!(
                 "starting the test host on {} (are the components built? run \
@@ -213,7 +224,8 @@ impl Host {
         &self.url
     }
 
-    /// The state directory: `.spin/sqlite_key_value.db` lives under it.
+    /// The state directory: `.spin/sqlite_key_value.db` lives under it, or the
+    /// `runtime-config.toml` naming the host's Redis database (see [`runtime_config`]).
     pub fn state_dir(&self) -> &Path {
         &self.state
     }
@@ -242,6 +254,7 @@ impl Drop for Host {
             running.shutdown();
         }
         if self.owned {
+            runtime_config::release(&self.state);
             let _ = std::fs::remove_dir_all(&self.state);
         }
     }

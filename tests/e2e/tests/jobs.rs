@@ -320,14 +320,6 @@ fn a_kv_write_fault_in_a_shard_is_retried_to_an_exact_result() {
     assert!(retried >= 3, "only {retried} of the faults hit a shard and were retried");
 }
 
-/// Replaces the value of `key` in the host's KV file.
-fn overwrite(state_dir: &std::path::Path, key: &str, value: &[u8]) {
-    let conn = rusqlite::Connection::open(state_dir.join(".spin").join("sqlite_key_value.db")).unwrap();
-    conn.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
-    let n = conn.execute("UPDATE spin_key_value SET value = ?1 WHERE store = 'default' AND key = ?2", rusqlite::params![value, key]).unwrap();
-    assert_eq!(n, 1, "{key}");
-}
-
 #[test]
 fn an_always_failing_shard_fails_the_job_and_run_finishes_it_once_repaired() {
     if skip("an_always_failing_shard_fails_the_job_and_run_finishes_it_once_repaired") {
@@ -341,7 +333,7 @@ fn an_always_failing_shard_fails_the_job_and_run_finishes_it_once_repaired() {
     // Damage the dataset's second chunk: the shards reading it fail on every attempt.
     let chunk = kv.keys().into_iter().find(|k| k.starts_with("dsc/") && k.ends_with("/1")).expect("a second chunk");
     let good = store::KeyValue::get(&kv, &chunk).unwrap().unwrap();
-    overwrite(host.state_dir(), &chunk, b"damaged");
+    kv.replace(&chunk, b"damaged");
     let body = json!({"task": "aggregate", "input": {"dataset": ds["id"]}, "params": agg_params(), "shard_size": 500, "max_attempts": 2, "retry": {"interval_ms": 10}});
     let (object, _) = run_to_end(&client, job(&client, body));
     assert_eq!(object["state"], "failed", "{object}");
@@ -352,7 +344,7 @@ fn an_always_failing_shard_fails_the_job_and_run_finishes_it_once_repaired() {
     assert_eq!(object["result"], Value::Null);
     expect::problem(&client.get(&format!("/api/jobs/{}/result", object["id"].as_str().unwrap())), 409);
     // Repaired, `run` retries only the failed shards and finishes exactly.
-    overwrite(host.state_dir(), &chunk, &good);
+    kv.replace(&chunk, &good);
     let (object, _) = run_to_end(&client, client.post_json(&format!("/api/jobs/{}/run", object["id"].as_str().unwrap()), &json!({})));
     assert_eq!(object["state"], "succeeded", "{object}");
     assert_eq!(object["errors"], json!([]));
@@ -431,6 +423,10 @@ impl Child {
         let mut command = std::process::Command::new(&binary);
         if let Some((name, value)) = darkroom_e2e::target::self_url_variable(&manifest, &url).unwrap() {
             command.arg("--variable").arg(format!("{name}={value}"));
+        }
+        // On the suite's runtime config (Redis) too; a restart reuses the same database.
+        if let Some(file) = darkroom_e2e::runtime_config::for_state_dir(state_dir).unwrap() {
+            command.arg("--runtime-config-file").arg(file);
         }
         let child = command
             .args(["--listen", &format!("127.0.0.1:{port}"), "--state-dir"])

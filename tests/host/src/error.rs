@@ -28,9 +28,12 @@ pub enum Error {
         path: PathBuf,
         message: String,
     },
-    /// The key-value database could not be opened.
-    #[error("key-value store at {path}: {message}")]
-    KeyValue { path: PathBuf, message: String },
+    /// A key-value store could not be opened (a SQLite file) or configured (a Redis URL).
+    #[error("key-value store at {location}: {message}")]
+    KeyValue { location: String, message: String },
+    /// The runtime config file (`--runtime-config-file`) is unreadable or invalid.
+    #[error("runtime config {path}: {message}")]
+    RuntimeConfig { path: PathBuf, message: String },
     /// The listen address could not be bound.
     #[error("unable to listen on {addr}: {source}")]
     Listen {

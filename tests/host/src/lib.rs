@@ -16,7 +16,8 @@
 //! - [`manifest`]: `spin.toml` parsing and validation;
 //! - `routes` / `headers`: Spin's route precedence and `spin-*` headers;
 //! - `server`: the HTTP server and the per-request executor;
-//! - `kv`, `variables`, `outbound`: the host interfaces;
+//! - `kv`, `variables`, `outbound`: the host interfaces (`kv` over SQLite or Redis);
+//! - [`runtime_config`]: `--runtime-config-file`'s `[key_value_store.*]` tables;
 //! - `memory`: peak memory and the instance memory cap;
 //! - `cache`: the shared engine and compiled-component caches.
 
@@ -29,6 +30,7 @@ pub mod manifest;
 mod memory;
 mod outbound;
 mod routes;
+pub mod runtime_config;
 mod server;
 mod state;
 mod variables;
@@ -47,10 +49,11 @@ use wasmtime_wasi_http::bindings::ProxyPre;
 
 pub use crate::error::Error;
 pub use crate::headers::PEAK_MEMORY as PEAK_MEMORY_HEADER;
-use crate::kv::{DEFAULT_LABEL, KvBackend};
+use crate::kv::KeyValue;
 use crate::manifest::{Manifest, TriggerRoute};
 use crate::outbound::AllowedHosts;
 use crate::routes::Router;
+use crate::runtime_config::RuntimeConfig;
 use crate::state::{App, ComponentRuntime, InstanceState};
 use crate::variables::Variables;
 
@@ -68,6 +71,9 @@ pub struct HostConfig {
     pub variables: Vec<(String, String)>,
     /// Directory holding `.spin/sqlite_key_value.db`; default: the app directory.
     pub state_dir: Option<PathBuf>,
+    /// Like `spin up --runtime-config-file`: its `[key_value_store.*]` tables
+    /// (e.g. `default` on Redis) replace or add to the default SQLite store.
+    pub runtime_config_file: Option<PathBuf>,
     /// Make key-value writes fail on purpose.
     pub kv_fault: Option<KvFault>,
     /// Like `spin up --max-instance-memory`: cap on each linear memory, in bytes.
@@ -86,6 +92,7 @@ impl HostConfig {
             listener: None,
             variables: Vec::new(),
             state_dir: None,
+            runtime_config_file: None,
             kv_fault: None,
             max_instance_memory: None,
             kv_max_value_bytes: None,
@@ -212,7 +219,7 @@ fn banner(app: &App, addr: SocketAddr) -> String {
     let base = format!("http://{addr}");
     let mut out = format!(
         "Storing default key-value data to {}.\n\nServing {base}\nAvailable Routes:\n",
-        app.kv.path().display()
+        app.kv.default_summary()
     );
     for (component, route) in app.router.routes() {
         out.push_str(&format!("  {component}: {base}{route}\n"));
@@ -261,8 +268,13 @@ fn load_app(manifest: &Manifest, config: &HostConfig) -> anyhow::Result<App> {
         .state_dir
         .clone()
         .unwrap_or_else(|| manifest.dir.clone());
-    let kv = Arc::new(KvBackend::open(
+    let runtime_config = match &config.runtime_config_file {
+        Some(path) => RuntimeConfig::load(path)?,
+        None => RuntimeConfig::default(),
+    };
+    let kv = Arc::new(KeyValue::open(
         &state_dir,
+        &runtime_config,
         config.kv_fault,
         config.kv_max_value_bytes,
     )?);
@@ -288,9 +300,11 @@ fn load_app(manifest: &Manifest, config: &HostConfig) -> anyhow::Result<App> {
             message,
         };
         for label in &decl.key_value_stores {
-            if label != DEFAULT_LABEL {
+            if !kv.is_defined(label) {
+                let known: Vec<&str> = kv.labels().collect();
                 return Err(component_err(format!(
-                    "unknown key_value_stores label {label:?} for component {id:?} (only \"default\" exists without a runtime config)"
+                    "unknown key_value_stores label {label:?} for component {id:?} (defined: {known:?}; \
+                     other labels need a [key_value_store.{label}] table in a runtime config file)"
                 ))
                 .into());
             }

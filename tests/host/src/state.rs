@@ -10,7 +10,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::WasiHttpCtx;
 use wasmtime_wasi_http::bindings::ProxyPre;
 
-use crate::kv::KvBackend;
+use crate::kv::KeyValue;
 use crate::memory::MemoryLimiter;
 use crate::outbound::AllowedHosts;
 use crate::routes::Router;
@@ -20,7 +20,7 @@ use crate::variables::Variables;
 pub struct App {
     pub router: Router,
     pub variables: Variables,
-    pub kv: Arc<KvBackend>,
+    pub kv: Arc<KeyValue>,
     /// Components reachable by a `[[trigger.http]]` (public or private).
     pub components: HashMap<String, ComponentRuntime>,
     pub max_instance_memory: Option<usize>,

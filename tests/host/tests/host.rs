@@ -134,6 +134,66 @@ fn kv_labels_are_enforced_and_data_lands_in_spins_sqlite_shape() {
 }
 
 #[test]
+fn kv_on_redis_from_a_runtime_config_file_like_spins_key_value_redis() {
+    // A real redis-server: `./test.sh` starts one and sets the variable.
+    let Some(base) = std::env::var("DARKROOM_TEST_REDIS_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        eprintln!("SKIPPED kv_on_redis...: DARKROOM_TEST_REDIS_URL is not set (./test.sh sets it)");
+        return;
+    };
+    let url = format!("{}/13", base.trim_end_matches('/'));
+    let mut conn = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    redis::cmd("FLUSHDB").exec(&mut conn).unwrap();
+    let dir = util::temp_dir("kv-redis-state");
+    let file = dir.join("runtime-config.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[key_value_store.default]\ntype = \"redis\"\nurl = \"{url}\"\n\
+             [key_value_store.other]\ntype = \"redis\"\nurl = \"{url}\"\n"
+        ),
+    )
+    .unwrap();
+    // `other` is listed: without the runtime config that is a start-up error (above).
+    let path = manifest(
+        "kv-redis",
+        "spin_manifest_version = 2\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"p\"\n\
+         [component.p]\nsource = \"{probe}\"\nkey_value_stores = [\"default\", \"other\"]\n",
+    );
+    let mut cfg = HostConfig::new(path);
+    cfg.state_dir = Some(dir.clone());
+    cfg.runtime_config_file = Some(file);
+    let host = start(cfg);
+    assert!(
+        host.banner()
+            .contains("Storing default key-value data to Redis at 127.0.0.1:"),
+        "{}",
+        host.banner()
+    );
+    assert_eq!(
+        probe(&host, "/?op=kv-set&label=default&key=img/k1&value=v1")["ok"],
+        true
+    );
+    // Spin ignores the label: both labels on one URL share its keys.
+    assert_eq!(
+        probe(&host, "/?op=kv-get&label=other&key=img/k1")["ok"],
+        "v1"
+    );
+    host.shutdown();
+    // Stored in Redis under the key itself, unprefixed; nothing in SQLite.
+    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut conn).unwrap();
+    assert_eq!(keys, ["img/k1"]);
+    let value: Vec<u8> = redis::cmd("GET").arg("img/k1").query(&mut conn).unwrap();
+    assert_eq!(value, b"v1");
+    assert!(!dir.join(".spin").exists());
+}
+
+#[test]
 fn variables_precedence_config_then_env_then_default() {
     // SAFETY: only this test reads these variables' values; no other thread
     // writes the environment.

@@ -1,5 +1,5 @@
 //! `darkroom-host [--listen ADDR] [--variable k=v]... [--state-dir DIR]
-//! [--kv-fail-write N] [--kv-fail-writes-after N] [--max-instance-memory BYTES]
+//! [--runtime-config-file FILE] [--kv-fail-write N] [--kv-fail-writes-after N] [--max-instance-memory BYTES]
 //! [--kv-max-value-bytes N] [MANIFEST]`: run, print the error chain, exit.
 
 use std::process::ExitCode;
@@ -18,7 +18,7 @@ fn main() -> ExitCode {
 }
 
 const USAGE: &str = "usage: darkroom-host [--listen ADDR] [--variable k=v]... [--state-dir DIR] \
-[--kv-fail-write N] [--kv-fail-writes-after N] [--max-instance-memory BYTES] \
+[--runtime-config-file FILE] [--kv-fail-write N] [--kv-fail-writes-after N] [--max-instance-memory BYTES] \
 [--kv-max-value-bytes N] [MANIFEST=spin.toml]";
 
 fn run() -> anyhow::Result<()> {
@@ -65,6 +65,7 @@ fn run() -> anyhow::Result<()> {
                 config.variables.push((k.to_owned(), val.to_owned()));
             }
             "--state-dir" => config.state_dir = Some(value()?.into()),
+            "--runtime-config-file" => config.runtime_config_file = Some(value()?.into()),
             "--kv-fail-write" => config.kv_fault = Some(KvFault::FailNthWrite(value()?.parse()?)),
             "--kv-fail-writes-after" => {
                 config.kv_fault = Some(KvFault::FailWritesAfter(value()?.parse()?))
