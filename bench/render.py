@@ -49,6 +49,14 @@ CASES = [
      "s.resize(256,256,{fit:'cover'}).blur(2).jpeg({quality:80})", "blur"),
 ]
 
+# AVIF: darkroom only on the fly within avif_max_pixels (1 MP by default); sharp alongside.
+AVIF_CASES = [
+    ("1000x1000 cover, AVIF", "w=1000&h=1000&format=avif",
+     "s.resize(1000,1000,{fit:'cover'}).avif()"),
+    ("512x512 cover, AVIF", "w=512&h=512&format=avif",
+     "s.resize(512,512,{fit:'cover'}).avif()"),
+]
+
 
 def pillow_open(path, box):
     im = Image.open(path)
@@ -204,6 +212,14 @@ def main():
             sh_ms, sh_out = time_sharp(node_dir, path, pipeline)
             pi_ms, pi_out = time_pillow(kind, path)
             rows.append((name, dr_ms, sh_ms, pi_ms, dr_out, sh_out, pi_out, ref, peak))
+        log("  AVIF")
+        avif = []
+        for name, query, pipeline in AVIF_CASES:
+            ref_query = query.split("&format=")[0] + "&format=jpeg&q=95"
+            _, ref, _, _ = get(host, f"/images/{image_id}/render?{ref_query}&bg=ffff00")
+            dr_ms, dr_out, peak = time_darkroom(host, image_id, query)
+            sh_ms, sh_out = time_sharp(node_dir, path, pipeline)
+            avif.append((name, dr_ms, sh_ms, dr_out, sh_out, ref, peak))
         log("  WebP at equal SSIM")
         eq = webp_at_equal_ssim(host, image_id, node_dir, path, rows[1][2])
         hit_ms = statistics.median(get(host, f"/images/{image_id}/render?{CASES[0][1]}&bg=000001")[0] for _ in range(REPS))  # noqa: E501
@@ -220,6 +236,14 @@ def main():
               f"| {len(dro):,} / {len(sho):,} / {len(pio):,} "
               f"| {ssim(dro, ref):.4f} / {ssim(sho, ref):.4f} / {ssim(pio, ref):.4f} | {peak / 2**20:.1f} |")
     print(f"\nA cache hit of the first row: {hit_ms:.1f} ms over HTTP.")
+    print("\nAVIF (darkroom: ravif/rav1e at `avif_speed` 10, its default quality, in wasm, within "
+          "`avif_max_pixels` = 1 MP; sharp: libheif/aom at its defaults, quality 50, effort 4, native):\n")
+    print("| render | darkroom ms | sharp ms | darkroom / sharp | bytes darkroom / sharp "
+          "| SSIM to JPEG q95 darkroom / sharp | darkroom peak MiB |")
+    print("|---|---:|---:|---:|---|---|---:|")
+    for name, dr, sh, dro, sho, ref, peak in avif:
+        print(f"| {name} | {dr:.1f} | {sh:.1f} | {dr / sh:.2f}x | {len(dro):,} / {len(sho):,} "
+              f"| {ssim(dro, ref):.4f} / {ssim(sho, ref):.4f} | {peak / 2**20:.1f} |")
     print("\nWebP, 1024 cover, at equal SSIM (luma SSIM of each side's lossy WebP to its own "
           "lossless resize of the same request):\n")
     print("| encoder | q | SSIM to own lossless | bytes | ms |")

@@ -2,7 +2,7 @@
 # Benchmark (issue 12): render URLs of a 12 MP JPEG through the wasm render component
 # under darkroom's test host (over HTTP, every request a cache miss, plus one cache hit),
 # against sharp and Pillow doing the same work in process, in one run: 1024 px cover as
-# JPEG and as WebP, 256 px with sepia and with blur. Prints a markdown table with times,
+# JPEG and as WebP, 256 px with sepia and with blur, AVIF at 1 MP and 512 px. Prints markdown tables with times,
 # bytes, SSIM to a JPEG q95 render of the same geometry, and ratios.
 #
 #   bench/render.sh
