@@ -82,6 +82,13 @@ impl Runner for Inline<'_> {
     async fn sleep(&self, _: Duration) {}
 }
 
+/// Creates job `job_id(n)` from `request`'s arguments (what these tests check is the run).
+fn create(kv: &MemoryKv, n: u8, task: &str, images: Value, params: Value, extra: Value) -> String {
+    let job = job_id(n);
+    spec::create(kv, request(task, images, params, extra), &job, &config(), 1).unwrap();
+    job
+}
+
 fn drive(kv: &MemoryKv, steps: &FakeSteps, job: &str) -> jobs::JobStatus {
     let runner = Inline { kv, steps };
     block_on(driver::drive(
@@ -174,15 +181,14 @@ fn refusals_over_the_tolerance_fail_the_job_and_a_shard_that_keeps_failing_lists
         refuse: [ids[1].clone()].into(),
         ..Default::default()
     };
-    let job = job_id(2);
-    spec::create(
+    let job = create(
         &kv,
-        request("vectorize", json!(ids), json!({}), json!({"shard_size": 2})),
-        &job,
-        &config(),
-        1,
-    )
-    .unwrap();
+        2,
+        "vectorize",
+        json!(ids),
+        json!({}),
+        json!({"shard_size": 2}),
+    );
     let st = drive(&kv, &steps, &job);
     assert_eq!(st.state, State::Failed);
     assert_eq!((st.items.succeeded, st.items.failed), (5, 1));
@@ -207,20 +213,14 @@ fn refusals_over_the_tolerance_fail_the_job_and_a_shard_that_keeps_failing_lists
             self.0.apply(step, id).await
         }
     }
-    let job = job_id(3);
-    spec::create(
+    let job = create(
         &kv,
-        request(
-            "vectorize",
-            json!(ids),
-            json!({}),
-            json!({"shard_size": 2, "tolerated_failure_percent": 40, "max_attempts": 2}),
-        ),
-        &job,
-        &config(),
-        1,
-    )
-    .unwrap();
+        3,
+        "vectorize",
+        json!(ids),
+        json!({}),
+        json!({"shard_size": 2, "tolerated_failure_percent": 40, "max_attempts": 2}),
+    );
     let steps = Down(&down, &ids[5]);
     struct Inline2<'a>(&'a MemoryKv, &'a Down<'a>);
     impl Runner for Inline2<'_> {
@@ -273,20 +273,14 @@ fn dedupe_finds_the_near_duplicate_groups_over_shards() {
             &near(&random_unit(centre(i) as u64), 0.1, i as u64),
         );
     }
-    let job = job_id(4);
-    spec::create(
+    let job = create(
         &kv,
-        request(
-            "dedupe",
-            json!(ids),
-            json!({"threshold": 0.9}),
-            json!({"shard_size": 6, "tolerated_failure_percent": 5}),
-        ),
-        &job,
-        &config(),
-        1,
-    )
-    .unwrap();
+        4,
+        "dedupe",
+        json!(ids),
+        json!({"threshold": 0.9}),
+        json!({"shard_size": 6, "tolerated_failure_percent": 5}),
+    );
     let st = drive(&kv, &FakeSteps::default(), &job);
     assert_eq!(st.state, State::Succeeded, "{st:?}");
     assert_eq!((st.items.succeeded, st.items.failed), (39, 1));
@@ -305,20 +299,14 @@ fn dedupe_finds_the_near_duplicate_groups_over_shards() {
     // The same images in another order and other shards: the same groups.
     let mut reversed = ids.clone();
     reversed.reverse();
-    let again = job_id(5);
-    spec::create(
+    let again = create(
         &kv,
-        request(
-            "dedupe",
-            json!(reversed),
-            json!({"threshold": 0.9}),
-            json!({"shard_size": 11, "tolerated_failure_percent": 5}),
-        ),
-        &again,
-        &config(),
-        1,
-    )
-    .unwrap();
+        5,
+        "dedupe",
+        json!(reversed),
+        json!({"threshold": 0.9}),
+        json!({"shard_size": 11, "tolerated_failure_percent": 5}),
+    );
     drive(&kv, &FakeSteps::default(), &again);
     assert_eq!(result(&kv, &again)["groups"], out["groups"]);
 }
@@ -334,20 +322,14 @@ fn cluster_separates_synthetic_groups_deterministically() {
             &near(&random_unit(500 + (i % 3) as u64), 0.3, i as u64),
         );
     }
-    let job = job_id(6);
-    spec::create(
+    let job = create(
         &kv,
-        request(
-            "cluster",
-            json!(ids),
-            json!({"k": 3}),
-            json!({"shard_size": 7}),
-        ),
-        &job,
-        &config(),
-        1,
-    )
-    .unwrap();
+        6,
+        "cluster",
+        json!(ids),
+        json!({"k": 3}),
+        json!({"shard_size": 7}),
+    );
     assert_eq!(
         drive(&kv, &FakeSteps::default(), &job).state,
         State::Succeeded
@@ -371,20 +353,14 @@ fn cluster_separates_synthetic_groups_deterministically() {
         );
         assert!(members.contains(&c["centroid_id"].as_str().unwrap()));
     }
-    let again = job_id(7);
-    spec::create(
+    let again = create(
         &kv,
-        request(
-            "cluster",
-            json!(ids),
-            json!({"k": 3}),
-            json!({"shard_size": 4}),
-        ),
-        &again,
-        &config(),
-        1,
-    )
-    .unwrap();
+        7,
+        "cluster",
+        json!(ids),
+        json!({"k": 3}),
+        json!({"shard_size": 4}),
+    );
     drive(&kv, &FakeSteps::default(), &again);
     assert_eq!(result(&kv, &again), out);
 }
