@@ -161,13 +161,18 @@ fn bad_csv_names_line_and_column_and_stores_nothing() {
     let mut utf8 = format!("id,m,amount\n{good}").into_bytes();
     utf8.extend_from_slice(b"7,ab\xff\xfe,1\n");
     assert_eq!(at(&refused(&utf8, Format::Csv)), (302, Some(2)));
-    for quote in [
-        format!("id,m,amount\n{good}8,\"never closed,1\n9,x,2\n"),
-        format!("id,m,amount\n{good}8,x,\"1\n"),
+    for (quote, column) in [
+        (format!("id,m,amount\n{good}8,\"never closed,1\n9,x,2\n"), 3),
+        (format!("id,m,amount\n{good}8,x,\"1\n"), 5),
+        (
+            format!("id,m,amount\n{good}8,\"a \"\"b\"\" c\",1\n9,\"x,2\n"),
+            3,
+        ),
     ] {
         let err = refused(quote.as_bytes(), Format::Csv);
         assert!(err.to_string().contains("never closed"), "{err}");
-        assert_eq!(at(&err).0, 302);
+        let line = if quote.contains("\n9,\"") { 303 } else { 302 };
+        assert_eq!(at(&err), (line, Some(column)), "{err}");
     }
     let long = format!("id,m,amount\n{good}1,{},2\n", "y".repeat(300));
     match refused(long.as_bytes(), Format::Csv) {
