@@ -3,7 +3,7 @@
 //! thumbnails, variants and cached renders are all served this way.
 
 use api::ApiError;
-use api::range::Wanted;
+use api::range::{self, Wanted};
 use std::ops::Range;
 use store::BlobManifest;
 
@@ -32,32 +32,28 @@ pub fn serve(
 }
 
 /// Answers a `Range` request for stored bytes with `206` (or `416`), reading only the
-/// bytes asked for. `None` when the whole body should be sent instead: no `Range`, a
-/// range this does not take ([`api::range`]), an `If-Range` that no longer matches, or an
-/// `If-None-Match` that matches (its `304` comes first, RFC 9110 §13.2.2).
+/// bytes asked for: `manifest` gives the blob's manifest, `fetch` its bytes in a range.
+/// `None` when the whole body should be sent instead: no `Range`, a range this does not
+/// take ([`api::range`]), an `If-Range` that no longer matches, or an `If-None-Match`
+/// that matches (its `304` comes first, RFC 9110 §13.2.2).
 pub fn serve_range(
     req: &Incoming,
     etag: &str,
-    size: impl FnOnce() -> Result<Option<u64>, ApiError>,
-    fetch: impl FnOnce(Range<u64>) -> Result<Option<(BlobManifest, Vec<u8>)>, ApiError>,
+    manifest: impl FnOnce() -> Result<Option<BlobManifest>, ApiError>,
+    fetch: impl FnOnce(&BlobManifest, Range<u64>) -> Result<Vec<u8>, ApiError>,
     missing: impl Fn() -> ApiError,
 ) -> Result<Option<Reply>, ApiError> {
-    let Some(range) = req.header("range") else {
-        return Ok(None);
-    };
-    if req.header("if-none-match").is_some_and(|v| etag_matches(v, etag))
-        || req.header("if-range").is_some_and(|v| v.trim() != etag)
-    {
+    if req.header("range").is_none() || req.header("if-none-match").is_some_and(|v| etag_matches(v, etag)) {
         return Ok(None);
     }
-    let size = size()?.ok_or_else(&missing)?;
-    match api::range::wanted(Some(range), size) {
+    let manifest = manifest()?.ok_or_else(&missing)?;
+    match range::requested(req.header("range"), req.header("if-range"), etag, manifest.size) {
         Wanted::Whole => Ok(None),
-        Wanted::Unsatisfiable => Err(ApiError::RangeNotSatisfiable { size }),
+        Wanted::Unsatisfiable => Err(ApiError::RangeNotSatisfiable { size: manifest.size }),
         Wanted::Part(part) => {
-            let (manifest, bytes) = fetch(part.clone())?.ok_or_else(missing)?;
+            let bytes = fetch(&manifest, part.clone())?;
             let reply = Reply::new(206, &manifest.content_type, bytes)
-                .header("content-range", &api::range::content_range(&part, size))
+                .header("content-range", &range::content_range(&part, manifest.size))
                 .header("accept-ranges", "bytes");
             Ok(Some(immutable(reply, etag)))
         }

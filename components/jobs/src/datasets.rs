@@ -55,12 +55,10 @@ pub fn raw(req: &Incoming, id: &str) -> Result<Reply, ApiError> {
     let (kv, ds) = find(id)?;
     let (content_type, size) = (ds.format.content_type(), ds.bytes);
     let etag = format!("\"{}\"", ds.id);
-    let if_range_stale = req.header("if-range").is_some_and(|v| v.trim() != etag);
-    let wanted = if if_range_stale { Wanted::Whole } else { range::wanted(req.header("range"), ds.bytes) };
-    let (status, part) = match wanted {
-        Wanted::Whole => (200, 0..ds.bytes),
+    let (status, part) = match range::requested(req.header("range"), req.header("if-range"), &etag, size) {
+        Wanted::Whole => (200, 0..size),
         Wanted::Part(part) => (206, part),
-        Wanted::Unsatisfiable => return Err(ApiError::RangeNotSatisfiable { size: ds.bytes }),
+        Wanted::Unsatisfiable => return Err(ApiError::RangeNotSatisfiable { size }),
     };
     let chunk_size = u64::from(ds.chunk_size.max(1));
     let (first, end) = ((part.start / chunk_size) as u32, part.end.div_ceil(chunk_size) as u32);

@@ -79,8 +79,8 @@ fn blob(req: &Incoming, id: &str, kind: BlobKind) -> Result<Reply, ApiError> {
         let part = cached::serve_range(
             req,
             &etag,
-            || Ok(store.blob_manifest(id, kind)?.map(|m| m.size)),
-            |range| Ok(store.get_blob_range(id, kind, range)?),
+            || Ok(store.blob_manifest(id, kind)?),
+            |manifest, range| Ok(store.blob_range(id, kind, manifest, range)?),
             || unknown(id),
         )?;
         if let Some(reply) = part {

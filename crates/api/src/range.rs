@@ -55,6 +55,16 @@ pub fn wanted(header: Option<&str>, size: u64) -> Wanted {
     }
 }
 
+/// What a request asks of a body of `size` bytes tagged `etag`: its `Range` (see
+/// [`wanted`]), unless an `If-Range` names another tag (the client's copy is stale, so it
+/// gets the whole body, RFC 9110 §13.1.5).
+pub fn requested(range: Option<&str>, if_range: Option<&str>, etag: &str, size: u64) -> Wanted {
+    if if_range.is_some_and(|v| v.trim() != etag) {
+        return Wanted::Whole;
+    }
+    wanted(range, size)
+}
+
 /// The `Content-Range` value of part `r` of `size` bytes.
 pub fn content_range(r: &Range<u64>, size: u64) -> String {
     format!("bytes {}-{}/{size}", r.start, r.end - 1)
@@ -81,6 +91,24 @@ mod tests {
         assert_eq!(w("bytes=1000-"), Wanted::Unsatisfiable);
         assert_eq!(w("bytes=-0"), Wanted::Unsatisfiable);
         assert_eq!(wanted(Some("bytes=0-"), 0), Wanted::Unsatisfiable);
+    }
+
+    #[test]
+    fn a_stale_if_range_means_the_whole_body() {
+        let tag = "\"abc\"";
+        assert_eq!(
+            requested(Some("bytes=0-9"), None, tag, 100),
+            Wanted::Part(0..10)
+        );
+        assert_eq!(
+            requested(Some("bytes=0-9"), Some(tag), tag, 100),
+            Wanted::Part(0..10)
+        );
+        assert_eq!(
+            requested(Some("bytes=0-9"), Some("\"old\""), tag, 100),
+            Wanted::Whole
+        );
+        assert_eq!(requested(None, Some(tag), tag, 100), Wanted::Whole);
     }
 
     #[test]

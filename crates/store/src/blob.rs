@@ -103,20 +103,19 @@ impl<K: KeyValue> Store<K> {
         self.get_at(&keys::blob_base(id, kind)?)
     }
 
-    /// Bytes `range` of a committed blob (clamped to its size), reading only the chunks
-    /// that hold them: a ranged download of a 50 MB original reads a megabyte, not the
-    /// file. Each chunk read is checked for its length; the SHA-256 covers the whole blob
-    /// only, so it is checked by [`get_blob`](Self::get_blob), not here.
-    pub fn get_blob_range(
+    /// Bytes `range` of blob `kind` of image `id` whose committed manifest is `manifest`
+    /// (clamped to its size), reading only the chunks that hold them: a ranged download
+    /// of a 50 MB original reads a megabyte, not the file. Each chunk read is checked for
+    /// its length; the SHA-256 covers the whole blob only, so it is checked by
+    /// [`get_blob`](Self::get_blob), not here.
+    pub fn blob_range(
         &self,
         id: &str,
         kind: BlobKind,
+        manifest: &BlobManifest,
         range: std::ops::Range<u64>,
-    ) -> Result<Option<(BlobManifest, Vec<u8>)>> {
+    ) -> Result<Vec<u8>> {
         let base = keys::blob_base(id, kind)?;
-        let Some(manifest) = self.manifest_at(&base)? else {
-            return Ok(None);
-        };
         let (start, end) = (range.start.min(manifest.size), range.end.min(manifest.size));
         let chunk_size = u64::from(manifest.chunk_size);
         let mut bytes =
@@ -124,25 +123,34 @@ impl<K: KeyValue> Store<K> {
         let mut at = start;
         while at < end {
             let n = (at / chunk_size) as u32;
-            let key = keys::base_chunk(&base, n)?;
-            let chunk = self
-                .kv
-                .get(&key)?
-                .ok_or_else(|| Error::Corrupt(format!("missing chunk {key}")))?;
-            let want = if n + 1 == manifest.chunks {
-                manifest.size - u64::from(n) * chunk_size
-            } else {
-                chunk_size
-            };
-            if chunk.len() as u64 != want {
-                return Err(Error::Corrupt(format!("chunk {key} has the wrong length")));
-            }
-            let from = (at - u64::from(n) * chunk_size) as usize;
-            let to = (end - u64::from(n) * chunk_size).min(want) as usize;
-            bytes.extend_from_slice(&chunk[from..to]);
-            at = u64::from(n) * chunk_size + to as u64;
+            let chunk = self.chunk_at(&base, manifest, n)?;
+            let chunk_start = u64::from(n) * chunk_size;
+            let to = ((end - chunk_start) as usize).min(chunk.len());
+            bytes.extend_from_slice(&chunk[(at - chunk_start) as usize..to]);
+            at = chunk_start + to as u64;
         }
-        Ok(Some((manifest, bytes)))
+        Ok(bytes)
+    }
+
+    /// Chunk `n` of the blob at `base`, checked to have the length `manifest` says: every
+    /// chunk is `chunk_size` long but the last, which holds the rest. A missing chunk or a
+    /// wrong length is damage ([`Error::Corrupt`]): the manifest is written after them.
+    fn chunk_at(&self, base: &str, manifest: &BlobManifest, n: u32) -> Result<Vec<u8>> {
+        let key = keys::base_chunk(base, n)?;
+        let chunk = self
+            .kv
+            .get(&key)?
+            .ok_or_else(|| Error::Corrupt(format!("missing chunk {key}")))?;
+        let chunk_size = u64::from(manifest.chunk_size);
+        let want = if n + 1 == manifest.chunks {
+            manifest.size.saturating_sub(u64::from(n) * chunk_size)
+        } else {
+            chunk_size
+        };
+        if chunk.len() as u64 != want {
+            return Err(Error::Corrupt(format!("chunk {key} has the wrong length")));
+        }
+        Ok(chunk)
     }
 
     /// [`put_blob`](Self::put_blob) for the blob whose keys are `{base}/m` and `{base}/{n}`.
@@ -225,21 +233,7 @@ impl<K: KeyValue> Store<K> {
         let size = usize::try_from(manifest.size).map_err(|_| Error::TooLarge)?;
         let mut bytes = Vec::with_capacity(size);
         for n in 0..manifest.chunks {
-            let key = keys::base_chunk(base, n)?;
-            let chunk = self
-                .kv
-                .get(&key)?
-                .ok_or_else(|| Error::Corrupt(format!("missing chunk {key}")))?;
-            let last = n + 1 == manifest.chunks;
-            let fits = if last {
-                bytes.len() + chunk.len() == size
-            } else {
-                chunk.len() == manifest.chunk_size as usize
-            };
-            if !fits {
-                return Err(Error::Corrupt(format!("chunk {key} has the wrong length")));
-            }
-            bytes.extend_from_slice(&chunk);
+            bytes.extend_from_slice(&self.chunk_at(base, &manifest, n)?);
         }
         if bytes.len() != size || content_id(&bytes) != manifest.sha256 {
             return Err(Error::Corrupt(format!("blob {base} fails its checksum")));
