@@ -39,23 +39,7 @@ pub fn exists<K: KeyValue>(kv: &K, prefix: &str) -> Result<bool> {
 
 /// The value under `prefix`, verified against its manifest; `None` when not committed.
 pub fn get<K: KeyValue>(kv: &K, prefix: &str) -> Result<Option<Vec<u8>>> {
-    let Some(raw) = kv.get(&format!("{prefix}/m"))? else {
-        return Ok(None);
-    };
-    let manifest: BlobManifest =
-        serde_json::from_slice(&raw).map_err(|e| Error::corrupt(prefix, e))?;
-    let size = usize::try_from(manifest.size).map_err(|e| Error::corrupt(prefix, e))?;
-    let mut bytes = Vec::with_capacity(size.min(64 << 20));
-    for n in 0..manifest.chunks {
-        let chunk = kv
-            .get(&format!("{prefix}/{n}"))?
-            .ok_or_else(|| Error::Corrupt(format!("{prefix}/{n} is missing")))?;
-        bytes.extend_from_slice(&chunk);
-    }
-    if bytes.len() != size || content_id(&bytes) != manifest.sha256 {
-        return Err(Error::Corrupt(format!("{prefix} fails its checksum")));
-    }
-    Ok(Some(bytes))
+    reader(kv, prefix)?.map(ValueReader::read_all).transpose()
 }
 
 /// Deletes the value under `prefix` (manifest first); absent is fine.
@@ -232,6 +216,17 @@ pub fn reader<K: KeyValue>(kv: K, prefix: &str) -> Result<Option<ValueReader<K>>
 }
 
 impl<K: KeyValue> ValueReader<K> {
+    /// The whole value, checked like a streamed read.
+    pub fn read_all(mut self) -> Result<Vec<u8>> {
+        let size =
+            usize::try_from(self.manifest.size).map_err(|e| Error::corrupt(&self.prefix, e))?;
+        let mut bytes = Vec::with_capacity(size.min(64 << 20));
+        while self.advance()? {
+            bytes.append(&mut self.chunk);
+        }
+        Ok(bytes)
+    }
+
     /// Loads the next chunk; `false` at the end, after checking the whole value.
     fn advance(&mut self) -> Result<bool> {
         if self.next >= self.manifest.chunks {
