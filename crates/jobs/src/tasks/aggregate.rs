@@ -134,53 +134,30 @@ impl Aggregate {
         skipped: u64,
         csv: bool,
     ) -> impl Iterator<Item = Result<Vec<u8>>> {
-        let mut merged = Merged::new(parts.into_iter().map(groups).collect());
-        let mut state = Piece::Head;
-        std::iter::from_fn(move || {
-            let mut piece = Vec::with_capacity(PIECE_BYTES + 1024);
-            loop {
-                match state {
-                    Piece::Head if csv => {
-                        piece.extend(self.csv_header());
-                        state = Piece::First;
-                    }
-                    Piece::Head => {
-                        piece.extend(
-                            format!("{{\"rows\":{rows},\"skipped\":{skipped},\"groups\":[").bytes(),
-                        );
-                        state = Piece::First;
-                    }
-                    Piece::First | Piece::More => match merged.next() {
-                        Some(Ok((key, accs))) => {
-                            if csv {
-                                piece.extend(self.csv_row(key, &accs));
-                            } else {
-                                if state == Piece::More {
-                                    piece.push(b',');
-                                }
-                                serde_json::to_writer(&mut piece, &self.group_json(key, &accs))
-                                    .expect("serialises");
-                            }
-                            state = Piece::More;
-                        }
-                        Some(Err(e)) => {
-                            state = Piece::Done;
-                            return Some(Err(e));
-                        }
-                        None => {
-                            if !csv {
-                                piece.extend(b"]}");
-                            }
-                            state = Piece::Done;
-                        }
-                    },
-                    Piece::Done => return (!piece.is_empty()).then_some(Ok(piece)),
+        let (head, tail) = if csv {
+            (self.csv_header(), Vec::new())
+        } else {
+            let head = format!("{{\"rows\":{rows},\"skipped\":{skipped},\"groups\":[");
+            (head.into_bytes(), b"]}".to_vec())
+        };
+        let groups = Merged::new(parts.into_iter().map(groups).collect())
+            .enumerate()
+            .map(move |(i, group)| {
+                let (key, accs) = group?;
+                if csv {
+                    return Ok(self.csv_row(key, &accs));
                 }
-                if piece.len() >= PIECE_BYTES {
-                    return Some(Ok(piece));
-                }
-            }
-        })
+                let mut bytes = if i == 0 { Vec::new() } else { vec![b','] };
+                serde_json::to_writer(&mut bytes, &self.group_json(key, &accs))
+                    .expect("serialises");
+                Ok(bytes)
+            });
+        batched(
+            std::iter::once(Ok(head))
+                .chain(groups)
+                .chain(std::iter::once(Ok(tail))),
+            PIECE_BYTES,
+        )
     }
 
     fn group_json(&self, key: Vec<String>, accs: &[Acc]) -> Value {
@@ -225,12 +202,32 @@ impl Aggregate {
 /// Bytes per piece of a streamed output.
 const PIECE_BYTES: usize = 64 << 10;
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Piece {
-    Head,
-    First,
-    More,
-    Done,
+/// `parts` gathered into pieces of at least `size` bytes (the last may be shorter); an
+/// error is passed on and ends the output.
+fn batched(
+    mut parts: impl Iterator<Item = Result<Vec<u8>>>,
+    size: usize,
+) -> impl Iterator<Item = Result<Vec<u8>>> {
+    let mut failed = false;
+    std::iter::from_fn(move || {
+        if failed {
+            return None;
+        }
+        let mut piece = Vec::with_capacity(size + 1024);
+        for part in parts.by_ref() {
+            match part {
+                Ok(bytes) => piece.extend(bytes),
+                Err(e) => {
+                    failed = true;
+                    return Some(Err(e));
+                }
+            }
+            if piece.len() >= size {
+                return Some(Ok(piece));
+            }
+        }
+        (!piece.is_empty()).then_some(Ok(piece))
+    })
 }
 
 /// One CSV record (quoted as needed, `\n`-terminated).
