@@ -48,8 +48,12 @@ pub fn get(req: &Incoming, id: &str) -> Result<Reply, ApiError> {
     if let Some(err) = target.over_budget.take() {
         return Err(err);
     }
-    let (mime, bytes) = target.render()?;
-    Ok(finish(Reply::new(200, mime, bytes), "miss"))
+    let (bytes, cached) = target.render()?;
+    // The render is answered even when caching it failed; the next request renders again.
+    if let Err(err) = cached {
+        eprintln!("darkroom: could not cache render {} of {id}: {err}", target.key);
+    }
+    Ok(finish(Reply::new(200, target.format.mime(), bytes), "miss"))
 }
 
 /// `POST /images/{id}/render?…`: renders into the cache what the GET of the same URL
@@ -70,7 +74,9 @@ pub fn prerender(req: &Incoming, id: &str) -> Result<Reply, ApiError> {
     if let Some(err) = target.over_budget.take() {
         return Err(err);
     }
-    target.render()?;
+    // What a job asked for is the cache entry itself: a failed write fails the request
+    // (503), so the job's shard retries it instead of counting the image as done.
+    target.render()?.1?;
     Ok(stored(&target, "miss"))
 }
 
@@ -102,23 +108,17 @@ impl<'a> Target<'a> {
         Ok(Target { store, id, opts, format, key, canonical, limits: *limits, over_budget })
     }
 
-    /// Renders and caches (a failed cache write is logged: the render is answered anyway,
-    /// and the next request renders again).
-    fn render(&self) -> Result<(&'static str, Vec<u8>), ApiError> {
+    /// Renders, and caches the result: the bytes, and whether caching them worked (a GET
+    /// answers the bytes either way; a pre-render needs the cache entry).
+    fn render(&self) -> Result<(Vec<u8>, Result<(), store::Error>), ApiError> {
         let (_, original) = self.store.get_blob(self.id, BlobKind::Original)?.ok_or_else(|| unknown(self.id))?;
         let out = render::render(&original, self.opts, self.format, &self.limits).map_err(api_error)?;
         drop(original);
-        if let Err(err) = self.store.put_derived(
-            self.id,
-            Derived::Render(&self.key),
-            &out.bytes,
-            self.format.mime(),
-            [out.width, out.height],
-            &self.canonical,
-        ) {
-            eprintln!("darkroom: could not cache render {} of {}: {err}", self.key, self.id);
-        }
-        Ok((self.format.mime(), out.bytes))
+        let cached = self
+            .store
+            .put_derived(self.id, Derived::Render(&self.key), &out.bytes, self.format.mime(), [out.width, out.height], &self.canonical)
+            .map(drop);
+        Ok((out.bytes, cached))
     }
 }
 

@@ -367,3 +367,42 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
     let inner = Sha256::new().chain_update(pad(0x36)).chain_update(message).finalize();
     Sha256::new().chain_update(pad(0x5c)).chain_update(inner).finalize().into()
 }
+
+/// A host whose key-value writes fail after the first `after`; a photo uploaded to it
+/// while writes still worked (`None` when the upload itself needed more writes).
+fn host_failing_writes_after(after: u64, photo: &[u8]) -> Option<(darkroom_e2e::Host, String)> {
+    let host = darkroom_e2e::Host::spawn_with(HostOptions {
+        variables: &[("auto_presets", "none")],
+        kv_fault: Some(darkroom_host::KvFault::FailWritesAfter(after)),
+        ..HostOptions::default()
+    })
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    let reply = host.client().post("/api/images", photo, "image/jpeg");
+    (reply.status == 201).then(|| (host, reply.json()["id"].as_str().unwrap().to_owned()))
+}
+
+#[test]
+fn a_prerender_whose_cache_write_fails_is_an_error_while_a_get_still_answers() {
+    let photo = fixtures::jpeg(&fixtures::photo(320, 240, seed(77)), 85);
+    // The fewest writes an upload needs: the first host on which it succeeds leaves the
+    // next write, the render's cache entry, to fail.
+    let (mut low, mut high) = (0u64, 512u64);
+    while low < high {
+        let mid = (low + high) / 2;
+        if host_failing_writes_after(mid, &photo).is_some() { high = mid } else { low = mid + 1 }
+    }
+    let (host, id) = host_failing_writes_after(low, &photo).expect("the upload fits its writes");
+    let client = host.client();
+    let url = format!("/images/{id}/render?w=64&format=jpeg");
+    // A job's pre-render needs the cache entry: a failed write is a 5xx problem, so the
+    // job's shard is retried rather than the image counted as done.
+    let reply = client.post(&url, b"", "application/octet-stream");
+    assert!(reply.status >= 500, "{reply}");
+    expect::problem(&reply, reply.status);
+    // A client's GET is answered anyway (and not cached).
+    let reply = client.get(&url);
+    reply.expect_status(200);
+    assert_eq!(reply.header("darkroom-cache"), Some("miss"), "{reply}");
+    let img = fixtures::decode(&reply.body, ImageFormat::Jpeg);
+    assert_eq!((img.width(), img.height()), (64, 48));
+}
