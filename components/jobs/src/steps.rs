@@ -37,12 +37,11 @@ fn reencoded(query: &str) -> String {
 
 /// The presets render URLs and variants know: the built-in ones plus `filter_presets`.
 pub fn presets() -> Result<Presets, ApiError> {
-    match spin_sdk::variables::get("filter_presets").ok().filter(|v| !v.trim().is_empty()) {
-        None => Ok(Presets::builtin()),
-        Some(json) => Presets::builtin()
-            .with_user_json(&json)
-            .map_err(|e| ApiError::Internal(format!("bad configuration: variable `filter_presets` is invalid: {e}"))),
-    }
+    // A blank variable means none (`with_user_json` takes it so, as the render component does).
+    let json = spin_sdk::variables::get("filter_presets").unwrap_or_default();
+    Presets::builtin()
+        .with_user_json(&json)
+        .map_err(|e| ApiError::Internal(format!("bad configuration: variable `filter_presets` is invalid: {e}")))
 }
 
 /// Refuses a `variant` of an unknown preset and a `render` query a render URL would
