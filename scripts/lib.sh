@@ -48,6 +48,7 @@ ensure_wasm_cc() {
     done
     [[ -f "${WASI_SYSROOT_INCLUDE:-/usr/include/wasm32-wasi}/stdlib.h" ]] && have_libc=1
     if [[ $have_cc$have_ar$have_libc == 111 ]]; then
+        ensure_wasm_sse_headers
         return 0
     fi
     local sudo=()
@@ -62,6 +63,34 @@ ensure_wasm_cc() {
         "${sudo[@]}" apt-get update -q >&2
         "${sudo[@]}" apt-get install -y -q --no-install-recommends clang llvm wasi-libc >&2
     fi
+    ensure_wasm_sse_headers
+}
+
+# Emscripten's SSE/SSE2 intrinsics headers (xmmintrin.h, emmintrin.h), which implement
+# each x86 intrinsic with wasm SIMD (wasm_simd128.h, shipped with clang). With them
+# libwebp's hand-written SSE2 encoder code builds for wasm32 (its EMSCRIPTEN path), 2-3x
+# faster than its plain C (docs/render.md "WebP"). Only the two headers are taken, from
+# Debian's emscripten package (MIT or NCSA; its copyright file is kept next to them),
+# fetched with `apt-get download` into .cache/wasm-sse2 (scripts/wasm-cc looks there),
+# not installed: the package itself is 800 MB with its own LLVM.
+WASM_SSE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.cache/wasm-sse2"
+ensure_wasm_sse_headers() {
+    [[ -f "$WASM_SSE_DIR/emmintrin.h" && -f "$WASM_SSE_DIR/xmmintrin.h" ]] && return 0
+    command -v apt-get >/dev/null || die "emscripten's SSE2 headers are missing: put xmmintrin.h and emmintrin.h from emscripten's system/include/compat into $WASM_SSE_DIR"
+    log "fetching emscripten's SSE2-on-wasm-SIMD headers (apt-get download emscripten) into $WASM_SSE_DIR"
+    local tmp; tmp="$(mktemp -d)"
+    if ! (cd "$tmp" && apt-get download -q emscripten >&2 2>/dev/null); then
+        local sudo=()
+        [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+        "${sudo[@]}" apt-get update -q >&2
+        (cd "$tmp" && apt-get download -q emscripten >&2) || die "apt-get download emscripten failed"
+    fi
+    mkdir -p "$tmp/x" "$WASM_SSE_DIR"
+    dpkg-deb --fsys-tarfile "$tmp"/emscripten_*.deb \
+        | tar -x -C "$tmp/x" ./usr/share/emscripten/system/include/compat/xmmintrin.h \
+            ./usr/share/emscripten/system/include/compat/emmintrin.h ./usr/share/doc/emscripten/copyright
+    cp "$tmp"/x/usr/share/emscripten/system/include/compat/{xmmintrin,emmintrin}.h "$tmp/x/usr/share/doc/emscripten/copyright" "$WASM_SSE_DIR/"
+    rm -rf "$tmp"
 }
 
 # The component packages: the wasm files spin.toml loads (`source = ".../NAME.wasm"`),
