@@ -6,24 +6,11 @@
 
 use crate::{Error, Result};
 use sha2::{Digest, Sha256};
-use store::{BlobManifest, KeyValue, content_id};
+use store::{BlobManifest, KeyValue};
 
-/// A chunk's integrity digest: `xxh3:` and XXH3-64 in hex. A chunk is checked each time
-/// a shard reads it, and in wasm SHA-256 costs about a tenth of a second per 30 MB pass,
-/// so chunks get a fast non-cryptographic digest; the dataset as a whole keeps its
-/// SHA-256 (its id), which the store is addressed by.
-pub fn chunk_digest(bytes: &[u8]) -> String {
-    format!("xxh3:{:016x}", xxhash_rust::xxh3::xxh3_64(bytes))
-}
-
-/// Whether `bytes` match `digest`: an `xxh3:` digest, or a bare SHA-256 hex (records
-/// written before chunks had XXH3 digests).
-pub fn chunk_matches(bytes: &[u8], digest: &str) -> bool {
-    match digest.strip_prefix("xxh3:") {
-        Some(hex) => u64::from_str_radix(hex, 16) == Ok(xxhash_rust::xxh3::xxh3_64(bytes)),
-        None => content_id(bytes) == digest,
-    }
-}
+/// A chunk's integrity digest, checked each time a shard reads it: the store's fast
+/// one ([`store::fast_digest`]); the dataset as a whole keeps its SHA-256 (its id).
+pub use store::{digest_matches as chunk_matches, fast_digest as chunk_digest};
 
 /// Writes `bytes` as `{prefix}/0..n` and then `{prefix}/m`.
 pub fn put<K: KeyValue>(kv: &K, prefix: &str, bytes: &[u8], chunk_size: u32) -> Result<()> {
@@ -161,6 +148,7 @@ impl<'a, K: KeyValue> ValueWriter<'a, K> {
             chunk_size,
             content_type: "application/json".into(),
             sha256,
+            digest: None,
             dims: None,
             made_from: None,
         };
@@ -346,7 +334,7 @@ impl<K: KeyValue> std::io::Read for RangeReader<'_, K> {
 mod tests {
     use super::*;
     use std::io::Read;
-    use store::MemoryKv;
+    use store::{MemoryKv, content_id};
 
     #[test]
     fn chunk_digests_catch_a_changed_byte_and_old_sha256_digests_still_check() {

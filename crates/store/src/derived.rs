@@ -42,6 +42,7 @@ impl<K: KeyValue> Store<K> {
         self.put_at(
             &which.base(id)?,
             bytes,
+            crate::content_id(bytes),
             content_type,
             Some(dims),
             Some(made_from),

@@ -60,7 +60,7 @@ pub mod testkit;
 pub use blob::{BlobKind, BlobManifest, MAX_CHUNK_BYTES};
 pub use derived::Derived;
 pub use error::{Error, Result};
-pub use id::{ID_LEN, content_id, is_valid_id};
+pub use id::{ID_LEN, content_id, digest_matches, fast_digest, is_valid_id};
 pub use kv::KeyValue;
 pub use listing::Page;
 pub use memory::MemoryKv;

@@ -215,6 +215,7 @@ impl<K: KeyValue> Store<K> {
             chunk_size: self.chunk_size,
             content_type: SEGMENT_CONTENT_TYPE.to_owned(),
             sha256: hash.clone(),
+            digest: None,
             dims: None,
             made_from: None,
         };

@@ -190,6 +190,45 @@ fn damage_is_reported_as_corrupt() {
     ));
 }
 
+/// Blobs carry a fast digest, checked on read in place of the SHA-256; a manifest
+/// written before digests existed (no `digest`) is still checked against its SHA-256.
+#[test]
+fn reads_check_the_fast_digest_and_old_manifests_their_sha256() {
+    let store = Store::new(capped_kv(), 1_000).unwrap();
+    let data = bytes(2_500, 4);
+    let id = content_id(&data);
+    let put = store
+        .put_blob(&id, BlobKind::Original, &data, "image/png")
+        .unwrap();
+    assert_eq!(put.digest, Some(store::fast_digest(&data)));
+    let chunk = keys::chunk(&id, BlobKind::Original, 2).unwrap();
+    let mut flipped = data[2_000..].to_vec();
+    flipped[7] ^= 1;
+
+    // Same length, one bit changed: only a checksum can tell.
+    store.kv().set(&chunk, &flipped).unwrap();
+    assert!(matches!(
+        store.get_blob(&id, BlobKind::Original),
+        Err(Error::Corrupt(_))
+    ));
+
+    // The manifest as older versions wrote it: no digest.
+    let mut old = put.clone();
+    old.digest = None;
+    let manifest = keys::manifest(&id, BlobKind::Original).unwrap();
+    store
+        .kv()
+        .set(&manifest, &serde_json::to_vec(&old).unwrap())
+        .unwrap();
+    assert!(matches!(
+        store.get_blob(&id, BlobKind::Original),
+        Err(Error::Corrupt(_))
+    ));
+    store.kv().set(&chunk, &data[2_000..]).unwrap();
+    let (read, back) = store.get_blob(&id, BlobKind::Original).unwrap().unwrap();
+    assert_eq!((read.digest, back), (None, data));
+}
+
 #[test]
 fn a_listing_finds_committed_vectors_only() {
     let store = Store::new(capped_kv(), 1_000).unwrap();
