@@ -12,16 +12,32 @@ pub(super) fn dc_sample(dc: i32) -> u8 {
     (dc.wrapping_add(4) >> 3).wrapping_add(128).clamp(0, 255) as u8
 }
 
+const CONST_BITS: u32 = 12;
+const PASS1_BITS: u32 = 2;
+const FINAL_BITS: u32 = CONST_BITS + PASS1_BITS + 3;
+// round(4096 * x) as `jpeg-decoder` computes it (truncating toward zero).
+const C0_541: i32 = 2217; // 0.541196100
+const C1_847: i32 = -7567; // -1.847759065
+const C0_765: i32 = 3135; // 0.765366865
+
 /// 4×4 samples from the 4×4 lowest coefficients `c` (row-major, vertical frequency
 /// first), written to `out` at `stride` bytes per row.
+///
+/// In wasm with `simd128`, the same arithmetic four lanes at a time ([`simd`]): LLVM does
+/// not vectorise the scalar loops, and this IDCT was a fifth of a 1/2-scale decode.
+#[inline(always)]
 pub(super) fn idct4x4(c: &[i32; 16], out: &mut [u8], stride: usize) {
-    const CONST_BITS: u32 = 12;
-    const PASS1_BITS: u32 = 2;
-    const FINAL_BITS: u32 = CONST_BITS + PASS1_BITS + 3;
-    // round(4096 * x) as `jpeg-decoder` computes it (truncating toward zero).
-    const C0_541: i32 = 2217; // 0.541196100
-    const C1_847: i32 = -7567; // -1.847759065
-    const C0_765: i32 = 3135; // 0.765366865
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    simd::idct4x4(c, out, stride);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    idct4x4_scalar(c, out, stride);
+}
+
+/// The scalar [`idct4x4`]: what native builds run, and the reference the wasm SIMD one
+/// must equal bit for bit (tests/e2e/tests/thumbnails.rs compares the wasm component's
+/// 1/2-scale decodes with a native one).
+#[cfg_attr(all(target_arch = "wasm32", target_feature = "simd128"), allow(dead_code))]
+pub(super) fn idct4x4_scalar(c: &[i32; 16], out: &mut [u8], stride: usize) {
     let mut t = [0i32; 16];
     for i in 0..4 {
         let [s0, s1, s2, s3] = [c[i], c[4 + i], c[8 + i], c[12 + i]];
@@ -60,6 +76,81 @@ pub(super) fn idct4x4(c: &[i32; 16], out: &mut [u8], stride: usize) {
                 px(x2.wrapping_sub(t0)),
                 px(x0.wrapping_sub(t2)),
             ]);
+        }
+    }
+}
+
+/// [`idct4x4_scalar`] on wasm SIMD: lane `i` of pass 1 is column `i`, of pass 2 row `i`.
+/// Wrapping adds, multiplies and shifts as the scalar code; the saturating narrowings
+/// i32 → i16 → u8 are its `clamp(0, 255)`.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd {
+    use core::arch::wasm32::*;
+
+    use super::{C0_541, C0_765, C1_847, CONST_BITS, FINAL_BITS, PASS1_BITS};
+
+    /// The transpose of the 4×4 matrix whose rows are `r`.
+    #[inline(always)]
+    fn transpose(r: [v128; 4]) -> [v128; 4] {
+        let a = i32x4_shuffle::<0, 4, 1, 5>(r[0], r[1]);
+        let b = i32x4_shuffle::<0, 4, 1, 5>(r[2], r[3]);
+        let c = i32x4_shuffle::<2, 6, 3, 7>(r[0], r[1]);
+        let d = i32x4_shuffle::<2, 6, 3, 7>(r[2], r[3]);
+        [
+            i32x4_shuffle::<0, 1, 4, 5>(a, b),
+            i32x4_shuffle::<2, 3, 6, 7>(a, b),
+            i32x4_shuffle::<0, 1, 4, 5>(c, d),
+            i32x4_shuffle::<2, 3, 6, 7>(c, d),
+        ]
+    }
+
+    #[inline(always)]
+    pub(super) fn idct4x4(c: &[i32; 16], out: &mut [u8], stride: usize) {
+        let row = |k: usize| i32x4(c[k], c[k + 1], c[k + 2], c[k + 3]);
+        let (s0, s1, s2, s3) = (row(0), row(4), row(8), row(12));
+        let x0 = i32x4_shl(i32x4_add(s0, s2), PASS1_BITS);
+        let x2 = i32x4_shl(i32x4_sub(s0, s2), PASS1_BITS);
+        let p1 = i32x4_mul(i32x4_add(s1, s3), i32x4_splat(C0_541));
+        let round = i32x4_splat(1 << (CONST_BITS - PASS1_BITS - 1));
+        let t0 = i32x4_shr(
+            i32x4_add(i32x4_add(p1, i32x4_mul(s3, i32x4_splat(C1_847))), round),
+            CONST_BITS - PASS1_BITS,
+        );
+        let t2 = i32x4_shr(
+            i32x4_add(i32x4_add(p1, i32x4_mul(s1, i32x4_splat(C0_765))), round),
+            CONST_BITS - PASS1_BITS,
+        );
+        let t = [
+            i32x4_add(x0, t2),
+            i32x4_add(x2, t0),
+            i32x4_sub(x2, t0),
+            i32x4_sub(x0, t2),
+        ];
+        let [s0, s1, s2, s3] = transpose(t);
+        let bias = i32x4_splat((1 << (FINAL_BITS - 1)) + (128 << FINAL_BITS));
+        let x0 = i32x4_add(i32x4_shl(i32x4_add(s0, s2), CONST_BITS), bias);
+        let x2 = i32x4_add(i32x4_shl(i32x4_sub(s0, s2), CONST_BITS), bias);
+        let p1 = i32x4_mul(i32x4_add(s1, s3), i32x4_splat(C0_541));
+        let t0 = i32x4_add(p1, i32x4_mul(s3, i32x4_splat(C1_847)));
+        let t2 = i32x4_add(p1, i32x4_mul(s1, i32x4_splat(C0_765)));
+        let cols = [
+            i32x4_shr(i32x4_add(x0, t2), FINAL_BITS),
+            i32x4_shr(i32x4_add(x2, t0), FINAL_BITS),
+            i32x4_shr(i32x4_sub(x2, t0), FINAL_BITS),
+            i32x4_shr(i32x4_sub(x0, t2), FINAL_BITS),
+        ];
+        let [r0, r1, r2, r3] = transpose(cols);
+        let px = u8x16_narrow_i16x8(i16x8_narrow_i32x4(r0, r1), i16x8_narrow_i32x4(r2, r3));
+        let rows = [
+            u32x4_extract_lane::<0>(px),
+            u32x4_extract_lane::<1>(px),
+            u32x4_extract_lane::<2>(px),
+            u32x4_extract_lane::<3>(px),
+        ];
+        for (i, r) in rows.into_iter().enumerate() {
+            if let Some(o) = out.get_mut(i * stride..i * stride + 4) {
+                o.copy_from_slice(&r.to_le_bytes());
+            }
         }
     }
 }
@@ -117,5 +208,35 @@ mod tests {
             assert!(out.iter().all(|&v| v == want), "{dc}: {out:?} vs {want}");
         }
         let _ = (dc_sample(i32::MAX), dc_sample(i32::MIN)); // wraps, no panic
+    }
+
+    /// The wasm SIMD IDCT equals the scalar one bit for bit, on photo-like coefficients
+    /// and on hostile ones that wrap. Runs where it is compiled: a wasm32 build with
+    /// simd128 (`cargo test --target wasm32-wasip1` under a WASI runtime; docs/performance.md).
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[test]
+    fn simd_idct4x4_equals_the_scalar_one() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for n in 0..200_000 {
+            let mut c = [0i32; 16];
+            for v in &mut c {
+                let r = next();
+                *v = match n % 3 {
+                    0 => (r % 2048) as i32 - 1024,
+                    1 => ((r % 64) as i32 - 32) * ((r >> 8) % 100) as i32,
+                    _ => r as i32, // hostile: wraps
+                };
+            }
+            let (mut a, mut b) = ([0u8; 40], [0u8; 40]);
+            idct4x4_scalar(&c, &mut a, 10);
+            simd::idct4x4(&c, &mut b, 10);
+            assert_eq!(a, b, "{c:?}");
+        }
     }
 }
