@@ -163,6 +163,7 @@ impl<'a, K: KeyValue> ValueWriter<'a, K> {
             sha256,
             dims: None,
             made_from: None,
+            parts: None,
         };
         self.kv.set(
             &format!("{}/m", self.prefix),
