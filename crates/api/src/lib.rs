@@ -13,6 +13,7 @@
 //! | [`multipart`] | [`body_kind`], [`parse_multipart`] |
 //! | [`query`] | [`Query`]: typed `size`, `k`, `limit`, `cursor` |
 //! | [`upload`] | [`validate_upload`]: the checks before anything is stored |
+//! | [`tus`] | the tus 1.0 headers (`Tus-Resumable`, `Upload-Metadata`, offsets) and resumable-upload limits |
 //! | [`time`] | RFC 3339 from microseconds |
 //!
 //! ```
@@ -44,6 +45,7 @@ pub mod search;
 pub mod settings;
 pub mod steps;
 pub mod time;
+pub mod tus;
 pub mod upload;
 
 pub use error::ApiError;
@@ -62,4 +64,4 @@ pub use steps::{
     VectorizeStepResult,
 };
 pub use time::rfc3339_utc;
-pub use upload::{supported_formats, validate_upload};
+pub use upload::{check_image, supported_formats, validate_upload};
