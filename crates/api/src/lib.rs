@@ -4,6 +4,7 @@
 //!
 //! | module | what it holds |
 //! |---|---|
+//! | [`datasets`] | [`dataset_object`]: a dataset's API JSON |
 //! | [`error`] | [`ApiError`]: one variant per cause, its status, `From` imaging / store / vectors errors |
 //! | [`problem`] | [`Problem`]: the RFC 9457 `application/problem+json` body |
 //! | [`images`] | [`ImageObject`], [`ImageList`], [`ImageBatch`] (API.md's image JSON) |
@@ -35,6 +36,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod datasets;
 pub mod error;
 pub mod images;
 pub mod multipart;
@@ -48,6 +50,7 @@ pub mod time;
 pub mod tus;
 pub mod upload;
 
+pub use datasets::dataset_object;
 pub use error::ApiError;
 pub use images::{
     ImageBatch, ImageList, ImageObject, ImageUrls, ThumbnailObject, VariantObject, VectorObject,

@@ -300,11 +300,28 @@ impl<K: KeyValue> Store<K> {
             }
         }
         if with_parts {
-            for n in 0..upload.chunks() {
-                self.kv.delete(&keys::base_chunk(&upload.parts, n)?)?;
-            }
+            self.delete_upload_parts(upload)?;
         }
         Ok(())
+    }
+
+    /// Removes the chunks of `upload` (a finished upload whose file was stored already:
+    /// a re-upload of an image the store has).
+    pub fn delete_upload_parts(&self, upload: &Upload) -> Result<()> {
+        for n in 0..upload.chunks() {
+            self.kv.delete(&keys::base_chunk(&upload.parts, n)?)?;
+        }
+        Ok(())
+    }
+
+    /// The SHA-256 (lowercase hex) of a complete upload, read one chunk at a time.
+    pub fn hash_upload(&self, upload: &Upload) -> Result<String> {
+        use sha2::Digest;
+        let mut whole = sha2::Sha256::new();
+        for n in 0..upload.chunks() {
+            whole.update(self.upload_chunk(upload, n)?);
+        }
+        Ok(hex::encode(whole.finalize()))
     }
 
     /// Removes every upload that expired before `now_micros`: unfinished ones with their

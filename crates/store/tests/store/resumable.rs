@@ -140,6 +140,7 @@ fn an_adopted_upload_is_the_blob_and_goes_with_the_image() {
     let progress = store.upload_progress(UID, &upload).unwrap();
     store.append_upload(UID, &upload, &progress, &mut Cursor::new(&data[..]), 1 << 20).unwrap();
     let id = content_id(&data);
+    assert_eq!(store.hash_upload(&upload).unwrap(), id);
     let writes = store.kv().writes();
     store
         .adopt_blob(&id, BlobKind::Original, &upload.parts, (3_200, 1_000), &id, "image/png")
