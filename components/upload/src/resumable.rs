@@ -51,7 +51,10 @@ async fn handle(req: Incoming) -> Result<Reply, ApiError> {
             .header("tus-extension", tus::EXTENSIONS)
             .header("tus-max-size", &max.to_string()));
     }
-    tus::check_version(req.header("tus-resumable"))?;
+    // GET (what a finished upload made) is this server's own, not a tus request.
+    if *req.method() != Method::Get {
+        tus::check_version(req.header("tus-resumable"))?;
+    }
     // Reads of an upload's state need the token too: `serve` lets GET and HEAD through.
     if matches!(req.method(), Method::Get | Method::Head) && auth::api_token().is_some() {
         auth::require_token_on_read(&req)?;

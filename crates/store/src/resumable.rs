@@ -5,7 +5,7 @@
 //! ```text
 //! upl/{uid}/info        the upload (JSON), written once at creation
 //! {parts}/{n}           full chunk n of the file, written once when it fills
-//! upl/{uid}/d/{start}   a piece: bytes from `start` up to a chunk boundary not yet reached
+//! upl/{uid}/d/{start}/{end}  a piece: bytes `start..end`, inside a chunk not yet full
 //! upl/{uid}/s/{start}   the piece's end offset (decimal), written after it: its commit
 //! upl/{uid}/done        what completing the upload made (JSON), written once
 //! ```
@@ -17,9 +17,13 @@
 //! one from which resuming yields the same file. Pieces of a chunk are read back and
 //! joined into it when it fills, and then deleted.
 //!
-//! Concurrent `PATCH`es of one upload are the client's error (tus has no locking): the
-//! state stays readable, and the completed file is hashed, so a mixed result cannot
-//! pass as the file the client meant.
+//! A piece's data key names its end as well as its start, so a `PATCH` cut by the client
+//! and still finishing while the client resumes from an earlier `HEAD` cannot pair one
+//! writer's end with the other's bytes: both write the file's own bytes at their
+//! offsets, and whichever end marker lands last names data of that length.
+//! Concurrent `PATCH`es of one upload with different bytes are the client's error (tus
+//! has no locking): the state stays readable, and the completed file is hashed, so a
+//! mixed result cannot pass as the file the client meant.
 
 use crate::blob::{from_json, to_json};
 use crate::{Error, KeyValue, Result, Store, keys};
@@ -104,8 +108,8 @@ fn info_key(uid: &str) -> Result<String> {
 fn done_key(uid: &str) -> Result<String> {
     Ok(format!("{}done", upload_prefix(uid)?))
 }
-fn piece_data(uid: &str, start: u64) -> Result<String> {
-    Ok(format!("{}d/{start}", upload_prefix(uid)?))
+fn piece_data(uid: &str, start: u64, end: u64) -> Result<String> {
+    Ok(format!("{}d/{start}/{end}", upload_prefix(uid)?))
 }
 fn piece_end(uid: &str, start: u64) -> Result<String> {
     Ok(format!("{}s/{start}", upload_prefix(uid)?))
@@ -200,7 +204,7 @@ impl<K: KeyValue> Store<K> {
         for &(start, end) in &progress.pieces {
             let data = self
                 .kv
-                .get(&piece_data(uid, start)?)?
+                .get(&piece_data(uid, start, end)?)?
                 .filter(|d| d.len() as u64 == end - start)
                 .ok_or_else(|| Error::Corrupt(format!("upload {uid}: piece at {start} is missing or short")))?;
             buf.extend_from_slice(&data);
@@ -240,9 +244,9 @@ impl<K: KeyValue> Store<K> {
             }
             self.kv.set(&keys::base_chunk(&upload.parts, n)?, &buf)?;
             if n == progress.full {
-                for &(start, _) in &progress.pieces {
+                for &(start, end) in &progress.pieces {
                     let _ = piece_end(uid, start).and_then(|k| self.kv.delete(&k));
-                    let _ = piece_data(uid, start).and_then(|k| self.kv.delete(&k));
+                    let _ = piece_data(uid, start, end).and_then(|k| self.kv.delete(&k));
                 }
             }
             n += 1;
@@ -256,7 +260,7 @@ impl<K: KeyValue> Store<K> {
         let offset = (chunk_start + buf.len() as u64).min(upload.length);
         if offset > unsaved_from {
             let piece = &buf[(unsaved_from - chunk_start) as usize..];
-            self.kv.set(&piece_data(uid, unsaved_from)?, piece)?;
+            self.kv.set(&piece_data(uid, unsaved_from, offset)?, piece)?;
             self.kv.set(&piece_end(uid, unsaved_from)?, offset.to_string().as_bytes())?;
         }
         Ok(Appended { offset, cut, overflow })
