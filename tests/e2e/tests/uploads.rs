@@ -211,7 +211,7 @@ fn big_jpeg() -> Vec<u8> {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        let noise = |shift: u32| ((x >> shift) & 0x7f) as i32 - 64;
+        let noise = |shift: u32| ((x >> shift) % 48) as i32 - 24;
         let base = [(px * 255 / w) as i32, (py * 255 / h) as i32, ((px + py) % 256) as i32];
         image::Rgb([0, 1, 2].map(|c| (base[c] + noise(8 * c as u32)).clamp(0, 255) as u8))
     });
