@@ -301,16 +301,7 @@ fn large_files_go_in_resumable_parts_and_resume_after_a_dropped_connection() {
     assert!(back.status == 200 && back.body == csv, "the dataset differs from the file\n{back}");
 
     // An image past the threshold: the same summary as a single POST's.
-    let (w, h) = (4000u32, 3000u32);
-    let mut x = fixtures::seed(9090) | 1;
-    let img = image::RgbImage::from_fn(w, h, |px, py| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        let noise = |shift: u32| ((x >> shift) % 48) as i32 - 24;
-        let base = [(px * 255 / w) as i32, (py * 255 / h) as i32, ((px ^ py) % 256) as i32];
-        image::Rgb([0, 1, 2].map(|c| (base[c] + noise(8 * c as u32)).clamp(0, 255) as u8))
-    });
+    let img = fixtures::grainy(4000, 3000, fixtures::seed(9090));
     let jpeg = fixtures::jpeg(&img, 92);
     assert!(jpeg.len() as u64 > darkroom_cli::resumable::THRESHOLD, "{} bytes", jpeg.len());
     let file = dir.path().join("big.jpg");

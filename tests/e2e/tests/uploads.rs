@@ -192,19 +192,9 @@ fn a_60_mb_dataset_arrives_in_parts_through_a_cut_and_reads_back_identical() {
     );
 }
 
-/// A 50 MP JPEG of about 40 MB: grain strong enough that high quality keeps it big.
+/// A 50 MP JPEG of about 40 MB.
 fn big_jpeg() -> Vec<u8> {
-    let (w, h) = (8660u32, 5773u32);
-    let mut x = seed(4242) | 1;
-    let img = image::RgbImage::from_fn(w, h, |px, py| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        let noise = |shift: u32| ((x >> shift) % 48) as i32 - 24;
-        let base = [(px * 255 / w) as i32, (py * 255 / h) as i32, ((px + py) % 256) as i32];
-        image::Rgb([0, 1, 2].map(|c| (base[c] + noise(8 * c as u32)).clamp(0, 255) as u8))
-    });
-    fixtures::jpeg(&img, 90)
+    fixtures::jpeg(&fixtures::grainy(8660, 5773, seed(4242)), 90)
 }
 
 #[test]

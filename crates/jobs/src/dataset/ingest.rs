@@ -47,11 +47,7 @@ pub fn ingest<K: KeyValue, R: Read>(
     limits: &IngestLimits,
     created_micros: u64,
 ) -> Result<(Dataset, bool)> {
-    keys::dataset_chunk(upload, 0)?;
-    let writer = ChunkWriter::new(kv, limits.chunk_size, move |n| {
-        keys::dataset_chunk(upload, n)
-    });
-    ingest_into(kv, body, writer, format, upload, limits, created_micros)
+    ingest_chunks(kv, body, format, upload, limits, created_micros, false)
 }
 
 /// [`ingest`] of a body already stored as the chunks `dsc/{upload}/{n}` of
@@ -66,10 +62,25 @@ pub fn ingest_stored<K: KeyValue, R: Read>(
     limits: &IngestLimits,
     created_micros: u64,
 ) -> Result<(Dataset, bool)> {
+    ingest_chunks(kv, body, format, upload, limits, created_micros, true)
+}
+
+fn ingest_chunks<K: KeyValue, R: Read>(
+    kv: &K,
+    body: R,
+    format: Format,
+    upload: &str,
+    limits: &IngestLimits,
+    created_micros: u64,
+    in_place: bool,
+) -> Result<(Dataset, bool)> {
     keys::dataset_chunk(upload, 0)?;
-    let writer = ChunkWriter::in_place(kv, limits.chunk_size, move |n| {
-        keys::dataset_chunk(upload, n)
-    });
+    let key = move |n| keys::dataset_chunk(upload, n);
+    let writer = if in_place {
+        ChunkWriter::in_place(kv, limits.chunk_size, key)
+    } else {
+        ChunkWriter::new(kv, limits.chunk_size, key)
+    };
     ingest_into(kv, body, writer, format, upload, limits, created_micros)
 }
 

@@ -8,15 +8,7 @@ use store::{BlobKind, MemoryKv, Store, Upload, content_id};
 const UID: &str = "0123456789abcdef0123456789abcdef";
 
 fn file(len: usize) -> Vec<u8> {
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
+    crate::util::bytes(len, 7)
 }
 
 fn setup(len: u64, chunk: u32) -> (Store<MemoryKv>, Upload) {
