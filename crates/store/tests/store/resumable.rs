@@ -168,3 +168,32 @@ fn termination_and_expiry_remove_every_key() {
     store.delete_upload(UID, &upload, true).unwrap();
     assert!(store.kv().is_empty(), "{:?}", store.kv().keys());
 }
+
+#[test]
+fn a_client_resuming_while_its_cut_patch_still_stores_gets_the_same_file() {
+    // The cut PATCH (A) and the resumed one (B) both start at offset 1_200, from the
+    // same HEAD; they store pieces of different lengths at the same start, in either
+    // order. The derived offset is the last one's end, its bytes are found under that
+    // end (`d/{start}/{end}`), and resuming from it completes the file.
+    let data = file(3_000);
+    for a_first in [true, false] {
+        let (store, upload) = setup(3_000, 1_000);
+        let p0 = store.upload_progress(UID, &upload).unwrap();
+        store.append_upload(UID, &upload, &p0, &mut Cursor::new(&data[..1_200]), 1 << 20).unwrap();
+        let early = store.upload_progress(UID, &upload).unwrap();
+        let mut cut = Cut { bytes: &data[1_200..], good: 300, at: 0 };
+        let mut resumed = Cursor::new(&data[1_200..1_700]);
+        if a_first {
+            store.append_upload(UID, &upload, &early, &mut cut, 1 << 20).unwrap();
+            store.append_upload(UID, &upload, &early, &mut resumed, 1 << 20).unwrap();
+        } else {
+            store.append_upload(UID, &upload, &early, &mut resumed, 1 << 20).unwrap();
+            store.append_upload(UID, &upload, &early, &mut cut, 1 << 20).unwrap();
+        }
+        let now = store.upload_progress(UID, &upload).unwrap();
+        assert_eq!(now.offset, if a_first { 1_700 } else { 1_500 });
+        let rest = &data[now.offset as usize..];
+        store.append_upload(UID, &upload, &now, &mut Cursor::new(rest), 1 << 20).unwrap();
+        assert_eq!(assembled(&store, &upload), data, "a_first: {a_first}");
+    }
+}
