@@ -188,6 +188,16 @@ async fn patch(req: Incoming, store: &Store<SpinKv>, settings: &Settings, limits
                 upload.length, limits.max_part_bytes, appended.offset
             )));
         }
+        // An image is judged by its first chunk as soon as that is stored, so a file
+        // that is no image (or is too many pixels) is refused now, not after its last part.
+        let first = u64::from(upload.chunk_size).min(upload.length);
+        if upload.kind == Kind::Image.as_str() && progress.offset < first && appended.offset >= first && appended.offset < upload.length {
+            let head = store.upload_chunk(upload, 0)?;
+            if let Err(err) = api::check_image(&head, upload.length, (limits.max_image_bytes, "max_resumable_image_bytes"), settings) {
+                store.delete_upload(uid, upload, true)?;
+                return Err(err);
+            }
+        }
         appended.offset
     };
     if at == upload.length && store.upload_result(uid)?.is_none() {

@@ -269,7 +269,8 @@ fn send_in_parts(client: &Client, path: &str, file: &[u8], part: usize) {
 
 #[test]
 fn protocol_refusals_and_termination() {
-    let limits = [("max_upload_part_bytes", "3000"), ("max_resumable_image_bytes", "2500000"), ("max_resumable_dataset_bytes", "20000")];
+    // 1000-byte chunks: parts of 1500 and 2000 bytes end inside chunks, so pieces are used.
+    let limits = [("max_upload_part_bytes", "3000"), ("max_resumable_image_bytes", "2500000"), ("max_resumable_dataset_bytes", "20000"), ("kv_chunk_bytes", "1000")];
     let Some((_host, kv)) = host(&limits) else { return };
     let client = _host.client();
 
@@ -324,7 +325,7 @@ fn protocol_refusals_and_termination() {
     send_in_parts(&client, &path, &photo, 2000);
     let first = expect::json(&client.get(&path), 201);
     let again = create(&client, photo.len(), &metadata("image", "p.jpg", "image/jpeg"));
-    send_in_parts(&client, &again, &photo, 3000);
+    send_in_parts(&client, &again, &photo, 1500);
     assert_eq!(expect::json(&client.get(&again), 200)["id"], first["id"]);
     let single = expect::json(&client.post("/api/images", &photo, "image/jpeg"), 200);
     assert_eq!(single, first, "the same object a single POST answers");
@@ -334,6 +335,11 @@ fn protocol_refusals_and_termination() {
     // single POST refuses them, and nothing of the upload is kept.
     let path = create(&client, 2000, &metadata("image", "x.jpg", "image/jpeg"));
     expect::problem(&patch(&client, &path, 0, &[7u8; 2000]), 415);
+    assert_eq!(client.head_with(&path, &[TUS]).status, 404);
+    // ...and an image is judged as soon as its first chunk is stored, not at its end.
+    let path = create(&client, 2_000_000, &metadata("image", "x.jpg", "image/jpeg"));
+    assert_eq!(patch(&client, &path, 0, &[7u8; 600]).status, 204, "half a chunk: not judged yet");
+    expect::problem(&patch(&client, &path, 600, &[7u8; 600]), 415);
     assert_eq!(client.head_with(&path, &[TUS]).status, 404);
     let bad = b"a,b\n1,2\n3\n";
     let path = create(&client, bad.len(), &metadata("dataset", "x.csv", "text/csv"));
