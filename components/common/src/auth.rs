@@ -37,6 +37,15 @@ pub fn require_token(req: &Incoming) -> Result<(), ApiError> {
     }
 }
 
+/// Refuses a read (`GET`, `HEAD`) without the API token, when one is set: for state
+/// only writers should see, such as a resumable upload's progress.
+pub fn require_token_on_read(req: &Incoming) -> Result<(), ApiError> {
+    match api_token() {
+        Some(token) => token.check(req.header("authorization")).map_err(to_api_error),
+        None => Ok(()),
+    }
+}
+
 /// Refuses a read of stored bytes without a valid signed URL, when signing is on.
 /// Returns the URL's expiry (`None` when signing is off), for [`signed_caching`].
 pub fn require_signature(req: &Incoming) -> Result<Option<u64>, ApiError> {

@@ -1,7 +1,7 @@
 //! `/api/datasets` and `/datasets/{id}`.
 
 use api::range::{self, Wanted};
-use api::{ApiError, Query, rfc3339_utc};
+use api::{ApiError, Query};
 use darkroom_spin::{Incoming, Reply, incoming::random_hex};
 use jobs::dataset::{self, Dataset, Format};
 use futures::StreamExt;
@@ -9,11 +9,7 @@ use serde_json::{Value, json};
 
 /// The API object of a dataset.
 pub fn object(ds: &Dataset) -> Value {
-    json!({
-        "id": ds.id, "format": ds.format, "rows": ds.rows, "bytes": ds.bytes,
-        "created": rfc3339_utc(ds.created_micros), "columns": ds.columns,
-        "url": format!("/datasets/{}", ds.id),
-    })
+    api::dataset_object(ds)
 }
 
 pub fn create(req: Incoming) -> Result<Reply, ApiError> {

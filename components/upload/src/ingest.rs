@@ -118,17 +118,41 @@ fn plan<K: KeyValue>(
 pub async fn ingest(settings: &Settings, file: Validated) -> Result<Stored, ApiError> {
     let Validated { bytes, header, id } = file;
     let store = kv::open_store(settings)?;
-
-    let previous = store.get_record(&id)?;
-    let has_original = store.blob_manifest(&id, BlobKind::Original)?.is_some();
-    if !has_original {
-        store.put_blob(&id, BlobKind::Original, &bytes, header.format.mime())?;
+    let original = Original::find(&store, header, id, bytes.len() as u64)?;
+    if original.created {
+        store.put_blob(&original.id, BlobKind::Original, &bytes, original.header.format.mime())?;
     }
-    let size = bytes.len() as u64;
     drop(bytes);
+    derive(settings, &store, original).await
+}
 
+/// An image whose original is about to be stored (or is stored already), with what the
+/// store held of it before: what [`derive`] needs, whichever way the bytes arrived.
+pub struct Original {
+    pub header: imaging::Header,
+    pub id: String,
+    pub size: u64,
+    /// The original was not stored yet: this upload stores it (answered 201).
+    pub created: bool,
+    previous: Option<ImageRecord>,
+}
+
+impl Original {
+    /// Looks up image `id` before its original is stored.
+    pub fn find<K: KeyValue>(store: &Store<K>, header: imaging::Header, id: String, size: u64) -> Result<Self, ApiError> {
+        let previous = store.get_record(&id)?;
+        let created = store.blob_manifest(&id, BlobKind::Original)?.is_none();
+        Ok(Self { header, id, size, created, previous })
+    }
+}
+
+/// The rest of an upload once its original is stored: the derivative steps, the record
+/// and the listing entry (the same for a single `POST` and a resumable upload).
+pub async fn derive<K: KeyValue>(settings: &Settings, store: &Store<K>, original: Original) -> Result<Stored, ApiError> {
+    let Original { header, id, size, created, previous } = original;
+    let has_original = !created;
     // Only the steps whose output is missing run again: a re-upload repairs, never redoes.
-    let steps = plan(&store, settings, &id, previous.as_ref())?;
+    let steps = plan(store, settings, &id, previous.as_ref())?;
     let outcomes = futures::future::join_all(steps.into_iter().map(Step::run)).await;
 
     // A step that refuses the image (its pixel data is corrupt past a valid header, or

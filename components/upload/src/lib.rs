@@ -1,9 +1,12 @@
 //! `upload`: `POST /api/images` stores originals and runs the derivative steps;
-//! `GET /api/images` lists stored images, newest first.
+//! `GET /api/images` lists stored images, newest first; `/api/uploads` takes files past
+//! the request cap in resumable parts (tus 1.0) and finishes them as those `POST`s do.
 //!
-//! Both live here because Spin routes by path alone, and the two share one path.
+//! The first two live here because Spin routes by path alone, and they share one path;
+//! resumable uploads because they finish through the same ingest.
 
 mod ingest;
+mod resumable;
 
 use api::{ApiError, BodyKind, ImageList, ImageObject, Query};
 use darkroom_spin::{Incoming, Reply, kv, settings};
@@ -15,6 +18,9 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
 }
 
 async fn route(req: Incoming) -> Result<Reply, ApiError> {
+    if req.path() == "/api/uploads" || req.path().starts_with("/api/uploads/") {
+        return Ok(resumable::route(req).await);
+    }
     match req.method() {
         Method::Post => upload(req).await,
         Method::Get | Method::Head => list(&req),

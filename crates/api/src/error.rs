@@ -29,6 +29,9 @@ pub enum ApiError {
     /// 409: the resource's state forbids it (a cancelled job's unit).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// 412: a precondition header the server cannot meet (an unsupported `Tus-Resumable`).
+    #[error("precondition failed: {0}")]
+    PreconditionFailed(String),
     /// 413: too many bytes, pixels or parts; the detail names the limit.
     #[error("payload too large: {0}")]
     PayloadTooLarge(String),
@@ -69,6 +72,7 @@ impl ApiError {
             ApiError::NotFound(_) => 404,
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::Conflict(_) => 409,
+            ApiError::PreconditionFailed(_) => 412,
             ApiError::PayloadTooLarge(_) => 413,
             ApiError::UnsupportedMediaType(_) => 415,
             ApiError::RangeNotSatisfiable { .. } => 416,
@@ -99,6 +103,9 @@ impl ApiError {
                 format!("this resource allows {allowed}"),
             ),
             ApiError::Conflict(d) => ("conflict", "Conflict", d.clone()),
+            ApiError::PreconditionFailed(d) => {
+                ("precondition-failed", "Precondition failed", d.clone())
+            }
             ApiError::PayloadTooLarge(d) => ("payload-too-large", "Payload too large", d.clone()),
             ApiError::UnsupportedMediaType(d) => (
                 "unsupported-media-type",

@@ -4,6 +4,7 @@
 //!
 //! | module | what it holds |
 //! |---|---|
+//! | [`datasets`] | [`dataset_object`]: a dataset's API JSON |
 //! | [`error`] | [`ApiError`]: one variant per cause, its status, `From` imaging / store / vectors errors |
 //! | [`problem`] | [`Problem`]: the RFC 9457 `application/problem+json` body |
 //! | [`images`] | [`ImageObject`], [`ImageList`], [`ImageBatch`] (API.md's image JSON) |
@@ -13,6 +14,7 @@
 //! | [`multipart`] | [`body_kind`], [`parse_multipart`] |
 //! | [`query`] | [`Query`]: typed `size`, `k`, `limit`, `cursor` |
 //! | [`upload`] | [`validate_upload`]: the checks before anything is stored |
+//! | [`tus`] | the tus 1.0 headers (`Tus-Resumable`, `Upload-Metadata`, offsets) and resumable-upload limits |
 //! | [`time`] | RFC 3339 from microseconds |
 //!
 //! ```
@@ -34,6 +36,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod datasets;
 pub mod error;
 pub mod images;
 pub mod multipart;
@@ -44,8 +47,10 @@ pub mod search;
 pub mod settings;
 pub mod steps;
 pub mod time;
+pub mod tus;
 pub mod upload;
 
+pub use datasets::dataset_object;
 pub use error::ApiError;
 pub use images::{
     ImageBatch, ImageList, ImageObject, ImageUrls, ThumbnailObject, VariantObject, VectorObject,
@@ -62,4 +67,4 @@ pub use steps::{
     VectorizeStepResult,
 };
 pub use time::rfc3339_utc;
-pub use upload::{supported_formats, validate_upload};
+pub use upload::{check_image, supported_formats, validate_upload};

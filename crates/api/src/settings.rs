@@ -140,8 +140,8 @@ impl Settings {
     }
 }
 
-struct Var<'a, F> {
-    lookup: &'a F,
+pub(crate) struct Var<'a, F> {
+    pub(crate) lookup: &'a F,
 }
 
 impl<F: Fn(&str) -> Option<String>> Var<'_, F> {
@@ -151,7 +151,7 @@ impl<F: Fn(&str) -> Option<String>> Var<'_, F> {
             .filter(|v| !v.is_empty())
     }
 
-    fn int<T: TryFrom<u64>>(
+    pub(crate) fn int<T: TryFrom<u64>>(
         &self,
         name: &'static str,
         default: u64,

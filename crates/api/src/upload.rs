@@ -9,24 +9,39 @@ pub fn validate_upload(
     bytes: &[u8],
     settings: &Settings,
 ) -> Result<(imaging::Header, String), ApiError> {
-    if bytes.is_empty() {
+    let header = check_image(
+        bytes,
+        bytes.len() as u64,
+        (settings.max_upload_bytes, "max_upload_bytes"),
+        settings,
+    )?;
+    Ok((header, store::content_id(bytes)))
+}
+
+/// The checks of [`validate_upload`] on the first bytes `head` of a file of `size`
+/// bytes whose cap is `max` (its value and variable name): a resumable upload is checked
+/// on its first chunk, where every supported format's header sits, without the rest.
+pub fn check_image(
+    head: &[u8],
+    size: u64,
+    (max, limit): (u64, &str),
+    settings: &Settings,
+) -> Result<imaging::Header, ApiError> {
+    if size == 0 {
         return Err(ApiError::UnsupportedMediaType(format!(
             "the body is empty; send a supported image ({})",
             supported_formats()
         )));
     }
-    if bytes.len() as u64 > settings.max_upload_bytes {
+    if size > max {
         return Err(ApiError::PayloadTooLarge(format!(
-            "the file is {} bytes, more than max_upload_bytes ({})",
-            bytes.len(),
-            settings.max_upload_bytes
+            "the file is {size} bytes, more than {limit} ({max})"
         )));
     }
-    if imaging::sniff(bytes).is_none() {
+    if imaging::sniff(head).is_none() {
         return Err(imaging::Error::Unsupported.into());
     }
-    let header = imaging::read_header(bytes, &settings.imaging_limits())?;
-    Ok((header, store::content_id(bytes)))
+    Ok(imaging::read_header(head, &settings.imaging_limits())?)
 }
 
 /// `jpeg, png, ...`: the accepted formats, for problem details.

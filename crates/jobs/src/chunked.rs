@@ -54,9 +54,17 @@ pub struct ChunkWriter<'a, K: KeyValue> {
     size: u64,
     whole: Sha256,
     chunk_sha: Vec<String>,
+    /// The chunks are stored already (a resumable upload's parts): hash, never write.
+    in_place: bool,
 }
 
 impl<'a, K: KeyValue> ChunkWriter<'a, K> {
+    /// A writer over bytes already stored at `key(n)` in chunks of `chunk_size`: it
+    /// hashes them as [`new`](Self::new) would, and writes and removes nothing.
+    pub fn in_place(kv: &'a K, chunk_size: u32, key: impl Fn(u32) -> Result<String> + 'a) -> Self {
+        Self { in_place: true, ..Self::new(kv, chunk_size, key) }
+    }
+
     pub fn new(kv: &'a K, chunk_size: u32, key: impl Fn(u32) -> Result<String> + 'a) -> Self {
         let chunk_size = chunk_size.max(1) as usize;
         Self {
@@ -68,6 +76,7 @@ impl<'a, K: KeyValue> ChunkWriter<'a, K> {
             size: 0,
             whole: Sha256::new(),
             chunk_sha: Vec::new(),
+            in_place: false,
         }
     }
 
@@ -89,7 +98,9 @@ impl<'a, K: KeyValue> ChunkWriter<'a, K> {
         if self.buf.is_empty() {
             return Ok(());
         }
-        self.kv.set(&(self.key)(self.written)?, &self.buf)?;
+        if !self.in_place {
+            self.kv.set(&(self.key)(self.written)?, &self.buf)?;
+        }
         self.chunk_sha.push(chunk_digest(&self.buf));
         self.written += 1;
         self.buf.clear();
@@ -108,6 +119,9 @@ impl<'a, K: KeyValue> ChunkWriter<'a, K> {
 
     /// Removes every chunk written so far (best effort): an ingest that failed leaves nothing.
     pub fn abort(&self) {
+        if self.in_place {
+            return;
+        }
         for n in 0..self.written {
             if let Ok(key) = (self.key)(n) {
                 let _ = self.kv.delete(&key);
@@ -151,6 +165,7 @@ impl<'a, K: KeyValue> ValueWriter<'a, K> {
             digest: None,
             dims: None,
             made_from: None,
+            parts: None,
         };
         self.kv.set(
             &format!("{}/m", self.prefix),

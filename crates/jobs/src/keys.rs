@@ -31,6 +31,10 @@ pub fn dataset_record(id: &str) -> Result<String> {
 pub fn dataset_index(id: &str) -> Result<String> {
     checked(format!("ds/{}/idx", hex_id(id, 64)?))
 }
+/// `dsc/{upload}`: the base of an upload's dataset chunks (`{base}/{n}`).
+pub fn dataset_chunks(upload: &str) -> Result<String> {
+    checked(format!("dsc/{}", hex_id(upload, 32)?))
+}
 pub fn dataset_chunk(upload: &str, n: u32) -> Result<String> {
     checked(format!("dsc/{}/{n}", hex_id(upload, 32)?))
 }

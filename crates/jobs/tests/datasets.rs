@@ -210,3 +210,32 @@ fn a_store_fault_mid_ingest_leaves_nothing() {
         assert!(kv.get_keys().unwrap().is_empty());
     }
 }
+
+#[test]
+fn a_dataset_already_in_chunks_is_ingested_in_place_like_a_streamed_one() {
+    // What a resumable upload leaves: the bytes as dsc/{upload}/{n}, in chunk-size pieces.
+    let rows = common::sales(500, 3);
+    let bytes = common::sales_csv(&rows);
+    let streamed = MemoryKv::new();
+    let (expected, _) = ingest(&streamed, &bytes, Format::Csv).unwrap();
+
+    let kv = MemoryKv::new();
+    for (n, chunk) in bytes.chunks(1000).enumerate() {
+        kv.set(&jobs::keys::dataset_chunk(UPLOAD, n as u32).unwrap(), chunk).unwrap();
+    }
+    let before = kv.writes();
+    let at = 1_700_000_000_000_000;
+    let (ds, created) = dataset::ingest_stored(&kv, &bytes[..], Format::Csv, UPLOAD, &limits(), at).unwrap();
+    assert!(created);
+    assert_eq!(ds, expected, "the same record, chunk digests and index");
+    assert_eq!(kv.writes() - before, 3, "record, index and listing only: no chunk rewritten");
+    assert_eq!(ds.chunk(&kv, 2).unwrap(), bytes[2000..3000], "chunks read back checked against their digests");
+
+    // Refused in place: the chunks stay for their owner, nothing else is written.
+    let bad = b"a,b\n1,2\n3\n".to_vec();
+    let kv = MemoryKv::new();
+    kv.set(&jobs::keys::dataset_chunk(UPLOAD, 0).unwrap(), &bad).unwrap();
+    let err = dataset::ingest_stored(&kv, &bad[..], Format::Csv, UPLOAD, &limits(), at).unwrap_err();
+    assert!(matches!(err, Error::BadData { line: 3, .. }), "{err:?}");
+    assert_eq!(kv.keys(), vec![jobs::keys::dataset_chunk(UPLOAD, 0).unwrap()]);
+}

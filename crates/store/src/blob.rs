@@ -65,6 +65,11 @@ pub struct BlobManifest {
     /// store a different effect under the same name can be told apart from a retry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub made_from: Option<String>,
+    /// The key base the chunks live under when it is not the blob's own: an original
+    /// assembled by a resumable upload keeps the upload's parts as its chunks
+    /// ([`Store::adopt_blob`]), so completing an upload copies nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parts: Option<String>,
 }
 
 impl BlobManifest {
@@ -126,6 +131,39 @@ impl<K: KeyValue> Store<K> {
         self.get_at(&keys::blob_base(id, kind)?)
     }
 
+    /// Commits blob `kind` of image `id` over chunks already stored under `parts` (a
+    /// resumable upload's, `{parts}/{n}`, each `chunk_size` long but the last), whose
+    /// whole is `size` bytes hashing to `sha256` and `digest` ([`Store::hash_upload`]):
+    /// the manifest is the only write. The caller has read the chunks to hash them; every
+    /// read checks each chunk's length and [`get_blob`](Self::get_blob) the digest, as for
+    /// any blob.
+    pub fn adopt_blob(
+        &self,
+        id: &str,
+        kind: BlobKind,
+        parts: &str,
+        (size, chunk_size): (u64, u32),
+        (sha256, digest): (&str, &str),
+        content_type: &str,
+    ) -> Result<BlobManifest> {
+        let manifest = BlobManifest {
+            size,
+            chunks: u32::try_from(size.div_ceil(u64::from(chunk_size.max(1))))
+                .map_err(|_| Error::TooLarge)?,
+            chunk_size,
+            content_type: content_type.to_owned(),
+            sha256: sha256.to_owned(),
+            digest: Some(digest.to_owned()),
+            dims: None,
+            made_from: None,
+            parts: Some(parts.to_owned()),
+        };
+        manifest.validate()?;
+        keys::base_chunk(parts, manifest.chunks)?;
+        self.kv.set(&keys::manifest(id, kind)?, &to_json(&manifest))?;
+        Ok(manifest)
+    }
+
     /// Bytes `range` of blob `kind` of image `id` whose committed manifest is `manifest`
     /// (clamped to its size), reading only the chunks that hold them: a ranged download
     /// of a 50 MB original reads a megabyte, not the file. Each chunk read is checked for
@@ -159,7 +197,7 @@ impl<K: KeyValue> Store<K> {
     /// chunk is `chunk_size` long but the last, which holds the rest. A missing chunk or a
     /// wrong length is damage ([`Error::Corrupt`]): the manifest is written after them.
     fn chunk_at(&self, base: &str, manifest: &BlobManifest, n: u32) -> Result<Vec<u8>> {
-        let key = keys::base_chunk(base, n)?;
+        let key = keys::base_chunk(manifest.parts.as_deref().unwrap_or(base), n)?;
         let chunk = self
             .kv
             .get(&key)?
@@ -197,6 +235,7 @@ impl<K: KeyValue> Store<K> {
             digest: Some(fast_digest(bytes)),
             dims,
             made_from: made_from.map(str::to_owned),
+            parts: None,
         };
         let previous = self.manifest_at(base).ok().flatten();
         if previous

@@ -17,7 +17,12 @@ pub fn content_id(bytes: &[u8]) -> String {
 /// against damaged or mismatched chunks, not against an attacker: only darkroom writes
 /// the store, and ids (what content addressing relies on) stay SHA-256.
 pub fn fast_digest(bytes: &[u8]) -> String {
-    format!("xxh3:{:016x}", xxhash_rust::xxh3::xxh3_64(bytes))
+    xxh3_digest(xxhash_rust::xxh3::xxh3_64(bytes))
+}
+
+/// A [`fast_digest`] from its XXH3-64 (e.g. of a streamed hash).
+pub(crate) fn xxh3_digest(hash: u64) -> String {
+    format!("xxh3:{hash:016x}")
 }
 
 /// Whether `bytes` match `digest`: a [`fast_digest`] (`xxh3:` prefix), or a bare

@@ -16,6 +16,7 @@
 //! | [`derived`] | [`Derived`] blobs of an image: variants and cached renders |
 //! | [`record`] | [`ImageRecord`] and its thumbnail / vector parts |
 //! | [`listing`] | `ensure_listed`, `list` and its [`Page`] |
+//! | [`resumable`] | resumable uploads: [`Upload`], its [`Progress`], parts that become a blob's chunks |
 //! | [`store`] | [`Store`]: construction, `delete_image`, `has_original`, `orphan_chunks` |
 //! | [`segments`] | packed vector segments: [`Snapshot`](segments::Snapshot), `scan_vectors`, `compact_vectors` |
 //! | [`error`] | [`Error`] |
@@ -52,6 +53,7 @@ pub mod kv;
 pub mod listing;
 pub mod memory;
 pub mod record;
+pub mod resumable;
 pub mod segments;
 pub mod store;
 #[cfg(any(test, feature = "testkit"))]
@@ -65,4 +67,5 @@ pub use kv::KeyValue;
 pub use listing::Page;
 pub use memory::MemoryKv;
 pub use record::{ImageRecord, Placeholder, ThumbInfo, VariantInfo, VectorInfo};
+pub use resumable::{Appended, Progress, Upload, is_valid_upload_id};
 pub use store::Store;

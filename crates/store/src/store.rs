@@ -53,6 +53,12 @@ impl<K: KeyValue> Store<K> {
         if doomed.is_empty() {
             return Ok(false);
         }
+        // An original adopted from a resumable upload keeps its chunks under the
+        // upload's base: they go after the manifests, with the image's own chunks.
+        let adopted = match self.blob_manifest(id, BlobKind::Original) {
+            Ok(Some(m)) => m.parts.clone().map(|base| (base, m.chunks)),
+            _ => None,
+        };
         let manifests: Vec<String> = BlobKind::ALL
             .iter()
             .map(|&kind| keys::manifest(id, kind))
@@ -70,6 +76,11 @@ impl<K: KeyValue> Store<K> {
         });
         for key in &doomed {
             self.kv.delete(key)?;
+        }
+        if let Some((base, chunks)) = adopted {
+            for n in 0..chunks {
+                self.kv.delete(&keys::base_chunk(&base, n)?)?;
+            }
         }
         let is_vector = |k: &String| {
             keys::parse_manifest(k).is_some_and(|(_, kind)| kind == BlobKind::Vector)

@@ -85,6 +85,33 @@ impl Client {
         self.delete_with(path, &[])
     }
 
+    /// `HEAD` with extra request headers.
+    pub fn head_with(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut request = self.agent.head(self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        finish("HEAD", path, request.call())
+    }
+
+    /// `OPTIONS` with extra request headers.
+    pub fn options_with(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut request = self.agent.options(self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        finish("OPTIONS", path, request.call())
+    }
+
+    /// `PATCH` a body with extra request headers (the Content-Type among them).
+    pub fn patch_with(&self, path: &str, body: &[u8], headers: &[(&str, &str)]) -> Reply {
+        let mut request = self.agent.patch(self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        finish("PATCH", path, request.send(body))
+    }
+
     /// `DELETE` with extra request headers.
     pub fn delete_with(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
         let mut request = self.agent.delete(self.url(path));

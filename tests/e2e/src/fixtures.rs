@@ -36,6 +36,20 @@ pub fn photo(width: u32, height: u32, seed: u64) -> RgbImage {
     imaging::testkit::synthetic_photo(width, height, seed)
 }
 
+/// Gradients under strong per-pixel grain (±24 per channel): a JPEG of it stays large at
+/// high quality (8660×5773 at quality 90 is about 40 MB), for uploads past request caps.
+pub fn grainy(width: u32, height: u32, seed: u64) -> RgbImage {
+    let mut x = seed | 1;
+    RgbImage::from_fn(width, height, |px, py| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let noise = |shift: u32| ((x >> shift) % 48) as i32 - 24;
+        let base = [(px * 255 / width) as i32, (py * 255 / height) as i32, ((px + py) % 256) as i32];
+        image::Rgb([0, 1, 2].map(|c| (base[c] + noise(8 * c as u32)).clamp(0, 255) as u8))
+    })
+}
+
 /// JPEG bytes of `img` at `quality`.
 pub fn jpeg(img: &RgbImage, quality: u8) -> Vec<u8> {
     imaging::testkit::encode(img, imaging::Format::Jpeg, quality)

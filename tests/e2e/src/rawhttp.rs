@@ -147,3 +147,21 @@ fn dechunk(mut raw: &[u8]) -> Vec<u8> {
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
+
+/// Sends `method path` declaring a `Content-Length` of `declared` bytes, writes only
+/// `body` (fewer), and drops the connection: a client whose network fails mid-request.
+/// Nothing is read back.
+pub fn cut_request(base: &str, method: &str, path: &str, headers: &[(&str, &str)], declared: u64, body: &[u8]) -> std::io::Result<()> {
+    let authority = base.strip_prefix("http://").unwrap_or(base).trim_end_matches('/');
+    let mut stream = TcpStream::connect(authority)?;
+    stream.set_write_timeout(Some(Duration::from_secs(30)))?;
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Length: {declared}\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body)?;
+    stream.flush()?;
+    stream.shutdown(std::net::Shutdown::Both)
+}

@@ -222,3 +222,95 @@ fn a_bad_token_prints_the_problem_and_fails() {
     let good = darkroom(host.url(), &["--token", "s3cret-token", "dataset", "upload", &csv]);
     assert_eq!((good.code, field(&good.out, "rows")), (0, "50"), "{good}");
 }
+
+/// A TCP relay to `target` that drops the connection once, after `cut_after` request
+/// bytes have gone through it (mid-body of a `PATCH`): a network failing mid-upload.
+/// Answers its URL and a flag set once the cut has happened.
+fn cutting_relay(target: &str, cut_after: u64) -> (String, std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let target = target.trim_start_matches("http://").to_owned();
+    let cut = Arc::new(AtomicBool::new(false));
+    let flag = cut.clone();
+    let forwarded = Arc::new(AtomicU64::new(0));
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { break };
+            let Ok(server) = TcpStream::connect(&target) else { break };
+            let (flag, forwarded) = (flag.clone(), forwarded.clone());
+            let (mut from_client, mut to_server) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            let (mut from_server, mut to_client) = (server, client);
+            std::thread::spawn(move || {
+                let mut buf = vec![0u8; 64 * 1024];
+                while let Ok(n) = from_client.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    let total = forwarded.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
+                    if total > cut_after && !flag.swap(true, Ordering::Relaxed) {
+                        let _ = to_server.shutdown(Shutdown::Both);
+                        let _ = from_client.shutdown(Shutdown::Both);
+                        return;
+                    }
+                    if to_server.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+                let _ = to_server.shutdown(Shutdown::Write);
+            });
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut from_server, &mut to_client);
+                let _ = to_client.shutdown(Shutdown::Both);
+            });
+        }
+    });
+    (url, cut)
+}
+
+#[test]
+fn large_files_go_in_resumable_parts_and_resume_after_a_dropped_connection() {
+    if skip("large_files_go_in_resumable_parts_and_resume_after_a_dropped_connection") {
+        return;
+    }
+    use sha2::{Digest, Sha256};
+    let host = host(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    // A 20 MB CSV: three parts; the connection drops 12 MB in, inside the second.
+    let mut csv = format!("run,n,label\n{},0,start\n", fixtures::run_nonce()).into_bytes();
+    let mut i = 1u64;
+    while csv.len() < 20_000_000 {
+        csv.extend(format!("{i},{},\"label, {i}\"\n", i * 7).bytes());
+        i += 1;
+    }
+    let path = dir.path().join("big.csv");
+    std::fs::write(&path, &csv).unwrap();
+    let (relay, cut) = cutting_relay(host.url(), 12_000_000);
+    let ran = darkroom(&relay, &["dataset", "upload", path.to_str().unwrap()]);
+    assert_eq!(ran.code, 0, "{ran}");
+    assert!(cut.load(std::sync::atomic::Ordering::Relaxed), "the relay dropped a connection mid-upload");
+    let id = field(&ran.out, "id").to_owned();
+    assert_eq!(id, hex::encode(Sha256::digest(&csv)), "{ran}");
+    assert_eq!(field(&ran.out, "status"), "created", "{ran}");
+    assert_eq!(field(&ran.out, "rows"), (i).to_string(), "{ran}");
+    let client = host.client();
+    let back = client.get(&format!("/datasets/{id}"));
+    assert!(back.status == 200 && back.body == csv, "the dataset differs from the file\n{back}");
+
+    // An image past the threshold: the same summary as a single POST's.
+    let img = fixtures::grainy(4000, 3000, fixtures::seed(9090));
+    let jpeg = fixtures::jpeg(&img, 92);
+    assert!(jpeg.len() as u64 > darkroom_cli::resumable::THRESHOLD, "{} bytes", jpeg.len());
+    let file = dir.path().join("big.jpg");
+    std::fs::write(&file, &jpeg).unwrap();
+    let ran = darkroom(host.url(), &["upload", file.to_str().unwrap()]);
+    assert_eq!(ran.code, 0, "{ran}");
+    let image_id = hex::encode(Sha256::digest(&jpeg));
+    assert!(ran.out.contains(&image_id) && ran.out.contains("created"), "{ran}");
+    let object = expect::json(&client.get(&format!("/api/images/{image_id}")), 200);
+    assert!(object["thumbnail"]["width"].is_u64(), "{object}");
+    assert_eq!(client.get(&format!("/images/{image_id}")).body, jpeg);
+}

@@ -65,6 +65,23 @@ impl Client {
         checked(response)
     }
 
+    /// A resumable-upload request (`POST`, `HEAD`, `PATCH` on `/api/uploads`) with the
+    /// tus headers given: a 2xx answer, or the problem.
+    pub fn tus(&self, method: &str, path: &str, headers: &[(&str, String)], body: &[u8]) -> Result<Response<Body>> {
+        let url = self.url(path);
+        let mut all: Vec<(&str, String)> = vec![("tus-resumable", "1.0.0".to_owned())];
+        all.extend(headers.iter().cloned());
+        if let Some(token) = &self.token {
+            all.push(("authorization", format!("Bearer {token}")));
+        }
+        let response = match method {
+            "HEAD" => all.iter().fold(self.agent.head(url), |r, (n, v)| r.header(*n, v)).call(),
+            "PATCH" => all.iter().fold(self.agent.patch(url), |r, (n, v)| r.header(*n, v)).send(body),
+            _ => all.iter().fold(self.agent.post(url), |r, (n, v)| r.header(*n, v)).send(body),
+        };
+        checked(response.map_err(|e| self.transport(path, e))?)
+    }
+
     pub fn post_json(&self, path: &str, body: &Value, accept: &str) -> Result<Response<Body>> {
         self.post(path, body.to_string(), "application/json", accept)
     }

@@ -1,4 +1,5 @@
-//! `darkroom dataset upload FILE`: streams the file to `POST /api/datasets`.
+//! `darkroom dataset upload FILE`: streams the file to `POST /api/datasets`, or in
+//! resumable parts past [`crate::resumable::THRESHOLD`].
 
 use crate::Io;
 use crate::args::DatasetFormat;
@@ -14,6 +15,10 @@ pub fn upload(client: &Client, file: &Path, format: Option<DatasetFormat>) -> Re
         Error::Usage(format!("{}: say --format csv or --format ndjson (the extension does not tell)", file.display()))
     })?;
     let body = std::fs::File::open(file).map_err(|source| Error::File { path: file.to_owned(), source })?;
+    // Past the request cap of some platforms: in resumable parts.
+    if body.metadata().map_or(0, |m| m.len()) > crate::resumable::THRESHOLD {
+        return crate::resumable::upload(client, file, "dataset", format.content_type());
+    }
     // A File body is sent with its Content-Length, streamed from disk.
     let response = client.post("/api/datasets", body, format.content_type(), "application/json")?;
     let created = response.status().as_u16() == 201;

@@ -14,6 +14,7 @@ pub mod dataset;
 pub mod error;
 pub mod job;
 pub mod output;
+pub mod resumable;
 pub mod upload;
 
 use args::{Cli, Command, DatasetCommand, JobCommand};

@@ -1,4 +1,5 @@
-//! `darkroom upload DIR|FILE...`: a few uploads at once, a progress bar, a summary table.
+//! `darkroom upload DIR|FILE...`: a few uploads at once, a progress bar, a summary table;
+//! files past [`crate::resumable::THRESHOLD`] in resumable parts.
 
 use crate::client::{Client, json_body};
 use crate::error::{Error, Result};
@@ -85,6 +86,11 @@ fn upload_one(client: &Client, path: &Path) -> Uploaded {
     let file = File::open(path).map_err(|source| Error::File { path: path.to_owned(), source });
     let bytes = file.as_ref().ok().and_then(|f| f.metadata().ok()).map_or(0, |m| m.len());
     let outcome = file.and_then(|file| {
+        if bytes > crate::resumable::THRESHOLD {
+            let (image, created) = crate::resumable::upload(client, path, "image", "application/octet-stream")?;
+            let id = image["id"].as_str().ok_or_else(|| Error::Protocol { url: client.url("/api/uploads"), message: format!("no id in {image}") })?;
+            return Ok((id.to_owned(), created));
+        }
         let response = client.post("/api/images", file, "application/octet-stream", "application/json")?;
         let created = response.status().as_u16() == 201;
         let url = client.url("/api/images");

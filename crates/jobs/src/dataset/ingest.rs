@@ -47,10 +47,52 @@ pub fn ingest<K: KeyValue, R: Read>(
     limits: &IngestLimits,
     created_micros: u64,
 ) -> Result<(Dataset, bool)> {
+    ingest_chunks(kv, body, format, upload, limits, created_micros, false)
+}
+
+/// [`ingest`] of a body already stored as the chunks `dsc/{upload}/{n}` of
+/// `limits.chunk_size` bytes (a resumable upload's parts, which `body` reads back): the
+/// same checks, limits and answer, and the chunks become the dataset's without being
+/// written again. A refused body's chunks stay where they are, for their owner to remove.
+pub fn ingest_stored<K: KeyValue, R: Read>(
+    kv: &K,
+    body: R,
+    format: Format,
+    upload: &str,
+    limits: &IngestLimits,
+    created_micros: u64,
+) -> Result<(Dataset, bool)> {
+    ingest_chunks(kv, body, format, upload, limits, created_micros, true)
+}
+
+fn ingest_chunks<K: KeyValue, R: Read>(
+    kv: &K,
+    body: R,
+    format: Format,
+    upload: &str,
+    limits: &IngestLimits,
+    created_micros: u64,
+    in_place: bool,
+) -> Result<(Dataset, bool)> {
     keys::dataset_chunk(upload, 0)?;
-    let writer = ChunkWriter::new(kv, limits.chunk_size, move |n| {
-        keys::dataset_chunk(upload, n)
-    });
+    let key = move |n| keys::dataset_chunk(upload, n);
+    let writer = if in_place {
+        ChunkWriter::in_place(kv, limits.chunk_size, key)
+    } else {
+        ChunkWriter::new(kv, limits.chunk_size, key)
+    };
+    ingest_into(kv, body, writer, format, upload, limits, created_micros)
+}
+
+fn ingest_into<'a, K: KeyValue, R: Read>(
+    kv: &'a K,
+    body: R,
+    writer: ChunkWriter<'a, K>,
+    format: Format,
+    upload: &str,
+    limits: &IngestLimits,
+    created_micros: u64,
+) -> Result<(Dataset, bool)> {
     let tee = Tee::new(body, writer, limits, format == Format::Csv);
     let (parsed, tee) = match format {
         Format::Csv => parse_csv(tee, limits),

@@ -4,7 +4,7 @@
 mod ingest;
 mod rows;
 
-pub use ingest::{IngestLimits, ingest, is_number};
+pub use ingest::{IngestLimits, ingest, ingest_stored, is_number};
 pub use rows::{Rows, read_rows};
 
 use crate::{Error, Result, chunked, keys};

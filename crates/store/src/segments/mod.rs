@@ -218,6 +218,7 @@ impl<K: KeyValue> Store<K> {
             digest: None,
             dims: None,
             made_from: None,
+            parts: None,
         };
         for (n, chunk) in bytes.chunks(self.chunk_size as usize).enumerate() {
             self.kv.set(&keys::segment_chunk(&hash, n as u32)?, chunk)?;

@@ -5,5 +5,6 @@ mod catalog;
 mod delete;
 mod derived;
 mod listing;
+mod resumable;
 mod segments;
 mod util;
