@@ -80,7 +80,7 @@ if [[ $mode == no-chaining || ( $mode == all && $# -eq 0 && -z "${BASE_URL:-}" )
     [[ $status -ne 0 ]] || status=$step
 fi
 # The e2e binaries of the first run again, every host's `default` store on Redis.
-if [[ $redis -eq 1 && $mode != no-chaining && $# -eq 0 && -z "${BASE_URL:-}" ]]; then
+if [[ $redis -eq 1 && $mode != no-chaining && $mode != contract && $# -eq 0 && -z "${BASE_URL:-}" ]]; then
     runtime_config="$REDIS_DIR/runtime-config.toml"
     printf '[key_value_store.default]\ntype = "redis"\nurl = "%s"\n' "$REDIS_URL" >"$runtime_config"
     echo "==> redis: DARKROOM_E2E_RUNTIME_CONFIG=$runtime_config" | tee -a "$logfile"
@@ -137,7 +137,7 @@ awk '
     }
     /^[[:space:]]+Doc-tests / { runner = prefix $2 ": doc-tests"; next }
     /^test result:/ { sub(/^test result: /, ""); printf "  %-44s %s\n", runner, $0 }
-    /^[0-9]+ passed.* in [0-9.]+s$/ { printf "  %-44s %s\n", runner, $0 }
+    /^[0-9]+ passed.* in [0-9.]+s( \([0-9:]+\))?$/ { printf "  %-44s %s\n", runner, $0 }
 ' "$logfile"
 if [[ $status -ne 0 ]]; then
     echo "==> FAILED (exit status $status)"
