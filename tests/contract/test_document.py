@@ -177,3 +177,19 @@ def test_every_status_the_api_maps_is_documented_somewhere():
     missing = statuses - {"405", "429", "500"} - documented
     assert not missing, missing
     assert "MethodNotAllowed" in document()["components"]["responses"]
+
+
+def test_web_routes_become_strict_once_the_web_component_exists(tmp_path, monkeypatch):
+    """With a `web` component in the manifest, its three routes must be there and served
+    by it: the allowance for a manifest without one ends."""
+    text = (ROOT / "spin.toml").read_text(encoding="utf-8")
+    web = '\n[[trigger.http]]\nroute = "/"\ncomponent = "web"\n\n[component.web]\nsource = "web.wasm"\n'
+    (tmp_path / "spin.toml").write_text(text + web, encoding="utf-8")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    assert has_web("spin.toml")
+    assert served_paths("spin.toml")["/"] == WEB_COMPONENT
+    # `/assets/{file}` and `/api/openapi.json` are documented but not routed: both fail.
+    with pytest.raises(AssertionError, match="does not serve"):
+        test_every_documented_path_is_served("spin.toml")
+    with pytest.raises(AssertionError, match="/api/openapi.json|/assets"):
+        test_web_routes("spin.toml")
