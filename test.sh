@@ -8,6 +8,9 @@
 #                             on SQLite and then on Redis
 #   ./test.sh --no-redis      skip the second end-to-end run (on Redis)
 #   ./test.sh --redis-only    only the end-to-end run on Redis (binaries of an earlier run)
+#   ./test.sh --contract      only the OpenAPI contract: docs/openapi.json's checks and a bounded
+#                             schemathesis run against the test host (tests/contract)
+#   ./test.sh --no-contract   skip the contract step of the full run
 #   ./test.sh --no-chaining   only the no-chaining step: the skeleton, jobs and image-jobs suites
 #                             on spin.no-chaining.toml (steps over HTTP through the host's own
 #                             listener, docs/deploy.md); skipped in a run with BASE_URL or -- ARGS
@@ -19,7 +22,9 @@
 # installed when missing) then serves a second run of the end-to-end binaries with every
 # host's `default` store on Redis (DARKROOM_E2E_RUNTIME_CONFIG, a database per host); it
 # also serves the host's own Redis tests (DARKROOM_TEST_REDIS_URL). Last, deploy/spinkube/
-# is validated (tests/deploy, pytest in target/venv-deploy).
+# is validated (tests/deploy, pytest in target/venv-deploy), and the OpenAPI contract is
+# checked (tests/contract, pytest in target/venv-contract): the document against its YAML
+# source, OpenAPI 3.1 and the manifests' routes, then schemathesis against the test host.
 # Set BASE_URL to point the end-to-end suite at a running darkroom instead (no Redis run).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -27,6 +32,7 @@ source scripts/lib.sh
 
 build=1
 redis=1
+contract=1
 packages=()
 # all: the workspace's tests then the no-chaining step; e2e, no-chaining: only that.
 mode=all
@@ -37,7 +43,9 @@ while [[ $# -gt 0 ]]; do
         --no-chaining) mode=no-chaining ;;
         --no-redis) redis=0 ;;
         --redis-only) mode=redis-only ;;
-        -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+        --contract) mode=contract ;;
+        --no-contract) contract=0 ;;
+        -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
         --) shift; break ;;
         *) die "unknown option $1 (see --help)" ;;
     esac
@@ -51,7 +59,7 @@ fi
 
 logfile="$(mktemp "${TMPDIR:-/tmp}/darkroom-test.XXXXXX")"
 trap 'stop_redis; rm -f "$logfile"' EXIT
-if [[ $mode != no-chaining ]]; then
+if [[ $mode != no-chaining && $mode != contract ]]; then
     start_redis
     export DARKROOM_TEST_REDIS_URL="$REDIS_URL"
 fi
@@ -72,7 +80,7 @@ if [[ $mode == no-chaining || ( $mode == all && $# -eq 0 && -z "${BASE_URL:-}" )
     [[ $status -ne 0 ]] || status=$step
 fi
 # The e2e binaries of the first run again, every host's `default` store on Redis.
-if [[ $redis -eq 1 && $mode != no-chaining && $# -eq 0 && -z "${BASE_URL:-}" ]]; then
+if [[ $redis -eq 1 && $mode != no-chaining && $mode != contract && $# -eq 0 && -z "${BASE_URL:-}" ]]; then
     runtime_config="$REDIS_DIR/runtime-config.toml"
     printf '[key_value_store.default]\ntype = "redis"\nurl = "%s"\n' "$REDIS_URL" >"$runtime_config"
     echo "==> redis: DARKROOM_E2E_RUNTIME_CONFIG=$runtime_config" | tee -a "$logfile"
@@ -97,6 +105,21 @@ if [[ $mode == all && $# -eq 0 ]]; then
     target/venv-deploy/bin/python -m pytest -q -rs -p no:cacheprovider tests/deploy 2>&1 | tee -a "$logfile"
     [[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
 fi
+# The OpenAPI contract (tests/contract): the document's checks, then schemathesis against
+# the test host binary `cargo test --release` built (a `--contract` run builds it the
+# same way, so no second wasmtime build with other features).
+if [[ $mode == contract || ( $mode == all && $contract -eq 1 && $# -eq 0 && -z "${BASE_URL:-}" ) ]]; then
+    if [[ $mode == contract ]]; then
+        cargo test --release --no-run 2>&1 | tail -n 3
+    fi
+    ensure_requirements_venv target/venv-contract tests/contract/requirements.txt
+    echo "==> contract" | tee -a "$logfile"
+    echo "     Running pytest (tests/contract)" | tee -a "$logfile"
+    started=$SECONDS
+    target/venv-contract/bin/python -m pytest -q -rs -s -p no:cacheprovider tests/contract 2>&1 | tee -a "$logfile"
+    [[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
+    log "contract tests took $((SECONDS - started)) s"
+fi
 set -e
 
 # One line per test runner: which binary, and cargo's own summary of it.
@@ -106,6 +129,7 @@ awk '
     /^==> no-chaining/ { prefix = "no-chaining " }
     /^==> redis/ { prefix = "redis " }
     /^==> deploy/ { prefix = "deploy " }
+    /^==> contract/ { prefix = "contract " }
     /^[[:space:]]+Running / {
         line = $0; sub(/^[[:space:]]+Running /, "", line)
         bin = line; sub(/^.*\//, "", bin); sub(/\)$/, "", bin); sub(/-[0-9a-f]+$/, "", bin)
@@ -113,7 +137,7 @@ awk '
     }
     /^[[:space:]]+Doc-tests / { runner = prefix $2 ": doc-tests"; next }
     /^test result:/ { sub(/^test result: /, ""); printf "  %-44s %s\n", runner, $0 }
-    /^[0-9]+ passed.* in [0-9.]+s$/ { printf "  %-44s %s\n", runner, $0 }
+    /^[0-9]+ passed.* in [0-9.]+s( \([0-9:]+\))?$/ { printf "  %-44s %s\n", runner, $0 }
 ' "$logfile"
 if [[ $status -ne 0 ]]; then
     echo "==> FAILED (exit status $status)"

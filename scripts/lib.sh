@@ -132,6 +132,19 @@ ensure_bench_venv() {
     fi
 }
 
+# A Python venv at $1 with the pinned requirements file $2 (tests/contract's), installed
+# again whenever the file changes: the venv keeps a copy of the file it was made from.
+ensure_requirements_venv() {
+    local venv="$1" requirements="$2"
+    if [[ -x "$venv/bin/python" ]] && cmp -s "$requirements" "$venv/requirements.txt"; then
+        return 0
+    fi
+    log "installing $requirements into $venv"
+    [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+    "$venv/bin/pip" install -q -r "$requirements"
+    cp "$requirements" "$venv/requirements.txt"
+}
+
 # Benchmarks: sharp (npm, its libvips binary comes in the package) under $1.
 ensure_bench_sharp() {
     local node="$1"

@@ -20,7 +20,11 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
 
 async fn route(req: Incoming) -> Result<Reply, ApiError> {
     if req.path() == "/healthz" {
-        return Ok(Reply::json(200, &serde_json::json!({ "status": "ok" })));
+        // Like every route, a method it does not list is a 405 (docs/openapi.json).
+        return match req.method() {
+            Method::Get | Method::Head => Ok(Reply::json(200, &serde_json::json!({ "status": "ok" }))),
+            _ => Err(ApiError::MethodNotAllowed { allowed: "GET, HEAD" }),
+        };
     }
     if let Some(segments) = req.segments_after("/api/images/") {
         return match (req.method(), segments.as_slice()) {

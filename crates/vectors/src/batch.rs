@@ -71,7 +71,8 @@ pub fn batch_stats(matrix: Array2<f32>, duplicate_threshold: f32) -> BatchStats 
     }
 }
 
-/// X·Xᵀ after normalising each row to unit length.
+/// X·Xᵀ after normalising each row to unit length, clamped to [-1, 1] as
+/// [`crate::cosine`] is (rounding puts a row's self-similarity a little over 1).
 fn cosine_matrix(matrix: &Array2<f32>) -> Array2<f32> {
     let mut unit = matrix.clone();
     for mut row in unit.outer_iter_mut() {
@@ -82,7 +83,7 @@ fn cosine_matrix(matrix: &Array2<f32>) -> Array2<f32> {
             row.fill(0.0);
         }
     }
-    unit.dot(&unit.t())
+    unit.dot(&unit.t()).mapv_into(|s| s.clamp(-1.0, 1.0))
 }
 
 /// Projects the centred rows on the top two eigenvectors of the covariance, found by power

@@ -48,7 +48,7 @@ pub use extract::{
     BLOCKS, Block, DECODE_SIDE, DIMS, DUPLICATE_THRESHOLD, FEATURE_VERSION, Features, extract,
 };
 pub use phash::{hamming, phash_from_hex, phash_hex};
-pub use search::{TopK, dot, scores, top_k};
+pub use search::{TopK, cosine, dot, scores, top_k};
 pub use shortlist::{Candidate, Settling, Shortlist, settle};
 
 /// The `ndarray` version this API exposes.

@@ -68,6 +68,15 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     acc[0] + tail
 }
 
+/// The cosine similarity of two unit-length vectors: their [`dot`] product, clamped to
+/// [-1, 1]. A vector normalised in f32 has a length only within rounding of 1, so two
+/// identical ones can score 1.0000018; the API documents scores in [-1, 1], and every
+/// score darkroom answers is made here.
+#[inline]
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    dot(a, b).clamp(-1.0, 1.0)
+}
+
 /// A running top-k over a stream of scored items, for searches that cannot hold every
 /// score at once (rows arrive segment by segment).
 ///
@@ -214,6 +223,26 @@ mod tests {
                 .sum();
             assert!((f64::from(dot(&a, &b)) - want).abs() < 1e-4, "n = {n}");
         }
+    }
+
+    #[test]
+    fn cosine_stays_within_minus_one_and_one() {
+        // Lengths a rounding step over 1, as f32 normalisation leaves them.
+        let over = [1.000_000_1f32, 0.0, 0.0];
+        assert!(dot(&over, &over) > 1.0, "the case the clamp is for");
+        assert_eq!(cosine(&over, &over), 1.0);
+        let under = [-1.000_000_1f32, 0.0, 0.0];
+        assert_eq!(cosine(&over, &under), -1.0);
+        // Unit rows from noise: their self-similarity is 1 or just under, never over.
+        for seed in 0..200 {
+            let v = store::testkit::normalised(noise(209, seed));
+            let s = cosine(&v, &v);
+            assert!(s <= 1.0 && s > 0.9999, "seed {seed}: {s}");
+        }
+        assert!(
+            cosine(&[f32::NAN], &[1.0]).is_nan(),
+            "NaN stays NaN (ranks last)"
+        );
     }
 
     #[test]

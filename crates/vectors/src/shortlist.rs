@@ -8,7 +8,7 @@
 //! best upper bound first, and stops as soon as no remaining row can enter. The answer
 //! equals a brute-force [`TopK`] over exact scores, ties included.
 
-use super::search::{TopK, dot};
+use super::search::{TopK, cosine};
 
 /// A row that might rank: its upper bound and, when known, its exact score.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,7 +70,7 @@ impl<T: Ord + Clone> Shortlist<T> {
         }
     }
 
-    /// Offers f32 rows (row-major, one per item), scored exactly against `query`.
+    /// Offers f32 rows (row-major, one per item), scored exactly against `query` ([`cosine`]).
     pub fn offer_exact_rows(
         &mut self,
         query: &[f32],
@@ -82,7 +82,7 @@ impl<T: Ord + Clone> Shortlist<T> {
             return;
         }
         for (row, item) in rows.chunks_exact(query.len()).zip(items) {
-            let score = dot(query, row);
+            let score = cosine(query, row);
             self.offer(score, score, Some(score), item, &mut accept);
         }
     }

@@ -10,7 +10,7 @@ use store::segments::sketch::{self, Record};
 use store::segments::{CompactionPolicy, RawId, Rows, SearchReport, Settled};
 use store::{KeyValue, Store};
 
-use crate::search::dot;
+use crate::search::cosine;
 use crate::shortlist::{Settling, Shortlist, settle};
 
 /// What a search did, beyond the store's [`SearchReport`].
@@ -83,7 +83,7 @@ pub fn search<K: KeyValue>(
     Ok((top.into_sorted(), report))
 }
 
-/// The exact score of `id`'s stored vector against `query`; `None` when it is gone or
+/// The exact score (cosine, in [-1, 1]) of `id`'s stored vector against `query`; `None` when it is gone or
 /// no longer of this feature version and length.
 fn exact_score<K: KeyValue>(
     store: &Store<K>,
@@ -93,5 +93,5 @@ fn exact_score<K: KeyValue>(
 ) -> store::Result<Option<f32>> {
     Ok(store
         .loose_vector_of(id, version, query.len())?
-        .map(|row| dot(query, &row)))
+        .map(|row| cosine(query, &row)))
 }

@@ -90,6 +90,11 @@ fn healthz_reports_ok() {
     let reply = app().get("/healthz");
     let body = expect::json(&reply, 200);
     assert_eq!(body["status"], "ok", "{reply}");
+    // Other methods are refused as on every route (the contract fuzzer found a 200).
+    for reply in [app().delete("/healthz"), app().post("/healthz", b"", "text/plain")] {
+        expect::problem(&reply, 405);
+        assert_eq!(reply.header("allow"), Some("GET, HEAD"), "{reply}");
+    }
 }
 
 #[test]
