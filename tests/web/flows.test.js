@@ -215,9 +215,13 @@ describe('web UI', { concurrency: false }, () => {
       await page.getByLabel('Values: column').fill('amount');
       await page.getByRole('button', { name: 'Run job' }).click();
       await page.locator('#result table').waitFor({ timeout: 120000 });
+      const headers = await page.locator('#result thead th').allTextContents();
       const rows = await page.locator('#result tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
-      const expected = merchants.map((m) => [m, (totals.get(m) / 100).toFixed(2), String(60 / 3)]);
-      assert.deepEqual(rows.map((r) => [r[0], Number(r[1]).toFixed(2), r[2]]), expected);
+      const [sum, count] = [headers.indexOf('amount sum'), headers.indexOf('amount count')];
+      assert.ok(headers[0] === 'merchant' && sum > 0 && count > 0, `${headers}`);
+      // Exact decimal sums, as the server computes them.
+      const expected = merchants.map((m) => [m, (totals.get(m) / 100).toFixed(2), '20']);
+      assert.deepEqual(rows.map((r) => [r[0], Number(r[sum]).toFixed(2), r[count]]), expected);
       assert.match(await page.locator('#result a', { hasText: 'Download CSV' }).getAttribute('href'), /format=csv/);
       await axe(page, 'jobs');
     });
