@@ -8,6 +8,9 @@
 #                             on SQLite and then on Redis
 #   ./test.sh --no-redis      skip the second end-to-end run (on Redis)
 #   ./test.sh --redis-only    only the end-to-end run on Redis (binaries of an earlier run)
+#   ./test.sh --web           only the browser tests: the web UI's flows in headless Chromium
+#                             (tests/web, playwright-core + axe-core from npm, Debian's chromium)
+#   ./test.sh --no-web        skip the browser tests
 #   ./test.sh --no-chaining   only the no-chaining step: the skeleton, jobs and image-jobs suites
 #                             on spin.no-chaining.toml (steps over HTTP through the host's own
 #                             listener, docs/deploy.md); skipped in a run with BASE_URL or -- ARGS
@@ -19,7 +22,8 @@
 # installed when missing) then serves a second run of the end-to-end binaries with every
 # host's `default` store on Redis (DARKROOM_E2E_RUNTIME_CONFIG, a database per host); it
 # also serves the host's own Redis tests (DARKROOM_TEST_REDIS_URL). Last, deploy/spinkube/
-# is validated (tests/deploy, pytest in target/venv-deploy).
+# is validated (tests/deploy, pytest in target/venv-deploy), and the web UI's flows run
+# in headless Chromium against the test host (tests/web; screenshots in target/web-screenshots).
 # Set BASE_URL to point the end-to-end suite at a running darkroom instead (no Redis run).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -27,6 +31,7 @@ source scripts/lib.sh
 
 build=1
 redis=1
+web=1
 packages=()
 # all: the workspace's tests then the no-chaining step; e2e, no-chaining: only that.
 mode=all
@@ -35,9 +40,11 @@ while [[ $# -gt 0 ]]; do
         --no-build) build=0 ;;
         --e2e) mode=e2e; packages=(-p darkroom-e2e) ;;
         --no-chaining) mode=no-chaining ;;
+        --web) mode=web ;;
+        --no-web) web=0 ;;
         --no-redis) redis=0 ;;
         --redis-only) mode=redis-only ;;
-        -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
         --) shift; break ;;
         *) die "unknown option $1 (see --help)" ;;
     esac
@@ -51,7 +58,7 @@ fi
 
 logfile="$(mktemp "${TMPDIR:-/tmp}/darkroom-test.XXXXXX")"
 trap 'stop_redis; rm -f "$logfile"' EXIT
-if [[ $mode != no-chaining ]]; then
+if [[ $mode != no-chaining && $mode != web ]]; then
     start_redis
     export DARKROOM_TEST_REDIS_URL="$REDIS_URL"
 fi
@@ -72,7 +79,7 @@ if [[ $mode == no-chaining || ( $mode == all && $# -eq 0 && -z "${BASE_URL:-}" )
     [[ $status -ne 0 ]] || status=$step
 fi
 # The e2e binaries of the first run again, every host's `default` store on Redis.
-if [[ $redis -eq 1 && $mode != no-chaining && $# -eq 0 && -z "${BASE_URL:-}" ]]; then
+if [[ $redis -eq 1 && $mode != no-chaining && $mode != web && $# -eq 0 && -z "${BASE_URL:-}" ]]; then
     runtime_config="$REDIS_DIR/runtime-config.toml"
     printf '[key_value_store.default]\ntype = "redis"\nurl = "%s"\n' "$REDIS_URL" >"$runtime_config"
     echo "==> redis: DARKROOM_E2E_RUNTIME_CONFIG=$runtime_config" | tee -a "$logfile"
@@ -97,6 +104,27 @@ if [[ $mode == all && $# -eq 0 ]]; then
     target/venv-deploy/bin/python -m pytest -q -rs -p no:cacheprovider tests/deploy 2>&1 | tee -a "$logfile"
     [[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
 fi
+# The web UI in headless Chromium, against the host binary the workspace's tests built.
+if [[ $web -eq 1 && ( $mode == web || ( $mode == all && $# -eq 0 && -z "${BASE_URL:-}" ) ) ]]; then
+    if [[ $mode == web ]]; then
+        # The host binary as the workspace builds it (a `-p darkroom-host` build would
+        # unify features differently and rebuild wasmtime).
+        cargo test --release --no-run >/dev/null 2>&1 || cargo test --release --no-run
+    fi
+    echo "==> web" | tee -a "$logfile"
+    echo "     Running tests/web/flows.test.js (tests/web/flows.test.js)" | tee -a "$logfile"
+    started=$SECONDS
+    webout="$(mktemp "${TMPDIR:-/tmp}/darkroom-web.XXXXXX")"
+    run_web_tests 2>&1 | tee "$webout"
+    step=${PIPESTATUS[0]}
+    passed=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$webout" | tail -1)
+    failed=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$webout" | tail -1)
+    grep -E '^\s*not ok ' "$webout" | sed 's/^ */    /' >>"$logfile" || true
+    result=ok; [[ $step -eq 0 ]] || result=FAILED
+    echo "test result: $result. ${passed:-0} passed; ${failed:-0} failed; finished in $((SECONDS - started))s" | tee -a "$logfile"
+    rm -f "$webout"
+    [[ $status -ne 0 ]] || status=$step
+fi
 set -e
 
 # One line per test runner: which binary, and cargo's own summary of it.
@@ -106,6 +134,7 @@ awk '
     /^==> no-chaining/ { prefix = "no-chaining " }
     /^==> redis/ { prefix = "redis " }
     /^==> deploy/ { prefix = "deploy " }
+    /^==> web/ { prefix = "web " }
     /^[[:space:]]+Running / {
         line = $0; sub(/^[[:space:]]+Running /, "", line)
         bin = line; sub(/^.*\//, "", bin); sub(/\)$/, "", bin); sub(/-[0-9a-f]+$/, "", bin)

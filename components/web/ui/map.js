@@ -53,13 +53,13 @@ function scatter(ids, projection, clusterOf) {
   const xs = projection.map((p) => p[0]);
   const ys = projection.map((p) => p[1]);
   const [minX, maxX, minY, maxY] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
-  const scale = (v, lo, hi) => (hi > lo ? 60 + ((v - lo) / (hi - lo)) * (size - 120) : size / 2);
+  const scale = (v, lo, hi) => (hi > lo ? 80 + ((v - lo) / (hi - lo)) * (size - 160) : size / 2);
   const plane = h('div.plane', { style: { width: `${size}px`, height: `${size}px` } });
   ids.forEach((id, i) => {
     const c = clusterOf.has(id) ? COLORS[clusterOf.get(id) % COLORS.length] : 'var(--muted)';
     plane.append(h('a.point', { href: `#/image/${id}`, 'aria-label': `Image ${id.slice(0, 8)}${clusterOf.has(id) ? `, cluster ${clusterOf.get(id) + 1}` : ''}`,
       style: { left: `${scale(xs[i], minX, maxX)}px`, top: `${scale(ys[i], minY, maxY)}px`, '--c': c } },
-    h('img', { src: tileUrl(id, 112), alt: '', loading: 'lazy' })));
+    h('img', { src: tileUrl(id, 192), alt: '', loading: 'lazy' })));
   });
   const map = h('div.map', { id: 'map', role: 'region', 'aria-label': 'Collection map' }, plane);
   let zoom = 1;
