@@ -119,7 +119,7 @@ describe('web UI', { concurrency: false }, () => {
       await page.locator('#similar .thumb .score').nth(1).waitFor({ timeout: 30000 });
       const scores = await page.locator('#similar .score').allTextContents();
       assert.equal(scores.length, 2, `${scores}`);
-      for (const s of scores) assert.match(s, /^-?\d+(\.\d)?%$/);
+      for (const s of scores) assert.ok(/^-?[01]\.\d{3}$/.test(s) && Math.abs(Number(s)) <= 1, s);
       await imagesLoaded(page, '.viewer');
       const before = await avg(page, '#preview');
       await page.getByRole('button', { name: 'inkwell' }).click();
@@ -260,9 +260,18 @@ describe('web UI', { concurrency: false }, () => {
       await page.locator('.tile img.loaded').nth(2).waitFor({ timeout: 60000 });
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       assert.equal(overflow, 0, 'no horizontal scrolling at 390 px');
+      await axe(page, 'phone gallery');
       await page.getByRole('button', { name: 'Menu' }).click();
       await page.getByRole('link', { name: 'Jobs' }).waitFor();
-      await axe(page, 'phone gallery');
+      await axe(page, 'phone menu');
+    });
+    await flow('10-phone-dark-image', { viewport: { width: 390, height: 844 }, colorScheme: 'dark' }, async (page) => {
+      await page.goto(`${host.url}/#/image/${photos.forestId}`);
+      await page.locator('#similar .score').first().waitFor({ timeout: 30000 });
+      await imagesLoaded(page);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      assert.equal(overflow, 0, 'no horizontal scrolling at 390 px');
+      await axe(page, 'phone image page');
     });
   });
 });

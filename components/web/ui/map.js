@@ -49,16 +49,17 @@ function legend(clusters) {
 }
 
 function scatter(ids, projection, clusterOf) {
-  const size = 1000;
+  // A wide plane, as the map's box is: points spread over the width of the screen.
+  const [W, H] = [1800, 1000];
   const xs = projection.map((p) => p[0]);
   const ys = projection.map((p) => p[1]);
   const [minX, maxX, minY, maxY] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
-  const scale = (v, lo, hi) => (hi > lo ? 80 + ((v - lo) / (hi - lo)) * (size - 160) : size / 2);
-  const plane = h('div.plane', { style: { width: `${size}px`, height: `${size}px` } });
+  const scale = (v, lo, hi, size) => (hi > lo ? 80 + ((v - lo) / (hi - lo)) * (size - 160) : size / 2);
+  const plane = h('div.plane', { style: { width: `${W}px`, height: `${H}px` } });
   ids.forEach((id, i) => {
     const c = clusterOf.has(id) ? COLORS[clusterOf.get(id) % COLORS.length] : 'var(--muted)';
     plane.append(h('a.point', { href: `#/image/${id}`, 'aria-label': `Image ${id.slice(0, 8)}${clusterOf.has(id) ? `, cluster ${clusterOf.get(id) + 1}` : ''}`,
-      style: { left: `${scale(xs[i], minX, maxX)}px`, top: `${scale(ys[i], minY, maxY)}px`, '--c': c } },
+      style: { left: `${scale(xs[i], minX, maxX, W)}px`, top: `${scale(ys[i], minY, maxY, H)}px`, '--c': c } },
     h('img', { src: tileUrl(id, 192), alt: '', loading: 'lazy' })));
   });
   const map = h('div.map', { id: 'map', role: 'region', 'aria-label': 'Collection map' }, plane);
@@ -75,9 +76,9 @@ function scatter(ids, projection, clusterOf) {
   };
   const fit = () => {
     const r = map.getBoundingClientRect();
-    zoom = Math.min(r.width, r.height) / size;
-    x = (r.width - size * zoom) / 2;
-    y = (r.height - size * zoom) / 2;
+    zoom = Math.min(r.width / W, r.height / H);
+    x = (r.width - W * zoom) / 2;
+    y = (r.height - H * zoom) / 2;
     apply();
   };
   map.addEventListener('wheel', (e) => {
