@@ -102,10 +102,24 @@ describe('web UI', { concurrency: false }, () => {
       await page.goto(`${host.url}/#/`);
       await page.locator('.tile img.loaded').nth(2).waitFor({ timeout: 60000 });
       const ids = await page.locator('.tile').evaluateAll((tiles) => tiles.map((t) => t.dataset.id));
-      // Newest first: the three uploads, in some order of arrival.
       assert.deepEqual([...ids].sort(), [photos.sunsetId, photos.oceanId, photos.forestId].sort());
+      // Newest first, as the API lists them (the uploads ran two at a time).
+      const listing = await (await fetch(`${host.url}/api/images`)).json();
+      assert.deepEqual(ids, listing.images.map((i) => i.id));
       assert.equal(await page.locator('.tile canvas').count(), 3, 'a BlurHash placeholder per tile');
       await axe(page, 'gallery');
+    });
+    await flow('02-gallery-pages', {}, async (page) => {
+      // One image a page: the next pages load as the end of the grid comes into view.
+      const listed = [];
+      page.on('request', (req) => req.url().includes('/api/images?') && listed.push(req.url()));
+      await page.goto(`${host.url}/#/?limit=1`);
+      await page.locator('.tile').nth(2).waitFor();
+      await page.locator('.count').filter({ hasText: /^3 images/ }).waitFor();
+      assert.equal(listed.length, 3, listed.join('\n'));
+      assert.ok(listed.slice(1).every((u) => u.includes('cursor=')), listed.join('\n'));
+      const ids = await page.locator('.tile').evaluateAll((tiles) => tiles.map((t) => t.dataset.id));
+      assert.equal(new Set(ids).size, 3);
     });
   });
 

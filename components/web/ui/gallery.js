@@ -5,6 +5,7 @@ import { getJson } from './api.js';
 import { canvasFor } from './blurhash.js';
 import { clear, fadeImage, formatBytes, h, loading, pageHead, problemText, tileUrl } from './ui.js';
 
+// Images per page; `#/?limit=N` changes it (1-100).
 const PAGE = 40;
 
 export function tile(image) {
@@ -25,6 +26,7 @@ export async function galleryPage(view, ctx) {
   const status = h('div');
   clear(view, pageHead('Gallery', count, h('a.button.primary', { href: '#/upload' }, 'Upload images')), grid, sentinel, status);
 
+  const limit = Math.min(100, Math.max(1, Number(ctx.params.get('limit')) || PAGE));
   let cursor = null;
   let shown = 0;
   let busy = false;
@@ -35,7 +37,7 @@ export async function galleryPage(view, ctx) {
     busy = true;
     status.replaceChildren(loading('Loading images'));
     try {
-      const page = await getJson(`/api/images?limit=${PAGE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      const page = await getJson(`/api/images?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
       for (const image of page.images) {
         const t = tile(image);
         t.setAttribute('role', 'listitem');

@@ -117,7 +117,6 @@ export async function jobPage(view, id) {
   progress.update({ shards: job.shards, items: job.items, job });
   const resultBox = h('div');
   const actions = h('div.row');
-  const runBox = h('div.stack');
   if (!isTerminal(job.state)) {
     actions.append(h('button.primary', { type: 'button', onclick: async (e) => {
       e.currentTarget.disabled = true;
@@ -143,7 +142,7 @@ export async function jobPage(view, id) {
     }
   } }, 'Delete'));
   clear(view, pageHead(`Job: ${job.task}`, h('span', h(`span.badge.${job.state}`, job.state), ` · created ${formatDate(job.created)} · `, h('span.mono.small', job.id)), actions),
-    h('section.card', progress.el), runBox, h('section.card', h('h2', 'Result'), resultBox));
+    h('div.stack', h('section.card', progress.el), h('section.card', h('h2', 'Result'), resultBox)));
   resultBox.append(h('p.muted', isTerminal(job.state) ? 'No result.' : 'The result appears when the job has run to its end.'));
   await showResult(resultBox, job).catch((err) => clear(resultBox, problemText(err)));
 }
