@@ -83,6 +83,20 @@ describe('web UI', { concurrency: false }, () => {
   test('upload three photos through the file input, with progress, and see them in the gallery', async () => {
     await flow('01-upload', {}, async (page) => {
       await page.goto(`${host.url}/#/upload`);
+      // Uploads at 256 KiB/s (DevTools' throttling), so each file's bar moves through
+      // values between 0 and 100 (upload progress events); the page records them.
+      const cdp = await page.context().newCDPSession(page);
+      await cdp.send('Network.enable');
+      await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 256 * 1024 });
+      await page.evaluate(() => {
+        window.progressSeen = {};
+        new MutationObserver((records) => {
+          for (const r of records) {
+            const name = r.target.closest('.upload-item').dataset.name;
+            (window.progressSeen[name] ||= []).push(Number(r.target.getAttribute('value')));
+          }
+        }).observe(document.querySelector('.uploads'), { attributes: true, attributeFilter: ['value'], subtree: true });
+      });
       await page.locator('#file-input').setInputFiles([
         { name: 'sunset.jpg', mimeType: 'image/jpeg', buffer: photos.sunset },
         { name: 'ocean.jpg', mimeType: 'image/jpeg', buffer: photos.ocean },
@@ -93,6 +107,10 @@ describe('web UI', { concurrency: false }, () => {
       await page.locator('.upload-item.done').nth(2).waitFor({ timeout: 120000 });
       const values = await page.locator('.upload-item progress').evaluateAll((bars) => bars.map((b) => b.value));
       assert.deepEqual(values, [100, 100, 100]);
+      const seen = await page.evaluate(() => window.progressSeen);
+      for (const name of ['sunset.jpg', 'ocean.jpg', 'forest.jpg']) {
+        assert.ok((seen[name] || []).some((v) => v > 0 && v < 100), `${name}: no progress between 0 and 100: ${seen[name]}`);
+      }
       const ids = await page.locator('.upload-item.done').evaluateAll((items) => items.map((i) => i.dataset.id).sort());
       assert.deepEqual(ids, [photos.sunsetId, photos.oceanId, photos.forestId].sort());
       await imagesLoaded(page, '.uploads');
