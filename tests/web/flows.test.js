@@ -138,6 +138,16 @@ describe('web UI', { concurrency: false }, () => {
       assert.ok(listed.slice(1).every((u) => u.includes('cursor=')), listed.join('\n'));
       const ids = await page.locator('.tile').evaluateAll((tiles) => tiles.map((t) => t.dataset.id));
       assert.equal(new Set(ids).size, 3);
+      // By keyboard: Tab reaches the skip link, the nav, then the tiles; Enter opens one.
+      let focused = '';
+      for (let i = 0; i < 20 && !focused.startsWith('tile:'); i++) {
+        await page.keyboard.press('Tab');
+        focused = await page.evaluate(() => (document.activeElement.classList.contains('tile') ? `tile:${document.activeElement.dataset.id}` : document.activeElement.textContent));
+      }
+      assert.ok(focused.startsWith('tile:'), 'a tile takes the focus by Tab');
+      await page.keyboard.press('Enter');
+      await page.waitForURL(new RegExp(`#/image/${focused.slice(5)}$`));
+      await page.locator('#facts-title').waitFor();
     });
   });
 
