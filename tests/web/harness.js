@@ -116,7 +116,9 @@ export async function axe(page, label) {
 
 export async function screenshot(page, name) {
   mkdirSync(SCREENSHOTS, { recursive: true });
-  // Images decode asynchronously: a full-page capture could catch one still blank.
+  // From the top (the header is sticky), and images decode asynchronously: a
+  // full-page capture could catch one still blank.
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.evaluate(() => Promise.all([...document.images].filter((i) => i.complete).map((i) => i.decode().catch(() => {}))));
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }

@@ -86,7 +86,7 @@ export async function imagePage(view, id) {
     clear(similarBox, answer.results.length ? answer.results.map((r) =>
       h('a.thumb', { href: `#/image/${r.id}`, dataset: { id: r.id } },
         fadeImage(tileUrl(r.id, 240), `Similar image ${r.id.slice(0, 8)}`),
-        h('span.meta', h('span.muted', r.id.slice(0, 8)), h('span.score', { title: 'cosine similarity of the image vectors (1 = same)' }, Math.min(1, r.score).toFixed(3))))) : h('p.muted', 'No other images yet.'));
+        h('span.meta', h('span.muted', r.id.slice(0, 6)), h('span.score', { title: 'cosine similarity of the image vectors (1 = same)' }, Math.min(1, r.score).toFixed(3))))) : h('p.muted', 'No other images yet.'));
   }).catch((err) => clear(similarBox, problemText(err)));
 
   // Facts.
