@@ -316,6 +316,28 @@ describe('web UI', { concurrency: false }, () => {
       await axe(page, 'phone image page');
     });
   });
+
+  test('save a preset as a variant, share, delete', async () => {
+    await flow('12-image-actions', {}, async (page) => {
+      await page.goto(`${host.url}/#/image/${photos.forestId}`);
+      await page.getByRole('button', { name: 'moon' }).click();
+      await page.getByRole('button', { name: 'Save as variant' }).click();
+      await page.locator('#variants [data-variant="moon"]').waitFor({ timeout: 60000 });
+      const stored = await (await fetch(`${host.url}/api/images/${photos.forestId}/variants`)).json();
+      assert.ok(stored.variants.some((v) => v.name === 'moon'), JSON.stringify(stored.variants));
+      await page.getByRole('button', { name: 'Share link' }).click();
+      const link = await page.getByLabel('Share link').inputValue();
+      assert.equal(link, `${host.url}/images/${photos.forestId}`);
+      await imagesLoaded(page);
+      await axe(page, 'image actions');
+      await screenshot(page, '12-image-saved-shared');
+      await page.getByRole('button', { name: 'Delete' }).click();
+      await page.waitForURL(/#\/$/);
+      await page.locator('.tile').nth(1).waitFor();
+      const ids = await page.locator('.tile').evaluateAll((tiles) => tiles.map((t) => t.dataset.id));
+      assert.deepEqual(ids.sort(), [photos.sunsetId, photos.oceanId].sort());
+    });
+  });
 });
 
 describe('web UI with api_token set', { concurrency: false }, () => {

@@ -52,7 +52,7 @@ export async function imagePage(view, id) {
   function pick(name) {
     current = name;
     for (const chip of presetChips.children) chip.setAttribute('aria-pressed', String(chip.dataset.preset === (name || '')));
-    saveVariant.disabled = !name || image.variants.some((v) => v.name === name);
+    saveVariant.disabled = !name || variants.some((v) => v.name === name);
     showPreview(name ? `/images/${id}/render?${PREVIEW}&preset=${encodeURIComponent(name)}` : base, name ? `Preset: ${name}` : 'Original');
   }
   presetChips.append(h('button.chip', { type: 'button', 'aria-pressed': 'true', dataset: { preset: '' }, onclick: () => pick(null) }, 'Original'));
@@ -63,8 +63,7 @@ export async function imagePage(view, id) {
     saveVariant.disabled = true;
     try {
       await sendJson('POST', `/api/images/${id}/variants`, { preset: current });
-      image = await getJson(`/api/images/${id}`);
-      renderVariants();
+      await loadVariants();
       toast(`Variant ${current} stored`);
     } catch (err) {
       toast(err.friendly || err.message);
@@ -73,13 +72,21 @@ export async function imagePage(view, id) {
   });
 
   const variantsBox = h('div.thumbs', { id: 'variants' });
+  let variants = image.variants;
   function renderVariants() {
-    clear(variantsBox, image.variants.length ? image.variants.map((v) =>
+    clear(variantsBox, variants.length ? variants.map((v) =>
       h('a.thumb', { href: v.url, target: '_blank', rel: 'noopener', dataset: { variant: v.name } },
         fadeImage(v.url, `Variant ${v.name}`, { class: 'loaded' }),
         h('span.meta', h('strong', v.name), h('span.muted', `${v.width}×${v.height}`)))) : h('p.muted', 'No stored variants yet: pick a preset and save it.'));
   }
+  // The image object lists the variants made at upload; this lists every stored one.
+  async function loadVariants() {
+    variants = (await getJson(`/api/images/${id}/variants`)).variants;
+    renderVariants();
+    saveVariant.disabled = !current || variants.some((v) => v.name === current);
+  }
   renderVariants();
+  loadVariants().catch(() => {});
 
   const similarBox = h('div.thumbs', { id: 'similar' }, loading('Finding similar images'));
   getJson(`/api/images/${id}/similar?k=8`).then((answer) => {
