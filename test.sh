@@ -11,6 +11,9 @@
 #   ./test.sh --contract      only the OpenAPI contract: docs/openapi.json's checks and a bounded
 #                             schemathesis run against the test host (tests/contract)
 #   ./test.sh --no-contract   skip the contract step of the full run
+#   ./test.sh --web           only the browser tests: the web UI's flows in headless Chromium
+#                             (tests/web, playwright-core + axe-core from npm, Debian's chromium)
+#   ./test.sh --no-web        skip the browser tests
 #   ./test.sh --no-chaining   only the no-chaining step: the skeleton, jobs and image-jobs suites
 #                             on spin.no-chaining.toml (steps over HTTP through the host's own
 #                             listener, docs/deploy.md); skipped in a run with BASE_URL or -- ARGS
@@ -25,6 +28,8 @@
 # is validated (tests/deploy, pytest in target/venv-deploy), and the OpenAPI contract is
 # checked (tests/contract, pytest in target/venv-contract): the document against its YAML
 # source, OpenAPI 3.1 and the manifests' routes, then schemathesis against the test host.
+# Then the web UI's flows run in headless Chromium against the test host (tests/web;
+# screenshots in target/web-screenshots).
 # Set BASE_URL to point the end-to-end suite at a running darkroom instead (no Redis run).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -33,6 +38,7 @@ source scripts/lib.sh
 build=1
 redis=1
 contract=1
+web=1
 packages=()
 # all: the workspace's tests then the no-chaining step; e2e, no-chaining: only that.
 mode=all
@@ -41,11 +47,13 @@ while [[ $# -gt 0 ]]; do
         --no-build) build=0 ;;
         --e2e) mode=e2e; packages=(-p darkroom-e2e) ;;
         --no-chaining) mode=no-chaining ;;
+        --web) mode=web ;;
+        --no-web) web=0 ;;
         --no-redis) redis=0 ;;
         --redis-only) mode=redis-only ;;
         --contract) mode=contract ;;
         --no-contract) contract=0 ;;
-        -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
         --) shift; break ;;
         *) die "unknown option $1 (see --help)" ;;
     esac
@@ -59,7 +67,7 @@ fi
 
 logfile="$(mktemp "${TMPDIR:-/tmp}/darkroom-test.XXXXXX")"
 trap 'stop_redis; rm -f "$logfile"' EXIT
-if [[ $mode != no-chaining && $mode != contract ]]; then
+if [[ $mode != no-chaining && $mode != contract && $mode != web ]]; then
     start_redis
     export DARKROOM_TEST_REDIS_URL="$REDIS_URL"
 fi
@@ -80,7 +88,7 @@ if [[ $mode == no-chaining || ( $mode == all && $# -eq 0 && -z "${BASE_URL:-}" )
     [[ $status -ne 0 ]] || status=$step
 fi
 # The e2e binaries of the first run again, every host's `default` store on Redis.
-if [[ $redis -eq 1 && $mode != no-chaining && $mode != contract && $# -eq 0 && -z "${BASE_URL:-}" ]]; then
+if [[ $redis -eq 1 && $mode != no-chaining && $mode != contract && $mode != web && $# -eq 0 && -z "${BASE_URL:-}" ]]; then
     runtime_config="$REDIS_DIR/runtime-config.toml"
     printf '[key_value_store.default]\ntype = "redis"\nurl = "%s"\n' "$REDIS_URL" >"$runtime_config"
     echo "==> redis: DARKROOM_E2E_RUNTIME_CONFIG=$runtime_config" | tee -a "$logfile"
@@ -120,6 +128,27 @@ if [[ $mode == contract || ( $mode == all && $contract -eq 1 && $# -eq 0 && -z "
     [[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
     log "contract tests took $((SECONDS - started)) s"
 fi
+# The web UI in headless Chromium, against the host binary the workspace's tests built.
+if [[ $web -eq 1 && ( $mode == web || ( $mode == all && $# -eq 0 && -z "${BASE_URL:-}" ) ) ]]; then
+    if [[ $mode == web ]]; then
+        # The host binary as the workspace builds it (a `-p darkroom-host` build would
+        # unify features differently and rebuild wasmtime).
+        cargo test --release --no-run >/dev/null 2>&1 || cargo test --release --no-run
+    fi
+    echo "==> web" | tee -a "$logfile"
+    echo "     Running tests/web/flows.test.js (tests/web/flows.test.js)" | tee -a "$logfile"
+    started=$SECONDS
+    webout="$(mktemp "${TMPDIR:-/tmp}/darkroom-web.XXXXXX")"
+    run_web_tests 2>&1 | tee "$webout"
+    step=${PIPESTATUS[0]}
+    passed=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$webout" | tail -1)
+    failed=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$webout" | tail -1)
+    grep -E '^\s*not ok ' "$webout" | sed 's/^ */    /' >>"$logfile" || true
+    result=ok; [[ $step -eq 0 ]] || result=FAILED
+    echo "test result: $result. ${passed:-0} passed; ${failed:-0} failed; finished in $((SECONDS - started))s" | tee -a "$logfile"
+    rm -f "$webout"
+    [[ $status -ne 0 ]] || status=$step
+fi
 set -e
 
 # One line per test runner: which binary, and cargo's own summary of it.
@@ -130,6 +159,7 @@ awk '
     /^==> redis/ { prefix = "redis " }
     /^==> deploy/ { prefix = "deploy " }
     /^==> contract/ { prefix = "contract " }
+    /^==> web/ { prefix = "web " }
     /^[[:space:]]+Running / {
         line = $0; sub(/^[[:space:]]+Running /, "", line)
         bin = line; sub(/^.*\//, "", bin); sub(/\)$/, "", bin); sub(/-[0-9a-f]+$/, "", bin)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs Debian's chromium (headless screenshots: the reference renderings of CSS
-# filters and CSSgram presets for crates/render, made by scripts/render-ref/make-refs.py).
-# Only the reference generation needs it; the tests read the committed PNGs.
+# Installs Debian's chromium: the browser the web UI's tests drive (tests/web, through
+# playwright-core), and the one that made the reference renderings of CSS filters and
+# CSSgram presets for crates/render (scripts/render-ref/make-refs.py; the render tests
+# read the committed PNGs).
 set -euo pipefail
 if command -v chromium >/dev/null; then
     exit 0

@@ -156,6 +156,40 @@ ensure_bench_sharp() {
     fi
 }
 
+# The browser tests (tests/web): Debian's chromium, and the npm packages pinned in
+# tests/web/package-lock.json (playwright-core, axe-core) installed with `npm ci` into
+# target/web-node, again whenever the lock file changes. Node and npm come from Debian
+# when missing.
+ensure_web_tests() {
+    local dir="${CARGO_TARGET_DIR:-target}/web-node" sudo=()
+    [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+    if ! command -v chromium >/dev/null; then
+        log "installing chromium (Debian)"
+        "${sudo[@]}" scripts/install-chromium.sh >&2
+    fi
+    if ! command -v npm >/dev/null; then
+        log "installing nodejs and npm (Debian)"
+        "${sudo[@]}" apt-get update -qq >&2
+        DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq nodejs npm >&2
+    fi
+    if ! cmp -s tests/web/package-lock.json "$dir/package-lock.json" || [[ ! -d "$dir/node_modules/playwright-core" ]]; then
+        log "npm ci (tests/web: playwright-core, axe-core) into $dir"
+        rm -rf "$dir" && mkdir -p "$dir"
+        cp tests/web/package.json tests/web/package-lock.json "$dir/"
+        (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >&2)
+    fi
+}
+
+# Runs the browser flows (tests/web/flows.test.js) against the test host binary
+# (target/release/darkroom-host, built by the workspace's `cargo test --release`),
+# screenshots in target/web-screenshots. Prints node's TAP; returns its status.
+run_web_tests() {
+    ensure_web_tests
+    local host="${CARGO_TARGET_DIR:-target}/release/darkroom-host"
+    [[ -x "$host" ]] || die "$host is missing: run cargo test --release --no-run first"
+    node --test --test-reporter=tap --test-concurrency=1 tests/web/flows.test.js
+}
+
 # Key-value on Redis: installs Debian's redis-server when it is missing (apt-get as
 # root, else through sudo when there is one).
 ensure_redis_server() {
