@@ -23,7 +23,7 @@
 # host's `default` store on Redis (DARKROOM_E2E_RUNTIME_CONFIG, a database per host); it
 # also serves the host's own Redis tests (DARKROOM_TEST_REDIS_URL). Last, deploy/spinkube/
 # is validated (tests/deploy, pytest in target/venv-deploy). Last of all, the replica suite
-# (docs/deploy.md "Replicas"): scripts/replicas.sh starts two darkroom-host processes on a
+# (docs/deploy.md "Replicas, proven on one machine"): scripts/replicas.sh starts two darkroom-host processes on a
 # redis-server of their own behind Debian's haproxy (installed when missing) and runs
 # tests/e2e/tests/replicas.rs through the balancer.
 # Set BASE_URL to point the end-to-end suite at a running darkroom instead (no Redis run).
@@ -46,7 +46,7 @@ while [[ $# -gt 0 ]]; do
         --replicas) mode=replicas ;;
         --no-replicas) replicas=0 ;;
         --redis-only) mode=redis-only ;;
-        -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+        -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"; exit 0 ;;
         --) shift; break ;;
         *) die "unknown option $1 (see --help)" ;;
     esac

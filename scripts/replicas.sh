@@ -24,7 +24,7 @@ mode=test
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --up) mode=up ;;
-        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"; exit 0 ;;
         --) shift; break ;;
         *) die "unknown option $1 (see --help)" ;;
     esac
@@ -79,7 +79,8 @@ ensure_haproxy() {
 wait_healthy() {
     local port="$1" what="$2" i
     for i in $(seq 1 300); do
-        if curl -fsS -o /dev/null "http://127.0.0.1:$port/.well-known/spin/health" 2>/dev/null; then
+        if python3 -c 'import sys, urllib.request as u; u.build_opener(u.ProxyHandler({})).open(sys.argv[1], timeout=1)' \
+            "http://127.0.0.1:$port/.well-known/spin/health" 2>/dev/null; then
             return 0
         fi
         sleep 0.1
@@ -140,7 +141,6 @@ for wasm in $(component_packages); do
     [[ -f "target/$WASM_TARGET/release/$wasm.wasm" ]] || die "target/$WASM_TARGET/release/$wasm.wasm is missing: run scripts/build-components.sh"
 done
 ensure_haproxy
-command -v curl >/dev/null || die "curl is missing"
 
 STACK="$(mktemp -d "${TMPDIR:-/tmp}/darkroom-replicas.XXXXXX")"
 trap teardown EXIT
