@@ -237,8 +237,11 @@ fi
 started=$SECONDS
 # One test at a time: the kill test takes a replica down, which the others must not see.
 set +e
-(cd tests/e2e && "$TEST_BIN" --test-threads=1 "$@")
-status=$?
+(cd tests/e2e && "$TEST_BIN" --test-threads=1 "$@") 2>&1 | tee "$STACK/suite.log"
+status=${PIPESTATUS[0]}
 set -e
 log "replica suite took $((SECONDS - started)) s"
+# The numbers of the closing note, one line per test that got that far.
+echo "==> replica numbers"
+grep -o 'e2e: replicas: [^S].*' "$STACK/suite.log" | sed 's/^e2e: replicas: /  /' || true
 exit "$status"
