@@ -490,20 +490,31 @@ fn a_replica_killed_mid_upload_leaves_nothing_half_visible() {
         let original = stack.balancer.get(&format!("/images/{id}"));
         let thumbnail = stack.balancer.get(&format!("/images/{id}/thumbnail"));
         let vector = stack.balancer.get(&format!("/api/images/{id}/vector"));
+        // The auto preset's variant (spin.toml's `auto_presets`), stored by the upload.
+        let variant = stack.balancer.get(&format!("/images/{id}/variants/clarendon"));
         let whole = record.status == 200
             && original.status == 200
             && original.body == photos[i]
             && thumbnail.status == 200
             && vector.status == 200
+            && variant.status == 200
             && listed.get(id) == Some(&1);
-        let absent = record.status == 404 && original.status == 404 && !listed.contains_key(id);
+        let absent = [&record, &original, &thumbnail, &vector, &variant].iter().all(|r| r.status == 404)
+            && !listed.contains_key(id);
         if outcomes[i] {
-            assert!(whole, "upload {i} ({id}) answered 2xx but is not whole: record {}, original {}, thumbnail {}, vector {}, listed {:?}",
-                record.status, original.status, thumbnail.status, vector.status, listed.get(id));
+            assert!(whole, "upload {i} ({id}) answered 2xx but is not whole: record {}, original {}, thumbnail {}, vector {}, variant {}, listed {:?}",
+                record.status, original.status, thumbnail.status, vector.status, variant.status, listed.get(id));
         } else {
-            assert!(whole || absent, "upload {i} ({id}) failed and is half-visible: record {}, original {}, thumbnail {}, vector {}, listed {:?}",
-                record.status, original.status, thumbnail.status, vector.status, listed.get(id));
+            assert!(whole || absent, "upload {i} ({id}) failed and is half-visible: record {}, original {}, thumbnail {}, vector {}, variant {}, listed {:?}",
+                record.status, original.status, thumbnail.status, vector.status, variant.status, listed.get(id));
             whole_after_failure += usize::from(whole);
+        }
+    }
+    // Similar search shows only images: none of the dead uploads' stored vectors.
+    for id in ids.iter().zip(&outcomes).filter(|(_, ok)| **ok).map(|(id, _)| id).take(3) {
+        for (result, _) in similar(&stack.balancer, id, 50) {
+            let object = stack.balancer.get(&format!("/api/images/{result}"));
+            assert_eq!(object.status, 200, "similar search for {id} shows {result}, which is no image\n{object}");
         }
     }
     // Chunks without a manifest (what a killed write leaves) are invisible; a committed
