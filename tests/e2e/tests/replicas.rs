@@ -26,12 +26,16 @@ use darkroom_e2e::{Client, Reply, expect, fixtures};
 use jobs::testkit;
 use serde_json::{Value, json};
 
-/// Panics unless every blob of the images `ids` in the shared store reads back whole and
-/// no chunk of theirs lies outside a committed manifest (other tests' images aside).
-fn assert_whole(stack: &Stack, ids: &[String], context: &str) {
+/// What is wrong in the shared store with the images `ids` (other tests' images aside): a
+/// committed blob that does not read back whole, or a chunk outside any manifest.
+fn problems_of(stack: &Stack, ids: &[String]) -> Vec<String> {
     let prefixes: Vec<String> = ids.iter().map(|id| format!("img/{id}/")).collect();
-    let problems: Vec<String> =
-        stack.kv().problems().into_iter().filter(|p| prefixes.iter().any(|prefix| p.starts_with(prefix.as_str()))).collect();
+    stack.kv().problems().into_iter().filter(|p| prefixes.iter().any(|prefix| p.starts_with(prefix.as_str()))).collect()
+}
+
+/// Panics unless [`problems_of`] the images `ids` is empty.
+fn assert_whole(stack: &Stack, ids: &[String], context: &str) {
+    let problems = problems_of(stack, ids);
     assert!(problems.is_empty(), "partial blobs after {context}:\n  {}", problems.join("\n  "));
 }
 
@@ -519,9 +523,7 @@ fn a_replica_killed_mid_upload_leaves_nothing_half_visible() {
     }
     // Chunks without a manifest (what a killed write leaves) are invisible; a committed
     // blob must read back whole.
-    let prefixes: Vec<String> = ids.iter().map(|id| format!("img/{id}/")).collect();
-    let mine = |p: &String| prefixes.iter().any(|prefix| p.starts_with(prefix.as_str()));
-    let problems: Vec<String> = stack.kv().problems().into_iter().filter(|p| mine(p)).collect();
+    let problems = problems_of(&stack, &ids);
     let orphans_before = problems.iter().filter(|p| p.ends_with("chunk without a manifest")).count();
     let partial: Vec<&String> = problems.iter().filter(|p| !p.ends_with("chunk without a manifest")).collect();
     assert!(partial.is_empty(), "a committed blob is partial: {partial:#?}");
@@ -533,7 +535,7 @@ fn a_replica_killed_mid_upload_leaves_nothing_half_visible() {
     }
     let (lost, duplicates) = lost_and_duplicates(&stack.balancer, &ids, 64);
     assert!(lost.is_empty() && duplicates.is_empty(), "lost {lost:?}, duplicates {duplicates:?}");
-    let orphans: Vec<String> = stack.kv().problems().into_iter().filter(|p| mine(p)).collect();
+    let orphans = problems_of(&stack, &ids);
     let mut statuses = statuses.lock().unwrap().clone();
     statuses.sort_unstable();
     let mut counts: BTreeMap<u16, usize> = BTreeMap::new();
