@@ -17,6 +17,9 @@
 #   ./test.sh --no-chaining   only the no-chaining step: the skeleton, jobs and image-jobs suites
 #                             on spin.no-chaining.toml (steps over HTTP through the host's own
 #                             listener, docs/deploy.md); skipped in a run with BASE_URL or -- ARGS
+#   ./test.sh --replicas      only the replica suite: two host processes on one redis-server
+#                             behind haproxy (scripts/replicas.sh, tests/e2e/tests/replicas.rs)
+#   ./test.sh --no-replicas   skip the replica suite a full run ends with
 #   ./test.sh -- ARGS         extra arguments for `cargo test` (e.g. -- -p darkroom-store)
 #
 # `cargo test --release` covers the workspace's default members: the core crates, the
@@ -30,6 +33,10 @@
 # source, OpenAPI 3.1 and the manifests' routes, then schemathesis against the test host.
 # Then the web UI's flows run in headless Chromium against the test host (tests/web;
 # screenshots in target/web-screenshots).
+# Last of all, the replica suite (docs/deploy.md "Replicas, proven on one machine"):
+# scripts/replicas.sh starts two darkroom-host processes on a redis-server of their own
+# behind Debian's haproxy (installed when missing) and runs tests/e2e/tests/replicas.rs
+# through the balancer.
 # Set BASE_URL to point the end-to-end suite at a running darkroom instead (no Redis run).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -39,6 +46,7 @@ build=1
 redis=1
 contract=1
 web=1
+replicas=1
 packages=()
 # all: the workspace's tests then the no-chaining step; e2e, no-chaining: only that.
 mode=all
@@ -50,10 +58,12 @@ while [[ $# -gt 0 ]]; do
         --web) mode=web ;;
         --no-web) web=0 ;;
         --no-redis) redis=0 ;;
+        --replicas) mode=replicas ;;
+        --no-replicas) replicas=0 ;;
         --redis-only) mode=redis-only ;;
         --contract) mode=contract ;;
         --no-contract) contract=0 ;;
-        -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
+        -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"; exit 0 ;;
         --) shift; break ;;
         *) die "unknown option $1 (see --help)" ;;
     esac
@@ -67,7 +77,7 @@ fi
 
 logfile="$(mktemp "${TMPDIR:-/tmp}/darkroom-test.XXXXXX")"
 trap 'stop_redis; rm -f "$logfile"' EXIT
-if [[ $mode != no-chaining && $mode != contract && $mode != web ]]; then
+if [[ $mode != no-chaining && $mode != contract && $mode != web && $mode != replicas ]]; then
     start_redis
     export DARKROOM_TEST_REDIS_URL="$REDIS_URL"
 fi
@@ -88,7 +98,7 @@ if [[ $mode == no-chaining || ( $mode == all && $# -eq 0 && -z "${BASE_URL:-}" )
     [[ $status -ne 0 ]] || status=$step
 fi
 # The e2e binaries of the first run again, every host's `default` store on Redis.
-if [[ $redis -eq 1 && $mode != no-chaining && $mode != contract && $mode != web && $# -eq 0 && -z "${BASE_URL:-}" ]]; then
+if [[ $redis -eq 1 && ( $mode == all || $mode == e2e || $mode == redis-only ) && $# -eq 0 && -z "${BASE_URL:-}" ]]; then
     runtime_config="$REDIS_DIR/runtime-config.toml"
     printf '[key_value_store.default]\ntype = "redis"\nurl = "%s"\n' "$REDIS_URL" >"$runtime_config"
     echo "==> redis: DARKROOM_E2E_RUNTIME_CONFIG=$runtime_config" | tee -a "$logfile"
@@ -149,6 +159,13 @@ if [[ $web -eq 1 && ( $mode == web || ( $mode == all && $# -eq 0 && -z "${BASE_U
     rm -f "$webout"
     [[ $status -ne 0 ]] || status=$step
 fi
+# The replica stack (its own redis-server, two host processes, haproxy) and its suite.
+if [[ $mode == replicas || ( $mode == all && $replicas -eq 1 && $# -eq 0 && -z "${BASE_URL:-}" ) ]]; then
+    echo "==> replicas: scripts/replicas.sh" | tee -a "$logfile"
+    echo "     Running tests/replicas.rs (scripts/replicas.sh)" | tee -a "$logfile"
+    scripts/replicas.sh 2>&1 | tee -a "$logfile"
+    [[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
+fi
 set -e
 
 # One line per test runner: which binary, and cargo's own summary of it.
@@ -160,6 +177,7 @@ awk '
     /^==> deploy/ { prefix = "deploy " }
     /^==> contract/ { prefix = "contract " }
     /^==> web/ { prefix = "web " }
+    /^==> replicas/ { prefix = "" }
     /^[[:space:]]+Running / {
         line = $0; sub(/^[[:space:]]+Running /, "", line)
         bin = line; sub(/^.*\//, "", bin); sub(/\)$/, "", bin); sub(/-[0-9a-f]+$/, "", bin)

@@ -32,10 +32,10 @@ WILDCARDS = {
         "/api/jobs/{id}/units/{unit}",
     },
     "/assets/...": {"/assets/{file}"},
+    "/api/uploads/...": {"/api/uploads/{uid}"},
 }
 
-# The web component's routes (issue 14: the UI and this document). Until a manifest has
-# a `web` component they are the only paths the document may hold without a route.
+# The web component's routes (issue 14: the UI and this document).
 WEB_COMPONENT = "web"
 WEB_PATHS = {"/", "/assets/{file}", "/api/openapi.json"}
 
@@ -95,17 +95,13 @@ def test_every_route_is_documented(name):
 def test_every_documented_path_is_served(name):
     documented = set(document()["paths"])
     allowed = set(served_paths(name))
-    if not has_web(name):
-        # Before the web component lands, only its own routes may be ahead of the manifest.
-        allowed |= WEB_PATHS
     extra = sorted(documented - allowed)
     assert not extra, f"the document lists paths {name} does not serve: {extra}"
 
 
 @pytest.mark.parametrize("name", MANIFESTS)
 def test_web_routes(name):
-    if not has_web(name):
-        pytest.skip(f"{name} has no `{WEB_COMPONENT}` component yet")
+    assert has_web(name), f"{name} has no `{WEB_COMPONENT}` component"
     served = served_paths(name)
     for path in WEB_PATHS:
         assert served.get(path) == WEB_COMPONENT, f"{path} in {name}"
@@ -177,19 +173,3 @@ def test_every_status_the_api_maps_is_documented_somewhere():
     missing = statuses - {"405", "429", "500"} - documented
     assert not missing, missing
     assert "MethodNotAllowed" in document()["components"]["responses"]
-
-
-def test_web_routes_become_strict_once_the_web_component_exists(tmp_path, monkeypatch):
-    """With a `web` component in the manifest, its three routes must be there and served
-    by it: the allowance for a manifest without one ends."""
-    text = (ROOT / "spin.toml").read_text(encoding="utf-8")
-    web = '\n[[trigger.http]]\nroute = "/"\ncomponent = "web"\n\n[component.web]\nsource = "web.wasm"\n'
-    (tmp_path / "spin.toml").write_text(text + web, encoding="utf-8")
-    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
-    assert has_web("spin.toml")
-    assert served_paths("spin.toml")["/"] == WEB_COMPONENT
-    # `/assets/{file}` and `/api/openapi.json` are documented but not routed: both fail.
-    with pytest.raises(AssertionError, match="does not serve"):
-        test_every_documented_path_is_served("spin.toml")
-    with pytest.raises(AssertionError, match="/api/openapi.json|/assets"):
-        test_web_routes("spin.toml")

@@ -233,7 +233,9 @@ def test_schemathesis_finds_no_mismatch(host):
         for operation in WEB_OPERATIONS:
             command += ["--exclude-operation-id", operation]
     print(f"{deployment}: schemathesis seed {run_seed} (DARKROOM_CONTRACT_SEED={run_seed} repeats it)")
-    done = subprocess.run([str(c) for c in command], cwd=work, capture_output=True, text=True)
+    # hooks.py: the tus PATCH body's media type (raw bytes).
+    env = dict(os.environ, SCHEMATHESIS_HOOKS="hooks", PYTHONPATH=str(pathlib.Path(__file__).parent))
+    done = subprocess.run([str(c) for c in command], cwd=work, capture_output=True, text=True, env=env)
     print(done.stdout[-20000:])
     print(done.stderr[-5000:])
     host_log = (work / "host.log").read_text(errors="replace")

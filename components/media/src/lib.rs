@@ -77,6 +77,11 @@ fn blob(req: &Incoming, id: &str, kind: BlobKind) -> Result<Reply, ApiError> {
         return Err(unknown(id));
     }
     let store = kv::open_store(&settings::load()?)?;
+    // Blobs are written before the record, which commits the image (`Store::has_image`):
+    // an upload that died half-way leaves blobs nobody is shown.
+    if !store.has_image(id)? {
+        return Err(unknown(id));
+    }
     let etag = format!("\"{id}\"");
     if kind == BlobKind::Original {
         // Originals can pass a platform's response cap: `Range` fetches them in parts.

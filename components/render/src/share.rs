@@ -6,7 +6,7 @@
 use api::ApiError;
 use darkroom_spin::{Incoming, Reply, auth, kv};
 use serde::Deserialize;
-use store::{BlobKind, Derived};
+use store::Derived;
 
 use crate::config::Config;
 use crate::unknown;
@@ -38,7 +38,7 @@ pub async fn post(req: Incoming, id: &str) -> Result<Reply, ApiError> {
         return Err(unknown(id));
     }
     let store = kv::open_store(&config.settings)?;
-    if store.blob_manifest(id, BlobKind::Original)?.is_none() {
+    if !store.has_image(id)? {
         return Err(unknown(id));
     }
     let path = match &share.variant {

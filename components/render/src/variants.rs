@@ -103,6 +103,10 @@ pub fn get(req: &Incoming, id: &str, name: &str) -> Result<Reply, ApiError> {
         return Err(missing());
     }
     let store = kv::open_store(&config.settings)?;
+    // A variant of an upload that died before its record is not served (`Store::has_image`).
+    if !store.has_image(id)? {
+        return Err(ApiError::NotFound(format!("no image with id {id}")));
+    }
     let manifest = store.derived_manifest(id, Derived::Variant(name))?.ok_or_else(missing)?;
     let reply = cached::serve(
         req,

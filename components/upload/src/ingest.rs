@@ -190,8 +190,11 @@ pub async fn derive<K: KeyValue>(settings: &Settings, store: &Store<K>, original
             Err(err) => failure = failure.or(Some(err)),
         }
     }
-    store.put_record(&record)?;
+    // The listing entry, then the record: the record commits the image
+    // (`Store::has_image`), and an entry without one is skipped by the listing, so an
+    // upload that dies here is whole or invisible, never listed-but-missing.
     store.ensure_listed(&record)?;
+    store.put_record(&record)?;
 
     // The original is safe either way; a failed step is reported, and a retry repairs it.
     if let Some(err) = failure {

@@ -43,6 +43,16 @@ async fn handle(req: Incoming) -> Result<Reply, ApiError> {
         [uid] => Some((*uid).to_owned()),
         _ => return Err(ApiError::NotFound("no such upload route".into())),
     };
+    // An unlisted method is 405 before anything else (even a missing `Tus-Resumable`).
+    let listed = match (&uid, req.method()) {
+        (_, Method::Options) | (None, Method::Post) => true,
+        (Some(_), Method::Head | Method::Patch | Method::Delete | Method::Get) => true,
+        _ => false,
+    };
+    if !listed {
+        let allowed = if uid.is_some() { ALLOWED_ONE } else { ALLOWED };
+        return Err(ApiError::MethodNotAllowed { allowed });
+    }
     let limits = load_limits()?;
     if *req.method() == Method::Options {
         let max = limits.max_image_bytes.max(limits.max_dataset_bytes);

@@ -25,12 +25,11 @@ fn load_vector<K: KeyValue>(store: &Store<K>, id: &str) -> Result<(u32, Vec<f32>
 
 pub fn vector(settings: &Settings, id: &str) -> Result<Reply, ApiError> {
     let store = kv::open_store(settings)?;
+    // The record first: a vector without one belongs to an upload still running, or
+    // one that died, and is not an image yet (`Store::has_image`).
+    let record = store.get_record(id)?.ok_or_else(|| ApiError::NotFound(format!("no image with id {id}")))?;
     let (_, vector) = load_vector(&store, id)?;
-    let phash = store
-        .get_record(id)?
-        .and_then(|r| r.vector)
-        .map(|v| v.phash)
-        .unwrap_or_default();
+    let phash = record.vector.map(|v| v.phash).unwrap_or_default();
     Ok(Reply::json(
         200,
         &VectorResponse {
@@ -53,7 +52,7 @@ pub fn similar(settings: &Settings, id: &str, query: &str) -> Result<Reply, ApiE
     let raw = raw_id(id)?;
     let store = kv::open_store(settings)?;
     let started = Instant::now();
-    if !store.has_original(id)? {
+    if !store.has_image(id)? {
         return Err(ApiError::NotFound(format!("no image with id {id}")));
     }
     let (version, query_vector) = load_vector(&store, id)?;

@@ -149,6 +149,12 @@ pub fn manifest_parts(key: &str) -> Option<(&str, BlobKind)> {
     Some((id, BlobKind::parse(kind)?))
 }
 
+/// The id of an image record key `img/{id}/meta`, its characters unchecked (as
+/// [`manifest_parts`]); `None` for any other key.
+pub fn record_id_unchecked(key: &str) -> Option<&str> {
+    key.strip_prefix("img/")?.strip_suffix("/meta").filter(|id| id.len() == ID_LEN)
+}
+
 /// Splits `img/{id}/{kind}/{n}` into `(id, kind, n)`; `None` for any other key.
 pub fn parse_chunk(key: &str) -> Option<(&str, BlobKind, u32)> {
     let mut it = key.strip_prefix("img/")?.split('/');

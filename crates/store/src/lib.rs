@@ -17,7 +17,7 @@
 //! | [`record`] | [`ImageRecord`] and its thumbnail / vector parts |
 //! | [`listing`] | `ensure_listed`, `list` and its [`Page`] |
 //! | [`resumable`] | resumable uploads: [`Upload`], its [`Progress`], parts that become a blob's chunks |
-//! | [`store`] | [`Store`]: construction, `delete_image`, `has_original`, `orphan_chunks` |
+//! | [`store`] | [`Store`]: construction, `delete_image`, `has_image` (the record commits an image), `has_original`, `orphan_chunks` |
 //! | [`segments`] | packed vector segments: [`Snapshot`](segments::Snapshot), `scan_vectors`, `compact_vectors` |
 //! | [`error`] | [`Error`] |
 //!
@@ -35,12 +35,13 @@
 //!     id: id.clone(), format: "jpeg".into(), width: 2, height: 1, bytes: 2_500_000, alpha: false,
 //!     created_micros: 1_700_000_000_000_000, thumbnail: None, vector: None, variants: vec![],
 //! };
-//! store.put_record(&record)?;
 //! store.ensure_listed(&record)?;
+//! store.put_record(&record)?;
 //! assert_eq!(store.list(50, None)?.records, vec![record]);
 //!
 //! assert!(store.delete_image(&id)?);
-//! assert!(store.kv().is_empty());
+//! assert_eq!(store.kv().keys(), ["vcat/mark"]); // the vector catalog's marker, touched by the record
+//! assert!(!store.has_image(&id)?);
 //! # Ok::<(), store::Error>(())
 //! ```
 

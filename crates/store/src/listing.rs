@@ -36,8 +36,9 @@ fn decode_cursor(cursor: &str) -> Result<String> {
 impl<K: KeyValue> Store<K> {
     /// Writes the listing entry of `record` (idempotent: the key is the value).
     ///
-    /// Call after [`put_record`](Self::put_record): an entry without a record is skipped
-    /// by [`list`](Self::list), a record without an entry is simply not listed yet.
+    /// Call before [`put_record`](Self::put_record), which commits the image: an entry
+    /// without a record is skipped by [`list`](Self::list), so an upload that dies
+    /// between the two leaves nothing listed.
     pub fn ensure_listed(&self, record: &ImageRecord) -> Result<()> {
         let key = keys::index(record.created_micros, &record.id)?;
         if self.kv.exists(&key)? {

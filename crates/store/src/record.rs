@@ -85,9 +85,13 @@ pub struct VectorInfo {
 }
 
 impl<K: KeyValue> Store<K> {
-    /// Writes (or replaces) the record of `record.id`.
+    /// Writes (or replaces) the record of `record.id`, which commits the image
+    /// ([`Store::has_image`]), then marks the vector catalog out of date: the record
+    /// makes the image's vector live, and a search that listed the keys between the
+    /// vector and the record must not leave a catalog without it.
     pub fn put_record(&self, record: &ImageRecord) -> Result<()> {
-        self.kv.set(&keys::record(&record.id)?, &to_json(record))
+        self.kv.set(&keys::record(&record.id)?, &to_json(record))?;
+        self.touch_vectors()
     }
 
     /// The record of `id`, `None` when absent.

@@ -36,9 +36,9 @@ impl<K: KeyValue> Store<K> {
 
     /// Removes image `id` and everything derived from it; `false` if nothing was there.
     ///
-    /// The original's manifest goes first, so readers get 404 at once even if a later
-    /// delete fails; then the other manifests, the listing entries, the record, and the
-    /// chunks. Running it again finishes an interrupted delete. When the image had a
+    /// The record goes first ([`has_image`](Self::has_image)), so readers get 404 at
+    /// once even if a later delete fails or the process dies; then the manifests (the
+    /// original's first), the listing entries, and the chunks. Running it again finishes an interrupted delete. When the image had a
     /// vector, the vector catalog is marked out of date last (`segments::catalog`).
     pub fn delete_image(&self, id: &str) -> Result<bool> {
         let prefix = keys::image_prefix(id)?;
@@ -64,12 +64,12 @@ impl<K: KeyValue> Store<K> {
             .map(|&kind| keys::manifest(id, kind))
             .collect::<Result<_>>()?;
         let record = keys::record(id)?;
-        // Order: manifests (original first), listing entries, record, then the rest.
+        // Order: the record, manifests (original first), listing entries, then the rest.
         doomed.sort_by_key(|k| {
             let rank = match manifests.iter().position(|m| m == k) {
-                Some(i) => i,
-                None if k.starts_with(keys::INDEX_PREFIX) => 3,
-                None if *k == record => 4,
+                _ if *k == record => 0,
+                Some(i) => 1 + i,
+                None if k.starts_with(keys::INDEX_PREFIX) => 4,
                 None => 5,
             };
             (rank, k.clone())
@@ -92,9 +92,19 @@ impl<K: KeyValue> Store<K> {
         Ok(true)
     }
 
-    /// Whether image `id` exists (its original is committed).
+    /// Whether image `id`'s original is committed (an upload may still be running, or
+    /// have died, before its record: [`has_image`](Self::has_image) is what readers ask).
     pub fn has_original(&self, id: &str) -> Result<bool> {
         self.kv.exists(&keys::manifest(id, BlobKind::Original)?)
+    }
+
+    /// Whether image `id` exists: its record is written, the last write of an upload
+    /// (after its blobs and its listing entry), and the first key a delete removes. So
+    /// an upload or a delete that dies half-way (a replica killed) leaves the image
+    /// either whole or invisible: every reader (the object, its blobs, vectors, search,
+    /// the listing) answers for an image only when its record is there.
+    pub fn has_image(&self, id: &str) -> Result<bool> {
+        self.kv.exists(&keys::record(id)?)
     }
 
     /// Chunk keys that no committed manifest covers: left by a write that failed before

@@ -23,3 +23,22 @@ pub fn normalised(v: Vec<f32>) -> Vec<f32> {
 pub fn unit(n: usize, seed: u64) -> Vec<f32> {
     normalised(noise(n, seed))
 }
+
+/// Commits image `id` whose blobs are stored, as an upload does last: its listing entry,
+/// then a minimal record (`Store::has_image`), created at `created_micros`.
+pub fn commit<K: crate::KeyValue>(store: &crate::Store<K>, id: &str, created_micros: u64) {
+    let record = crate::ImageRecord {
+        id: id.to_owned(),
+        format: "png".into(),
+        width: 1,
+        height: 1,
+        bytes: 1,
+        alpha: false,
+        created_micros,
+        thumbnail: None,
+        vector: None,
+        variants: Vec::new(),
+    };
+    store.ensure_listed(&record).expect("listing entry");
+    store.put_record(&record).expect("record");
+}

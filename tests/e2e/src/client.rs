@@ -53,6 +53,18 @@ impl Client {
         self.get_with(path, &[])
     }
 
+    /// `GET`, or `None` when no HTTP response comes back (nothing listening, a dropped
+    /// connection): for waiting on a server that is (re)starting.
+    pub fn try_get(&self, path: &str) -> Option<Reply> {
+        let result = self.agent.get(self.url(path)).call().ok()?;
+        Some(finish("GET", path, Ok(result)))
+    }
+
+    /// The underlying agent, for a test that reads a response as it streams.
+    pub fn agent(&self) -> &ureq::Agent {
+        &self.agent
+    }
+
     /// `GET` with extra request headers.
     pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
         let mut request = self.agent.get(self.url(path));
@@ -74,6 +86,16 @@ impl Client {
             request = request.header(*name, *value);
         }
         finish("POST", path, request.send(body))
+    }
+
+    /// `POST`, or the transport error when no HTTP response comes back (a connection a
+    /// dying server or a balancer dropped).
+    pub fn try_post(&self, path: &str, body: &[u8], content_type: &str) -> Result<Reply, String> {
+        let result = self.agent.post(self.url(path)).header("content-type", content_type).send(body);
+        match result {
+            Ok(response) => Ok(finish("POST", path, Ok(response))),
+            Err(e) => Err(e.to_string()),
+        }
     }
 
     /// `POST` a JSON value.

@@ -13,6 +13,9 @@
 //!   database) and checks no blob is partial.
 //! - [`runtime_config`]: `DARKROOM_E2E_RUNTIME_CONFIG`, the suite on Redis: a runtime
 //!   config per host, each with a Redis database of its own.
+//! - [`parallel`]: many requests at once on a thread pool; the whole listing paged.
+//! - [`replicas`]: the replica stack (`scripts/replicas.sh`, `DARKROOM_REPLICAS`): two
+//!   host processes on one Redis behind haproxy.
 //! - [`rawhttp`]: requests `ureq` will not send (chunked bodies the server cuts short).
 //!
 //! ```no_run
@@ -34,7 +37,9 @@ pub mod expect;
 pub mod fixtures;
 pub mod hostile;
 pub mod kvcheck;
+pub mod parallel;
 pub mod rawhttp;
+pub mod replicas;
 pub mod runtime_config;
 pub mod target;
 

@@ -59,7 +59,7 @@ pub fn resolve<K: KeyValue>(
                     Error::Invalid(format!("input.images[{i}]: must be an image id (a string)"))
                 })?;
                 let shown: String = id.chars().take(80).collect();
-                if !store::is_valid_id(id) || !store.has_original(id)? {
+                if !store::is_valid_id(id) || !store.has_image(id)? {
                     return Err(Error::NotFound(format!(
                         "input.images[{i}]: no image {shown:?}"
                     )));

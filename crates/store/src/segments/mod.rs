@@ -80,7 +80,7 @@ pub fn hex_id(raw: &RawId) -> String {
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     live: Liveness,
-    /// Listed: ids with a committed vector *and* original. From a catalog: only those no
+    /// Listed: ids with a committed vector *and* a record (`Store::has_image`). From a catalog: only those no
     /// catalogued segment covers. Ascending either way.
     loose: Vec<RawId>,
     /// Committed segment hashes, ascending.
@@ -93,14 +93,14 @@ pub struct Snapshot {
 /// Which images count as alive.
 #[derive(Debug, Clone)]
 enum Liveness {
-    /// A listing: the images with a committed original.
+    /// A listing: the images with a record (`Store::has_image`).
     Only(HashSet<RawId>),
     /// A catalog: every image but those it found deleted.
     AllBut(HashSet<RawId>),
 }
 
 impl Snapshot {
-    /// Whether `id` had a committed original when the keys were listed (a row of an
+    /// Whether `id` had a record when the keys were listed (a row of an
     /// image deleted since is still in old segments; this is how readers drop it).
     pub fn is_live(&self, id: &RawId) -> bool {
         match &self.live {
@@ -136,11 +136,11 @@ impl<K: KeyValue> Store<K> {
             // 8 keys per image: cheap shape checks first, ids decoded only for the two
             // manifests that matter (a 100,000-image listing is 800,000 keys).
             if let Some((id, kind)) = keys::manifest_parts(&key) {
-                match kind {
-                    BlobKind::Original => live.extend(raw_id(id)),
-                    BlobKind::Vector => loose.extend(raw_id(id)),
-                    BlobKind::Thumbnail => {}
+                if kind == BlobKind::Vector {
+                    loose.extend(raw_id(id));
                 }
+            } else if let Some(id) = keys::record_id_unchecked(&key) {
+                live.extend(raw_id(id));
             } else if let Some(hash) = keys::parse_segment_manifest(&key) {
                 segments.push(hash.to_owned());
             }

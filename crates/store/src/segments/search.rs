@@ -177,7 +177,7 @@ impl<K: KeyValue> Store<K> {
 
     fn all_exist(&self, ids: &[RawId]) -> Result<bool> {
         for id in ids {
-            if !self.has_original(&hex_id(id))? {
+            if !self.has_image(&hex_id(id))? {
                 return Ok(false);
             }
         }

@@ -232,15 +232,23 @@ fn reads_check_the_fast_digest_and_old_manifests_their_sha256() {
 #[test]
 fn a_listing_finds_committed_vectors_only() {
     let store = Store::new(capped_kv(), 1_000).unwrap();
-    let (a, b) = (content_id(b"a"), content_id(b"b"));
-    for id in [&a, &b] {
+    let (a, b, c) = (content_id(b"a"), content_id(b"b"), content_id(b"c"));
+    for id in [&a, &b, &c] {
         store
             .put_blob(id, BlobKind::Original, b"x", "image/png")
             .unwrap();
     }
-    store
-        .put_blob(&a, BlobKind::Vector, &[0; 16], "application/octet-stream")
-        .unwrap();
+    for id in [&a, &b] {
+        let mut rec = crate::util::record(0, 1);
+        rec.id = id.clone();
+        store.put_record(&rec).unwrap();
+    }
+    // `c` has a vector but no record: its upload died before committing it.
+    for id in [&a, &c] {
+        store
+            .put_blob(id, BlobKind::Vector, &[0; 16], "application/octet-stream")
+            .unwrap();
+    }
     store
         .put_blob(&b, BlobKind::Thumbnail, &[0; 16], "image/jpeg")
         .unwrap();

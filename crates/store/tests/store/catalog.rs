@@ -181,10 +181,10 @@ fn a_delete_interrupted_before_it_marked_the_catalog_is_caught() {
     let store = small_store();
     let ids: Vec<RawId> = (0..15).map(|s| add_image(&store, s)).collect();
     search(&store);
-    // The delete removed the original's manifest and then failed: no new marker.
+    // The delete removed the record (its first key) and then failed: no new marker.
     store
         .kv()
-        .delete(&keys::manifest(&hex_id(&ids[5]), BlobKind::Original).unwrap())
+        .delete(&keys::record(&hex_id(&ids[5])).unwrap())
         .unwrap();
     let (got, report) = search(&store);
     assert_eq!(report.view, View::CatalogThenListing);
@@ -275,4 +275,34 @@ fn many_deleted_rows_make_the_listing_search_compact_them_away() {
     live.sort_unstable();
     assert_eq!(packed, live);
     assert_eq!(search(&store).0, got);
+}
+
+/// An upload that died after its vector but before its record (a replica killed) is in
+/// no search, whether from a listing or a catalog; once its record is written (the
+/// upload retried) the next search has it, though the vector itself did not change.
+#[test]
+fn an_image_without_its_record_is_in_no_search_until_the_record_commits_it() {
+    let store = small_store();
+    for seed in 0..12 {
+        add_image(&store, seed);
+    }
+    let dead = crate::util::add_uncommitted_image(&store, 100);
+    assert!(!store.has_image(&hex_id(&dead)).unwrap());
+    assert!(store.has_original(&hex_id(&dead)).unwrap());
+    let (listed, _) = search(&store);
+    assert_eq!(listed.len(), 12);
+    assert!(!listed.contains_key(&dead), "a listing search shows an uncommitted image");
+    let (catalogued, report) = search(&store);
+    assert_eq!(report.view, View::Catalog);
+    assert!(!catalogued.contains_key(&dead), "a catalog search shows an uncommitted image");
+    assert!(store.list(100, None).unwrap().records.iter().all(|r| r.id != hex_id(&dead)));
+
+    let mut rec = crate::util::record(100, 5_000);
+    rec.id = hex_id(&dead);
+    store.ensure_listed(&rec).unwrap();
+    store.put_record(&rec).unwrap();
+    let (after, _) = search(&store);
+    assert_eq!(after.len(), 13);
+    assert!(after.contains_key(&dead), "the committed image is searched");
+    assert_eq!(after, brute_force(&store));
 }

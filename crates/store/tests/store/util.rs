@@ -65,8 +65,18 @@ pub fn unit(seed: u64) -> Vec<f32> {
 }
 
 /// An image as the pipeline leaves it: original, then its vector of version `V` (which
-/// marks the vector catalog stale).
+/// marks the vector catalog stale), then its listing entry and record (the commit).
 pub fn add_image<K: KeyValue>(store: &Store<K>, seed: u64) -> RawId {
+    let id = add_uncommitted_image(store, seed);
+    let mut rec = record(seed, 1 + seed);
+    rec.id = store::segments::hex_id(&id);
+    store.ensure_listed(&rec).unwrap();
+    store.put_record(&rec).unwrap();
+    id
+}
+
+/// [`add_image`] from an upload that died before its record: original and vector only.
+pub fn add_uncommitted_image<K: KeyValue>(store: &Store<K>, seed: u64) -> RawId {
     let original = bytes(40, seed);
     let id = content_id(&original);
     store
