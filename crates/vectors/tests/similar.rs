@@ -239,6 +239,7 @@ fn a_near_identical_image_scores_at_most_one() {
             .unwrap();
         let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
         store.put_vector(&id, &bytes, V).unwrap();
+        store::testkit::commit(&store, &id, 1);
         raw_id(&id).unwrap()
     };
     let (a, b) = (put("twin a", &long), put("twin b", &long));
