@@ -7,6 +7,33 @@ WASM_TARGET=wasm32-wasip2
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
+# A free TCP port on the loopback interface.
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Runs "$@" as root: directly when this is root, else through sudo (an error without it).
+as_root() {
+    if [[ $(id -u) -eq 0 ]]; then
+        "$@"
+    else
+        command -v sudo >/dev/null || die "not root and no sudo to run: $*"
+        sudo "$@"
+    fi
+}
+
+# Installs Debian packages (arguments go to `apt-get install`, e.g. --no-install-recommends)
+# as root; when the first try fails (a clean image has no package lists), refreshes the
+# lists with `apt-get update` and tries again. The scripts' one way to get a system tool.
+apt_install() {
+    command -v apt-get >/dev/null || die "no apt-get to install $*: install it by hand"
+    log "installing (Debian): $*"
+    if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >&2; then
+        as_root apt-get update -q >&2
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >&2
+    fi
+}
+
 # spin.toml's `source` paths are relative to the repository (target/...): a different
 # CARGO_TARGET_DIR would build the components where neither Spin nor the host look.
 check_target_dir() {
@@ -51,18 +78,8 @@ ensure_wasm_cc() {
         ensure_wasm_sse_headers
         return 0
     fi
-    local sudo=()
-    if [[ $(id -u) -ne 0 ]]; then
-        command -v sudo >/dev/null || die "the wasm C toolchain is missing: install the Debian packages clang llvm wasi-libc (as root)"
-        sudo=(sudo)
-    fi
     command -v apt-get >/dev/null || die "the wasm C toolchain is missing: install clang, llvm-ar and wasi-libc's headers (or set WASM_CLANG and WASI_SYSROOT_INCLUDE)"
-    log "installing the wasm C toolchain: apt-get install clang llvm wasi-libc"
-    export DEBIAN_FRONTEND=noninteractive
-    if ! "${sudo[@]}" apt-get install -y -q --no-install-recommends clang llvm wasi-libc >&2; then
-        "${sudo[@]}" apt-get update -q >&2
-        "${sudo[@]}" apt-get install -y -q --no-install-recommends clang llvm wasi-libc >&2
-    fi
+    apt_install --no-install-recommends clang llvm wasi-libc
     ensure_wasm_sse_headers
 }
 
@@ -80,9 +97,7 @@ ensure_wasm_sse_headers() {
     log "fetching emscripten's SSE2-on-wasm-SIMD headers (apt-get download emscripten) into $WASM_SSE_DIR"
     local tmp; tmp="$(mktemp -d)"
     if ! (cd "$tmp" && apt-get download -q emscripten >&2 2>/dev/null); then
-        local sudo=()
-        [[ $(id -u) -eq 0 ]] || sudo=(sudo)
-        "${sudo[@]}" apt-get update -q >&2
+        as_root apt-get update -q >&2
         (cd "$tmp" && apt-get download -q emscripten >&2) || die "apt-get download emscripten failed"
     fi
     mkdir -p "$tmp/x" "$WASM_SSE_DIR"
@@ -161,17 +176,9 @@ ensure_bench_sharp() {
 # target/web-node, again whenever the lock file changes. Node and npm come from Debian
 # when missing.
 ensure_web_tests() {
-    local dir="${CARGO_TARGET_DIR:-target}/web-node" sudo=()
-    [[ $(id -u) -eq 0 ]] || sudo=(sudo)
-    if ! command -v chromium >/dev/null; then
-        log "installing chromium (Debian)"
-        "${sudo[@]}" scripts/install-chromium.sh >&2
-    fi
-    if ! command -v npm >/dev/null; then
-        log "installing nodejs and npm (Debian)"
-        "${sudo[@]}" apt-get update -qq >&2
-        DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq nodejs npm >&2
-    fi
+    local dir="${CARGO_TARGET_DIR:-target}/web-node"
+    command -v chromium >/dev/null || apt_install chromium
+    command -v npm >/dev/null || apt_install nodejs npm
     if ! cmp -s tests/web/package-lock.json "$dir/package-lock.json" || [[ ! -d "$dir/node_modules/playwright-core" ]]; then
         log "npm ci (tests/web: playwright-core, axe-core) into $dir"
         rm -rf "$dir" && mkdir -p "$dir"
@@ -194,14 +201,7 @@ run_web_tests() {
 # root, else through sudo when there is one).
 ensure_redis_server() {
     command -v redis-server >/dev/null && return 0
-    local sudo=()
-    if [[ $(id -u) -ne 0 ]]; then
-        command -v sudo >/dev/null || die "redis-server is missing and there is no sudo: apt-get install redis-server"
-        sudo=(sudo)
-    fi
-    log "installing redis-server (Debian)"
-    "${sudo[@]}" apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq redis-server >&2
+    apt_install redis-server
 }
 
 # Starts a throwaway redis-server on a free loopback port: a temp dir, no persistence
@@ -211,7 +211,7 @@ ensure_redis_server() {
 start_redis() {
     ensure_redis_server
     REDIS_DIR="$(mktemp -d "${TMPDIR:-/tmp}/darkroom-redis.XXXXXX")"
-    REDIS_PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    REDIS_PORT="$(free_port)"
     redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$REDIS_DIR" \
         --save '' --appendonly no --databases 4096 --protected-mode yes \
         --daemonize no --logfile "$REDIS_DIR/redis.log" &

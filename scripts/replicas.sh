@@ -53,23 +53,12 @@ for line in sys.stdin:
 '
 }
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# Debian's haproxy (apt-get as root, else through sudo), as ensure_redis_server does.
+# Debian's haproxy (apt_install), as ensure_redis_server does.
 ensure_haproxy() {
     HAPROXY="$(command -v haproxy || true)"
     [[ -z "$HAPROXY" && -x /usr/sbin/haproxy ]] && HAPROXY=/usr/sbin/haproxy
     [[ -n "$HAPROXY" ]] && return 0
-    local sudo=()
-    if [[ $(id -u) -ne 0 ]]; then
-        command -v sudo >/dev/null || die "haproxy is missing and there is no sudo: apt-get install haproxy"
-        sudo=(sudo)
-    fi
-    log "installing haproxy (Debian)"
-    "${sudo[@]}" apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq haproxy >&2
+    apt_install haproxy
     HAPROXY="$(command -v haproxy || echo /usr/sbin/haproxy)"
     # Debian's package enables a system-wide service on port 80 where systemd runs; the
     # stack starts its own haproxy and leaves that one alone.
