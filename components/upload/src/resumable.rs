@@ -71,11 +71,9 @@ async fn handle(req: Incoming) -> Result<Reply, ApiError> {
     }
     let settings = settings::load()?;
     let store = darkroom_spin::kv::open_store(&settings)?;
+    // Past the method check, the collection URL has only POST left.
     let Some(uid) = uid else {
-        return match req.method() {
-            Method::Post => create(&req, &store, &settings, &limits),
-            _ => Err(ApiError::MethodNotAllowed { allowed: ALLOWED }),
-        };
+        return create(&req, &store, &settings, &limits);
     };
     let upload = find(&store, &uid)?;
     match req.method() {

@@ -52,7 +52,7 @@ pub struct BlobManifest {
     /// Lowercase hex SHA-256 of the whole blob: an original's id, and what a blob is
     /// checked against on read when it has no [`digest`](Self::digest).
     pub sha256: String,
-    /// A [`fast_digest`](crate::fast_digest) of the whole blob, checked on every read
+    /// A [`fast_digest`] of the whole blob, checked on every read
     /// instead of the SHA-256 (the same protection against damage for a small fraction of
     /// the time). Absent in manifests written before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -123,7 +123,7 @@ impl<K: KeyValue> Store<K> {
         self.manifest_at(&keys::blob_base(id, kind)?)
     }
 
-    /// A committed blob, reassembled and verified (length and SHA-256).
+    /// A committed blob, reassembled and verified (length, and [`BlobManifest::matches`]).
     ///
     /// A missing chunk or a mismatch is [`Error::Corrupt`]: once the manifest exists the
     /// chunks must too, so this is damage, not a race with a writer.
