@@ -142,7 +142,9 @@ pub fn spawn_uploaders<'scope, K: KeyValue + Sync>(
 
 /// Scanned rows as f32 vectors. A sketch record must be exactly the sketch of its id's
 /// loose vector (the truth), which then stands for it; if that vector is gone (its image
-/// was deleted during the scan) the record's reconstruction does.
+/// was deleted during the scan, including half-way through this read: its manifest seen,
+/// its chunk already removed) the record's reconstruction does, as the search's own
+/// `exact_loose_vector` treats it.
 pub fn rows_as_f32<K: KeyValue>(
     store: &Store<K>,
     ids: &[RawId],
@@ -157,14 +159,17 @@ pub fn rows_as_f32<K: KeyValue>(
         Rows::Sketch(records) => ids
             .iter()
             .zip(records.chunks_exact(sketch::record_bytes(DIMS)))
-            .map(|(id, record)| match store.loose_vector(id).unwrap() {
-                Some((_, truth)) => {
+            .map(|(id, record)| match store.loose_vector(id) {
+                Ok(Some((_, truth))) => {
                     let mut want = Vec::new();
                     sketch::encode_row(&truth, &mut want);
                     assert_eq!(record, want, "the sketch of {id:?} is its vector's");
                     (*id, truth)
                 }
-                None => (*id, Record::parse(record, DIMS).approximation()),
+                Ok(None) | Err(store::Error::Corrupt(_)) => {
+                    (*id, Record::parse(record, DIMS).approximation())
+                }
+                Err(e) => panic!("reading the vector of {id:?}: {e}"),
             })
             .collect(),
     }
