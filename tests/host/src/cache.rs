@@ -21,15 +21,15 @@ use wasmtime::{Config, Engine};
 
 type Key = (PathBuf, u64, SystemTime);
 
-/// The shared engine. Instances use on-demand allocation: with a per-store
-/// memory limiter and the default virtual-memory reservations it needs no
-/// sizing, and instantiation cost is small next to a component's work.
+/// The shared engine, with Spin's instance allocation (`allocation`: pooling unless
+/// turned off or the address space is too small).
 pub fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
     ENGINE.get_or_init(|| {
         let mut config = Config::new();
         config.wasm_component_model(true);
-        Engine::new(&config).expect("default wasmtime config is valid")
+        crate::allocation::configure(&mut config);
+        Engine::new(&config).expect("wasmtime config with Spin's limits is valid")
     })
 }
 

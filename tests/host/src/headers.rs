@@ -12,6 +12,10 @@ use crate::routes::RouteMatch;
 /// the request (darkroom-host only; Spin has no equivalent).
 pub const PEAK_MEMORY: &str = "darkroom-host-peak-memory";
 
+/// The header carrying how long the request's instantiation took, in µs
+/// (darkroom-host only): the first line of the per-request breakdown.
+pub const INSTANTIATE_US: &str = "darkroom-host-instantiate-us";
+
 /// The client address Spin reports for service-chaining requests.
 pub const CHAINED_CLIENT_ADDR: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 0);

@@ -19,8 +19,10 @@
 //! - `kv`, `variables`, `outbound`: the host interfaces (`kv` over SQLite or Redis);
 //! - [`runtime_config`]: `--runtime-config-file`'s `[key_value_store.*]` tables;
 //! - `memory`: peak memory and the instance memory cap;
-//! - `cache`: the shared engine and compiled-component caches.
+//! - `cache`: the shared engine and compiled-component caches;
+//! - [`allocation`]: pooling (Spin's default) or on-demand instance allocation.
 
+pub mod allocation;
 mod bindings;
 mod cache;
 mod error;
@@ -48,6 +50,7 @@ use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime_wasi_http::bindings::ProxyPre;
 
 pub use crate::error::Error;
+pub use crate::headers::INSTANTIATE_US as INSTANTIATE_US_HEADER;
 pub use crate::headers::PEAK_MEMORY as PEAK_MEMORY_HEADER;
 use crate::kv::KeyValue;
 use crate::manifest::{Manifest, TriggerRoute};

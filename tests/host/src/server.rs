@@ -11,7 +11,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -25,7 +25,7 @@ use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::bindings::http::types::{ErrorCode, Scheme};
 use wasmtime_wasi_http::body::HyperOutgoingBody;
 
-use crate::headers::{self, CHAINED_CLIENT_ADDR, PEAK_MEMORY};
+use crate::headers::{self, CHAINED_CLIENT_ADDR, INSTANTIATE_US, PEAK_MEMORY};
 use crate::routes::RouteMatch;
 use crate::state::{App, InstanceState};
 
@@ -192,8 +192,12 @@ async fn execute(
         Ok(p) => p,
         Err(e) => return failed(&component_id, &format!("{e:?}"), &caller),
     };
+    let instantiate_us = Arc::new(AtomicU64::new(0));
+    let instantiated = instantiate_us.clone();
     let task = tokio::spawn(async move {
+        let begun = Instant::now();
         let proxy = pre.instantiate_async(&mut store).await?;
+        instantiated.store(begun.elapsed().as_micros() as u64, Ordering::Relaxed);
         proxy
             .wasi_http_incoming_handler()
             .call_handle(&mut store, request, outparam)
@@ -222,9 +226,12 @@ async fn execute(
     let status = response.status().as_u16();
     let mut response = response;
     if let Caller::Client { .. } = caller {
-        response
-            .headers_mut()
-            .insert(PEAK_MEMORY, HeaderValue::from(peak.get() as u64));
+        let headers = response.headers_mut();
+        headers.insert(PEAK_MEMORY, HeaderValue::from(peak.get() as u64));
+        headers.insert(
+            INSTANTIATE_US,
+            HeaderValue::from(instantiate_us.load(Ordering::Relaxed)),
+        );
     }
     // Account for the instance once it has finished (it may still be
     // streaming the body): log line for client requests, tally for chained.
