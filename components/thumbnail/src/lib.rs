@@ -6,7 +6,7 @@
 
 use api::{ApiError, Query, Settings, StepRequest, ThumbnailStepResult};
 use darkroom_spin::{Incoming, Reply, kv, settings};
-use imaging::ThumbnailSpec;
+use imaging::{Stages, ThumbnailSpec};
 use spin_sdk::http::{IncomingRequest, Method, ResponseOutparam};
 use store::BlobKind;
 
@@ -19,12 +19,18 @@ async fn route(req: Incoming) -> Result<Reply, ApiError> {
     if *req.method() != Method::Post {
         return Err(ApiError::MethodNotAllowed { allowed: "POST" });
     }
+    let mut stages = Stages::start();
     let settings = settings::load()?;
     let spec = spec(&settings, &Query::parse(req.query())?)?;
+    stages.mark("settings");
     let body = req.body(settings.max_upload_bytes).await?;
+    stages.mark("read");
     if imaging::sniff(&body).is_some() {
-        let thumb = imaging::thumbnail(&body, &spec, &settings.imaging_limits())?;
-        return Ok(Reply::new(200, "image/jpeg", thumb.bytes).header("x-content-type-options", "nosniff"));
+        let thumb = imaging::thumbnail_staged(&body, &spec, &settings.imaging_limits(), &mut stages)?;
+        // Server-Timing: where the request's time went (docs/performance.md's breakdown).
+        return Ok(Reply::new(200, "image/jpeg", thumb.bytes)
+            .header("x-content-type-options", "nosniff")
+            .header("server-timing", &stages.server_timing()));
     }
     let step = StepRequest::parse(&body)?;
     let store = kv::open_store(&settings)?;

@@ -19,6 +19,7 @@
 //! | encoding (JPEG flattened on white) | `encode` | [`encode`], [`encode_jpeg`], [`flatten_on_white`] |
 //! | thumbnails | `thumbnail` | [`thumbnail`], [`thumbnail_from_image`], [`fit_within`] |
 //! | placeholders (BlurHash, dominant colour) | `placeholder` | [`placeholder()`], [`Placeholder`] |
+//! | time per stage (`Server-Timing`) | `stages` | [`Stages`], [`thumbnail_staged`] |
 //! | one error type | `error` | [`Error`] |
 //! | test photos (feature `testkit`) | `testkit` | `testkit::synthetic_photo`, `testkit::encode` |
 //!
@@ -51,6 +52,7 @@ mod placeholder;
 mod png_stream;
 mod resize;
 mod shrink;
+mod stages;
 mod thumbnail;
 mod tiff_guard;
 
@@ -67,7 +69,10 @@ pub use orientation::{apply_orientation, swaps_dimensions};
 pub use placeholder::{Placeholder, dominant_color, placeholder};
 pub use resize::resize;
 pub use shrink::shrink_factor;
-pub use thumbnail::{Thumbnail, ThumbnailSpec, fit_within, thumbnail, thumbnail_from_image};
+pub use stages::Stages;
+pub use thumbnail::{
+    Thumbnail, ThumbnailSpec, fit_within, thumbnail, thumbnail_from_image, thumbnail_staged,
+};
 
 /// The `image` crate version this API exposes (`DynamicImage`, `RgbImage`).
 pub use image;

@@ -282,7 +282,7 @@ pub fn scalar_thumbnail(
     spec: &crate::ThumbnailSpec,
     limits: &crate::Limits,
 ) -> Result<crate::Thumbnail, crate::Error> {
-    crate::thumbnail::thumbnail_on(bytes, spec, limits, crate::resize::Cpu::Scalar)
+    crate::thumbnail::thumbnail_on(bytes, spec, limits, crate::resize::Cpu::Scalar, &mut crate::Stages::start())
 }
 
 /// Inputs that take every thumbnail path: JPEGs shrunk on load at 1/4 and 1/8 and not

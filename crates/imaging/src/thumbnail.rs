@@ -7,7 +7,7 @@
 use image::DynamicImage;
 
 use crate::resize::{Cpu, resize_on};
-use crate::{Error, Limits, Placeholder, decode::decode_planned, encode, placeholder};
+use crate::{Error, Limits, Placeholder, Stages, decode::decode_planned, encode, placeholder};
 
 /// What thumbnail to make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,7 +83,18 @@ pub fn fit_within(width: u32, height: u32, max_side: u32) -> (u32, u32) {
 /// Makes a JPEG thumbnail of the image in `bytes`: fit inside `spec.max_side`², aspect
 /// kept, never upscaled, EXIF orientation applied, alpha flattened on white.
 pub fn thumbnail(bytes: &[u8], spec: &ThumbnailSpec, limits: &Limits) -> Result<Thumbnail, Error> {
-    thumbnail_on(bytes, spec, limits, Cpu::Simd)
+    thumbnail_on(bytes, spec, limits, Cpu::Simd, &mut Stages::start())
+}
+
+/// [`thumbnail`], marking its stages in `stages`: `header`, `decode`, `resize`,
+/// `encode`, `placeholder`.
+pub fn thumbnail_staged(
+    bytes: &[u8],
+    spec: &ThumbnailSpec,
+    limits: &Limits,
+    stages: &mut Stages,
+) -> Result<Thumbnail, Error> {
+    thumbnail_on(bytes, spec, limits, Cpu::Simd, stages)
 }
 
 pub(crate) fn thumbnail_on(
@@ -91,17 +102,20 @@ pub(crate) fn thumbnail_on(
     spec: &ThumbnailSpec,
     limits: &Limits,
     cpu: Cpu,
+    stages: &mut Stages,
 ) -> Result<Thumbnail, Error> {
     spec.validate()?;
     // The output size comes from the header, not from the (possibly DCT-scaled) pixels,
     // so shrink-on-load cannot shift the rounding by a pixel.
     let mut target = (1, 1);
     let (_, img) = decode_planned(bytes, limits, |header| {
+        stages.mark("header");
         let (w, h) = header.oriented_size();
         target = fit_within(w, h, spec.max_side);
         Ok(target)
     })?;
-    finish(&img, target, spec.quality, cpu)
+    stages.mark("decode");
+    finish(&img, target, spec.quality, cpu, stages)
 }
 
 /// Same as [`thumbnail`] for an image already decoded (and upright), e.g. when one decode
@@ -113,6 +127,7 @@ pub fn thumbnail_from_image(img: &DynamicImage, spec: &ThumbnailSpec) -> Result<
         fit_within(img.width(), img.height(), spec.max_side),
         spec.quality,
         Cpu::Simd,
+        &mut Stages::start(),
     )
 }
 
@@ -121,10 +136,14 @@ fn finish(
     (width, height): (u32, u32),
     quality: u8,
     cpu: Cpu,
+    stages: &mut Stages,
 ) -> Result<Thumbnail, Error> {
     let small = resize_on(img, width, height, cpu)?;
+    stages.mark("resize");
     let bytes = encode::encode_jpeg(&small, quality)?;
+    stages.mark("encode");
     let placeholder = placeholder(&encode::flatten_on_white(&small))?;
+    stages.mark("placeholder");
     Ok(Thumbnail {
         bytes,
         width,
