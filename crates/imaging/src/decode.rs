@@ -34,7 +34,12 @@ pub fn decode_planned(
     limits: &Limits,
     plan: impl FnOnce(&Header) -> Result<(u32, u32), Error>,
 ) -> Result<(Header, DynamicImage), Error> {
-    let (header, decoder) = open(bytes, limits)?;
+    // A JPEG our scaled decoders take is opened without `image` (`shrink::own_header`);
+    // its decoder is made only if the scaled decode declines.
+    let (header, decoder) = match own_jpeg_header(bytes, limits)? {
+        Some(header) => (header, None),
+        None => open(bytes, limits).map(|(header, decoder)| (header, Some(decoder)))?,
+    };
     let (min_w, min_h) = plan(&header)?;
     if min_w == 0 || min_h == 0 {
         return Err(Error::InvalidParameter(format!(
@@ -47,10 +52,34 @@ pub fn decode_planned(
         Format::Png => png_stream::decode_png_reduced(bytes, &header, limits, sw, sh)?,
         _ => None,
     };
-    match reduced {
-        Some(img) => Ok((header, apply_orientation(img, header.orientation))),
-        None => finish(header, decoder, limits).map(|img| (header, img)),
+    match (reduced, decoder) {
+        (Some(img), _) => Ok((header, apply_orientation(img, header.orientation))),
+        (None, Some(decoder)) => finish(header, decoder, limits).map(|img| (header, img)),
+        (None, None) => {
+            let (opened, decoder) = open(bytes, limits)?;
+            finish(opened, decoder, limits).map(|img| (opened, img))
+        }
     }
+}
+
+/// [`Header`] of a JPEG our own decoders take, with the limits checked as [`open`]
+/// checks them; `None` for any other file.
+fn own_jpeg_header(bytes: &[u8], limits: &Limits) -> Result<Option<Header>, Error> {
+    if crate::sniff(bytes) != Some(Format::Jpeg) {
+        return Ok(None);
+    }
+    let Some((width, height, orientation)) = shrink::own_header(bytes) else {
+        return Ok(None);
+    };
+    limits.validate()?;
+    limits.check_dimensions(width, height)?;
+    Ok(Some(Header {
+        format: Format::Jpeg,
+        width,
+        height,
+        orientation,
+        has_alpha: false,
+    }))
 }
 
 fn finish(

@@ -19,7 +19,7 @@
 //! | encoding (JPEG flattened on white) | `encode` | [`encode`], [`encode_jpeg`], [`flatten_on_white`] |
 //! | thumbnails | `thumbnail` | [`thumbnail`], [`thumbnail_from_image`], [`fit_within`] |
 //! | placeholders (BlurHash, dominant colour) | `placeholder` | [`placeholder()`], [`Placeholder`] |
-//! | time per stage (`Server-Timing`) | `stages` | [`Stages`], [`thumbnail_staged`] |
+//! | time per stage (`Server-Timing`) | `stages` | [`Stages`], [`thumbnail_staged`], [`ThumbnailJpeg`] |
 //! | one error type | `error` | [`Error`] |
 //! | test photos (feature `testkit`) | `testkit` | `testkit::synthetic_photo`, `testkit::encode` |
 //!
@@ -71,7 +71,8 @@ pub use resize::resize;
 pub use shrink::shrink_factor;
 pub use stages::Stages;
 pub use thumbnail::{
-    Thumbnail, ThumbnailSpec, fit_within, thumbnail, thumbnail_from_image, thumbnail_staged,
+    Thumbnail, ThumbnailJpeg, ThumbnailSpec, fit_within, thumbnail, thumbnail_from_image,
+    thumbnail_staged,
 };
 
 /// The `image` crate version this API exposes (`DynamicImage`, `RgbImage`).

@@ -129,6 +129,26 @@ pub(crate) fn decode_jpeg_scaled(
         .ok_or_else(|| Error::Corrupt("scaled JPEG decode has the wrong size".into()))
 }
 
+/// The stored size and EXIF orientation of a JPEG that our own scaled decoders take
+/// (8-bit Huffman, one or three components), read by our marker walk alone; `None` for
+/// any other file, whose header `image` reads. Sparing `image`'s JPEG decoder here spares
+/// its copy of the whole file and its two header parses (one more for the EXIF): in a
+/// fresh wasm instance that copy alone is a page fault per 4 KiB, about a twentieth of a
+/// 2 MP thumbnail request (docs/performance.md, "Per-request cost").
+pub(crate) fn own_header(bytes: &[u8]) -> Option<(u32, u32, u8)> {
+    let kind = markers::frame_kind(bytes)?;
+    let ours = markers::is_huffman_8bit_sof(kind.marker)
+        && kind.precision == 8
+        && matches!(kind.components, 1 | 3)
+        && kind.width > 0
+        && kind.height > 0;
+    // Bogus EXIF is not an error, as in `header::open`: the image is shown as stored.
+    let orientation = markers::exif(bytes)
+        .and_then(image::metadata::Orientation::from_exif_chunk)
+        .map_or(1, |o| o.to_exif());
+    ours.then_some((kind.width, kind.height, orientation))
+}
+
 /// Our own scaled decoders, where they apply: baseline files at any scale (a fast
 /// Huffman decoder that keeps only the coefficients the scale needs), progressive ones
 /// keeping only the coefficients the scale needs of every block (at 1/8 from their DC

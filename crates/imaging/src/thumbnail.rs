@@ -86,15 +86,26 @@ pub fn thumbnail(bytes: &[u8], spec: &ThumbnailSpec, limits: &Limits) -> Result<
     thumbnail_on(bytes, spec, limits, Cpu::Simd, &mut Stages::start())
 }
 
-/// [`thumbnail`], marking its stages in `stages`: `header`, `decode`, `resize`,
-/// `encode`, `placeholder`.
+/// A thumbnail's JPEG alone, without the placeholder: for an answer that has nowhere to
+/// put one (the stateless `POST /api/thumbnail`), where the BlurHash would cost about a
+/// tenth of a 2 MP request in wasm (docs/performance.md, "Per-request cost").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThumbnailJpeg {
+    pub bytes: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// The JPEG of [`thumbnail`], no placeholder, marking its stages in `stages`: `header`,
+/// `decode`, `resize`, `encode`.
 pub fn thumbnail_staged(
     bytes: &[u8],
     spec: &ThumbnailSpec,
     limits: &Limits,
     stages: &mut Stages,
-) -> Result<Thumbnail, Error> {
-    thumbnail_on(bytes, spec, limits, Cpu::Simd, stages)
+) -> Result<ThumbnailJpeg, Error> {
+    let (target, img) = decode_for(bytes, spec, limits, stages)?;
+    jpeg(&img, target, spec.quality, Cpu::Simd, stages).map(|(jpeg, _)| jpeg)
 }
 
 pub(crate) fn thumbnail_on(
@@ -104,6 +115,17 @@ pub(crate) fn thumbnail_on(
     cpu: Cpu,
     stages: &mut Stages,
 ) -> Result<Thumbnail, Error> {
+    let (target, img) = decode_for(bytes, spec, limits, stages)?;
+    finish(&img, target, spec.quality, cpu, stages)
+}
+
+/// The thumbnail's size and the image decoded no larger than it needs.
+fn decode_for(
+    bytes: &[u8],
+    spec: &ThumbnailSpec,
+    limits: &Limits,
+    stages: &mut Stages,
+) -> Result<((u32, u32), DynamicImage), Error> {
     spec.validate()?;
     // The output size comes from the header, not from the (possibly DCT-scaled) pixels,
     // so shrink-on-load cannot shift the rounding by a pixel.
@@ -115,7 +137,7 @@ pub(crate) fn thumbnail_on(
         Ok(target)
     })?;
     stages.mark("decode");
-    finish(&img, target, spec.quality, cpu, stages)
+    Ok((target, img))
 }
 
 /// Same as [`thumbnail`] for an image already decoded (and upright), e.g. when one decode
@@ -131,23 +153,42 @@ pub fn thumbnail_from_image(img: &DynamicImage, spec: &ThumbnailSpec) -> Result<
     )
 }
 
-fn finish(
+/// Resized and encoded: the JPEG, and the resized pixels a placeholder is made from.
+fn jpeg(
     img: &DynamicImage,
     (width, height): (u32, u32),
     quality: u8,
     cpu: Cpu,
     stages: &mut Stages,
-) -> Result<Thumbnail, Error> {
+) -> Result<(ThumbnailJpeg, DynamicImage), Error> {
     let small = resize_on(img, width, height, cpu)?;
     stages.mark("resize");
     let bytes = encode::encode_jpeg(&small, quality)?;
     stages.mark("encode");
+    Ok((
+        ThumbnailJpeg {
+            bytes,
+            width,
+            height,
+        },
+        small,
+    ))
+}
+
+fn finish(
+    img: &DynamicImage,
+    target: (u32, u32),
+    quality: u8,
+    cpu: Cpu,
+    stages: &mut Stages,
+) -> Result<Thumbnail, Error> {
+    let (jpeg, small) = jpeg(img, target, quality, cpu, stages)?;
     let placeholder = placeholder(&encode::flatten_on_white(&small))?;
     stages.mark("placeholder");
     Ok(Thumbnail {
-        bytes,
-        width,
-        height,
+        bytes: jpeg.bytes,
+        width: jpeg.width,
+        height: jpeg.height,
         placeholder,
     })
 }

@@ -590,3 +590,35 @@ fn refuses_absurd_bmp_and_gif_headers() {
     let r = imaging::thumbnail(&gif, &ThumbnailSpec::default(), &limits).map(|_| ());
     assert_eq!(r, Err(Error::TooManyPixels { width: 65_535, height: 65_535, max: 50_000_000 }));
 }
+
+/// `decode_planned` reads the header of a JPEG our own decoders take by itself (no
+/// `image` decoder, which would copy the file): it must say what `image` says, EXIF
+/// orientation included (valid, bogus, garbled, and two EXIF segments: the last counts).
+#[test]
+fn own_jpeg_header_agrees_with_image() {
+    let limits = Limits::default();
+    let rgb = encode(&photo(96, 64), Format::Jpeg, 85);
+    let mut grey = Vec::new();
+    image::DynamicImage::ImageLuma8(image::imageops::grayscale(&photo(70, 50)))
+        .write_to(&mut std::io::Cursor::new(&mut grey), image::ImageFormat::Jpeg)
+        .unwrap();
+    let mut cases: Vec<Vec<u8>> = vec![rgb.clone(), grey.clone()];
+    for o in [0u8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 255] {
+        cases.push(with_exif_orientation(&rgb, o));
+        cases.push(with_exif_orientation(&grey, o));
+    }
+    cases.push(with_exif_orientation(&with_exif_orientation(&rgb, 3), 6));
+    cases.push(with_exif_orientation(&with_exif_orientation(&rgb, 6), 0));
+    let mut garbled = with_exif_orientation(&rgb, 6);
+    garbled[14..20].copy_from_slice(b"MM\0*\xff\xff");
+    cases.push(garbled);
+    for (i, bytes) in cases.iter().enumerate() {
+        let want = imaging::read_header(bytes, &limits).unwrap();
+        let (got, img) = imaging::decode_planned(bytes, &limits, |_| Ok((8, 8))).unwrap();
+        assert_eq!(got, want, "case {i}");
+        let d = imaging::shrink_factor(want.width, want.height, 8, 8);
+        let (w, h) = want.oriented_size();
+        assert!(d > 1, "case {i}: shrunk on load");
+        assert_eq!(img.dimensions(), (w.div_ceil(d), h.div_ceil(d)), "case {i}: upright");
+    }
+}

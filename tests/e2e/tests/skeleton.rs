@@ -151,6 +151,22 @@ fn stateless_thumbnail() {
     assert_eq!(reply.media_type().as_deref(), Some("image/jpeg"), "{reply}");
     let thumb = fixtures::decode(&reply.body, ImageFormat::Jpeg);
     expect::fits((thumb.width(), thumb.height()), (400, 300), 64);
+    // Where the time went (docs/performance.md, "Per-request cost"): the component's stages
+    // in Server-Timing, in order, each a duration in ms; no placeholder is made for an
+    // answer that has nowhere to put it. The test host adds its instantiation time.
+    let timing = reply.header("server-timing").unwrap_or_default();
+    let stages: Vec<(&str, f64)> = timing
+        .split(", ")
+        .filter_map(|s| s.split_once(";dur="))
+        .map(|(name, ms)| (name, ms.parse().unwrap_or(f64::NAN)))
+        .collect();
+    let names: Vec<&str> = stages.iter().map(|(n, _)| *n).collect();
+    assert_eq!(names, ["settings", "read", "header", "decode", "resize", "encode"], "{timing}");
+    assert!(stages.iter().all(|(_, ms)| *ms >= 0.0 && *ms < 10_000.0), "{timing}");
+    if reply.header(darkroom_host::PEAK_MEMORY_HEADER).is_some() {
+        let us = reply.header(darkroom_host::INSTANTIATE_US_HEADER).and_then(|v| v.parse::<u64>().ok());
+        assert!(us.is_some_and(|us| us > 0), "{:?}", reply.header(darkroom_host::INSTANTIATE_US_HEADER));
+    }
     // Stateless: nothing was stored.
     let id = fixtures::sha256_hex(&bytes);
     expect::problem(&app.get(&format!("/api/images/{id}")), 404);

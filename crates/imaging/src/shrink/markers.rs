@@ -123,6 +123,26 @@ fn first_frame(b: &[u8]) -> Option<Segment<'_>> {
     }
 }
 
+/// The EXIF payload (after `Exif\0\0`) of the last APP1 segment carrying one before the
+/// first scan: the one `image`'s JPEG decoder (zune-jpeg) reports.
+pub(super) fn exif(b: &[u8]) -> Option<&[u8]> {
+    if b.get(..2)? != [0xFF, 0xD8] {
+        return None;
+    }
+    let (mut pos, mut found) = (2, None);
+    while let Some(seg) = next_segment(b, pos) {
+        match seg.marker {
+            0xDA | 0xD9 => break,
+            0xE1 if seg.body.len() > 6 && seg.body.starts_with(b"Exif\0\0") => {
+                found = Some(&seg.body[6..])
+            }
+            _ => {}
+        }
+        pos = seg.end;
+    }
+    found
+}
+
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Component {
     pub id: u8,
