@@ -128,7 +128,7 @@ def wait_http(url: str, proc, what: str):
 
 
 class Host:
-    def __init__(self, host_bin, spin_toml, workdir, name, variables=()):
+    def __init__(self, host_bin, spin_toml, workdir, name, variables=(), flags=()):
         state = os.path.join(workdir, f"state-{name}")
         subprocess.run(["rm", "-rf", state], check=True)
         os.makedirs(state)
@@ -139,7 +139,7 @@ class Host:
             [host_bin, "--listen", f"127.0.0.1:{self.port}", "--state-dir", state,
              "--max-instance-memory", str(128 * 1024 * 1024),
              "--variable", f"max_upload_bytes={UPLOAD_CAP}",
-             *(a for kv in variables for a in ("--variable", kv)), spin_toml],
+             *(a for kv in variables for a in ("--variable", kv)), *flags, spin_toml],
             stdout=subprocess.DEVNULL, stderr=self.log_file)
         self.base = f"http://127.0.0.1:{self.port}"
         wait_http(self.base + "/healthz", self.proc, "darkroom-host")
