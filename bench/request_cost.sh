@@ -25,6 +25,9 @@ scripts/build-components.sh >&2
 cargo build --release -p darkroom-e2e -p darkroom-host -p darkroom-bench-thumb >&2
 
 ensure_bench_venv "$TARGET/bench-venv" pillow scikit-image numpy thumbor
+# The upload row on Redis (SpinKube's store): a throwaway redis-server, as ./test.sh's.
+start_redis
+trap stop_redis EXIT
 
-"$TARGET/bench-venv/bin/python" bench/request_cost.py "$TARGET/release/darkroom-host" \
+BENCH_REDIS_URL="$REDIS_URL/1" "$TARGET/bench-venv/bin/python" bench/request_cost.py "$TARGET/release/darkroom-host" \
     "$TARGET/release/darkroom-bench-thumb" "$PWD/spin.toml" "$TARGET/bench-inputs"
