@@ -59,13 +59,20 @@ fn median(v: &mut [f64]) -> f64 {
     }
 }
 
-fn core(args: &[String]) -> Res {
-    let reps: usize = args.first().and_then(|s| s.parse().ok()).ok_or("REPS")?;
+/// REPS (the first argument), the benchmark's thumbnail (128 px, JPEG q80) and limits.
+fn thumbnail_bench(
+    args: &[String],
+) -> Result<(usize, imaging::ThumbnailSpec, imaging::Limits), String> {
+    let reps = args.first().and_then(|s| s.parse().ok()).ok_or("REPS")?;
     let spec = imaging::ThumbnailSpec {
         max_side: 128,
         quality: 80,
     };
-    let limits = imaging::Limits::default();
+    Ok((reps, spec, imaging::Limits::default()))
+}
+
+fn core(args: &[String]) -> Res {
+    let (reps, spec, limits) = thumbnail_bench(args)?;
     for file in &args[1..] {
         let bytes = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
         let warm =
@@ -87,12 +94,7 @@ fn core(args: &[String]) -> Res {
 /// The breakdown's native half: each stage's median in µs, as the thumbnail component
 /// reports them in `Server-Timing` (docs/performance.md).
 fn stages(args: &[String]) -> Res {
-    let reps: usize = args.first().and_then(|s| s.parse().ok()).ok_or("REPS")?;
-    let spec = imaging::ThumbnailSpec {
-        max_side: 128,
-        quality: 80,
-    };
-    let limits = imaging::Limits::default();
+    let (reps, spec, limits) = thumbnail_bench(args)?;
     for file in &args[1..] {
         let bytes = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
         let mut runs: Vec<Vec<(&'static str, f64)>> = Vec::with_capacity(reps);
