@@ -45,6 +45,13 @@ check_target_dir() {
             log "warning: CARGO_TARGET_DIR=$CARGO_TARGET_DIR, but spin.toml loads components from $want"
         fi
     fi
+    # A cold build and the test run need about 10 GiB (target/ is ~6.5 GiB after a full
+    # ./test.sh); say so up front rather than fail mid-build with "No space left on device".
+    local dir="${CARGO_TARGET_DIR:-$PWD}" free_kib
+    free_kib="$(df -Pk "$dir" 2>/dev/null | awk 'NR == 2 { print $4 }')"
+    if [[ -n "$free_kib" && "$free_kib" -lt $((10 * 1024 * 1024)) ]]; then
+        log "warning: $((free_kib / 1024)) MiB free on $(df -P "$dir" | awk 'NR == 2 { print $6 }'): a full build and test run needs about 10 GiB"
+    fi
 }
 
 # Installs the wasm32-wasip2 target if it is missing.
