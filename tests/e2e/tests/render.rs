@@ -296,12 +296,36 @@ fn big_images_render_within_the_instance_memory() {
     let img = RgbImage::from_fn(w, h, |x, y| image::Rgb([(x / 34) as u8, (y / 23) as u8, ((x + y) / 57) as u8]));
     for (bytes, content_type) in [(fixtures::jpeg(&img, 70), "image/jpeg"), (fixtures::png(&img), "image/png")] {
         let id = upload(&app, &bytes, content_type)["id"].as_str().unwrap().to_owned();
-        for query in ["w=1024&h=1024&format=jpeg", "w=1024&format=webp", "w=256&preset=clarendon&format=png"] {
+        let queries = [
+            "w=1024&h=1024&format=jpeg",
+            "w=1024&format=webp",
+            "w=256&preset=clarendon&format=png",
+            // The heaviest filters (Gaussian and unsharp kernels, blocks) on a 1024 px render.
+            "w=1024&filter=blur:8,sharpen:2,pixelate:4&format=jpeg",
+        ];
+        for query in queries {
             let reply = app.get(&format!("/images/{id}/render?{query}"));
             reply.expect_status(200);
             let out = decoded(&reply);
             assert!(out.width() <= 1024 && out.height() <= 1024, "{query}");
         }
+        // AVIF at the on-the-fly budget (avif_max_pixels, 1 MP); `image` here decodes no
+        // AVIF, so its ISO-BMFF `ftyp` box is what is checked.
+        let avif = app.get(&format!("/images/{id}/render?w=1000&h=1000&fit=cover&format=avif"));
+        avif.expect_status(200);
+        assert_eq!(&avif.body[4..12], b"ftypavif", "{avif}");
+        expect::within_memory_budget(&avif);
+        // AVIF over the budget: 413 naming the limit, not an instance out of memory.
+        let over = expect::problem(&app.get(&format!("/images/{id}/render?w=2048&format=avif")), 413);
+        assert!(over["detail"].as_str().unwrap_or("").contains("avif_max_pixels"), "{over}");
+        // A stored variant from a filter chain, made at variant_size (2048 px), not at 50 MP.
+        let chain = serde_json::json!({"filter": "sepia,blur:4,sharpen", "name": "soft"});
+        app.post_json(&format!("/api/images/{id}/variants"), &chain).expect_status(201);
+        let soft = decoded(app.get(&format!("/images/{id}/variants/soft")).expect_status(200));
+        assert_eq!(soft.width().max(soft.height()), 2048);
+        // The stateless filter answers full size: 50 MP is over max_render_pixels (16 MP).
+        let refused = expect::problem(&app.post("/api/filter?filter=sepia", &bytes, content_type), 413);
+        assert!(refused["detail"].as_str().unwrap_or("").contains("max_render_pixels"), "{refused}");
         app.delete(&format!("/api/images/{id}")).expect_status(204);
     }
 }
