@@ -25,7 +25,7 @@ WORK="$TARGET/bench-inputs"
 
 log "building the components and the test host (release)"
 scripts/build-components.sh >&2
-cargo build --release -p darkroom-host >&2
+cargo build --release -p darkroom-e2e -p darkroom-host >&2
 
 ensure_bench_venv "$VENV" pillow scikit-image numpy pandas duckdb
 

@@ -20,7 +20,7 @@ WORK="$TARGET/bench"
 
 log "building the components and the test host (release)"
 scripts/build-components.sh >&2
-cargo build --release -p darkroom-host >&2
+cargo build --release -p darkroom-e2e -p darkroom-host >&2
 
 if ! "$VENV/bin/python" -c 'import numpy' 2>/dev/null; then
     log "installing numpy into $VENV"

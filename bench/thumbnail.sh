@@ -24,7 +24,7 @@ WORK="$TARGET/bench-inputs"
 
 log "building the components, the test host and the bench tool (release)"
 scripts/build-components.sh >&2
-cargo build --release -p darkroom-host -p darkroom-bench-thumb >&2
+cargo build --release -p darkroom-e2e -p darkroom-host -p darkroom-bench-thumb >&2
 
 ensure_bench_venv "$VENV" pillow scikit-image numpy thumbor
 ensure_bench_sharp "$NODE"
