@@ -16,7 +16,7 @@
 //! | PNG shrink-on-load (rows streamed, box-averaged, 2x margin) | `png_stream` | used by [`decode_planned`] |
 //! | EXIF orientation | `orientation` | [`apply_orientation`], [`swaps_dimensions`] |
 //! | resampling (`fast_image_resize`, Lanczos3) | `resize` | [`resize`] |
-//! | encoding (JPEG flattened on white) | `encode` | [`encode`], [`encode_jpeg`], [`flatten_on_white`] |
+//! | encoding (JPEG flattened on white) | `encode` | [`encode`], [`encode_jpeg`], [`jpeg_pixels`], [`flatten_on_white`] |
 //! | thumbnails | `thumbnail` | [`thumbnail`], [`thumbnail_from_image`], [`fit_within`] |
 //! | placeholders (BlurHash, dominant colour) | `placeholder` | [`placeholder()`], [`Placeholder`] |
 //! | time per stage (`Server-Timing`) | `stages` | [`Stages`], [`thumbnail_staged`], [`ThumbnailJpeg`] |
@@ -60,7 +60,7 @@ mod tiff_guard;
 pub mod testkit;
 
 pub use decode::{decode, decode_at_least, decode_planned};
-pub use encode::{encode, encode_jpeg, flatten_on_white};
+pub use encode::{encode, encode_jpeg, flatten_on_white, jpeg_pixels};
 pub use error::Error;
 pub use format::{Format, sniff};
 pub use header::{Header, read_header};

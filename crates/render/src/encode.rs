@@ -77,25 +77,17 @@ pub(crate) fn encode(
     Ok(out)
 }
 
-/// A 4:2:0 JPEG of 8-bit RGB pixels.
+/// A 4:2:0 JPEG of 8-bit RGB pixels (imaging's `jpeg-encoder` path).
 fn jpeg(rgb: &[u8], w: u32, h: u32, quality: u8, progressive: bool) -> Result<Vec<u8>, Error> {
-    let (Ok(w16), Ok(h16)) = (u16::try_from(w), u16::try_from(h)) else {
+    if u16::try_from(w).is_err() || u16::try_from(h).is_err() {
         return Err(Error::range(
             "w",
             format!("a JPEG is at most 65535 px a side, not {w}x{h}"),
         ));
-    };
-    let mut out = Vec::new();
-    let mut encoder = jpeg_encoder::Encoder::new(&mut out, quality.clamp(1, 100));
-    encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
-    if progressive {
-        encoder.set_progressive(true);
-        encoder.set_optimized_huffman_tables(true);
     }
-    encoder
-        .encode(rgb, w16, h16, jpeg_encoder::ColorType::Rgb)
-        .map_err(|e| Error::Internal(format!("jpeg encoding failed: {e}")))?;
-    Ok(out)
+    let (color, sampling) = (jpeg_encoder::ColorType::Rgb, jpeg_encoder::SamplingFactor::F_2_2);
+    imaging::jpeg_pixels(rgb, w, h, color, sampling, quality, progressive)
+        .map_err(|e| Error::Internal(format!("jpeg encoding failed: {e}")))
 }
 
 /// An AVIF of 8-bit RGB(A) pixels through ravif/rav1e (single-threaded, no asm).
