@@ -31,20 +31,17 @@ Environment: BENCH_REPS (default 31), BENCH_LOAD_SECS (10), BENCH_SKIP (comma li
 """
 
 import http.client
-import io
 import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 
 os.environ.setdefault("BENCH_REPS", "31")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from PIL import Image  # noqa: E402
-from thumbnail import (INSIDE, Host, check_thumb, free_port, log, photo,  # noqa: E402
-                       time_pillow, wait_http)
+from thumbnail import (INSIDE, Host, check_thumb, log, photo, pillow_thumbnail,  # noqa: E402
+                       thumbor_server, time_pillow, wait_http)
 
 REPS = int(os.environ["BENCH_REPS"])
 LOAD_SECS = float(os.environ.get("BENCH_LOAD_SECS", "10"))
@@ -82,10 +79,7 @@ def server_timing(value):
 def pillow_once(body):
     """Pillow's whole thumbnail (bench/thumbnail.py's recipe), in µs."""
     t = time.perf_counter()
-    im = Image.open(io.BytesIO(body))
-    im.thumbnail((128, 128))
-    out = io.BytesIO()
-    im.convert("RGB").save(out, "JPEG", quality=80)
+    pillow_thumbnail(body)
     return (time.perf_counter() - t) * 1e6
 
 
@@ -234,29 +228,6 @@ def pooling(host_bin, bench_bin, spin_toml, workdir, path):
     ]:
         print(f"| {label} | {a:.1f} | {b:.1f} | {b / a:.2f}x |")
     return rows
-
-
-def thumbor_server(workdir, root, storage=False):
-    exe = os.path.join(os.path.dirname(sys.executable), "thumbor")
-    conf = os.path.join(workdir, f"thumbor-{'storage' if storage else 'plain'}.conf")
-    lines = [f"LOADER = 'thumbor.loaders.file_loader'", f"FILE_LOADER_ROOT_PATH = {root!r}",
-             "ALLOW_UNSAFE_URL = True", "QUALITY = 80", "AUTO_WEBP = False", "MAX_AGE = 0"]
-    if storage:
-        d = tempfile.mkdtemp(prefix="thumbor-", dir=workdir)
-        lines += ["UPLOAD_ENABLED = True", "STORAGE = 'thumbor.storages.file_storage'",
-                  f"FILE_STORAGE_ROOT_PATH = {os.path.join(d, 'storage')!r}",
-                  "RESULT_STORAGE = 'thumbor.result_storages.file_storage'",
-                  f"RESULT_STORAGE_FILE_STORAGE_ROOT_PATH = {os.path.join(d, 'results')!r}",
-                  "RESULT_STORAGE_STORES_UNSAFE = True"]
-    else:
-        lines += ["STORAGE = 'thumbor.storages.no_storage'", "RESULT_STORAGE = None"]
-    with open(conf, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    port = free_port()
-    p = subprocess.Popen([exe, "-p", str(port), "-i", "127.0.0.1", "-c", conf, "-l", "error",
-                          "--processes", "2"], stdout=subprocess.DEVNULL,
-                         stderr=open(os.path.join(workdir, "thumbor.log"), "a"))
-    return p, f"http://127.0.0.1:{port}"
 
 
 def throughput(host_bin, bench_bin, spin_toml, workdir, sets):

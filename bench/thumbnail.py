@@ -28,6 +28,7 @@ import re
 import socket
 import statistics
 import subprocess
+import tempfile
 import sys
 import time
 import http.client
@@ -203,21 +204,22 @@ def check_thumb(jpeg: bytes, who: str, path: str):
         raise SystemExit(f"{who} made a {im.format} {im.size} thumbnail of {path}")
 
 
+def pillow_thumbnail(body: bytes) -> bytes:
+    """Pillow's thumbnail: open, `thumbnail((128, 128))` (draft mode for JPEG), JPEG q80."""
+    im = Image.open(io.BytesIO(body))
+    im.thumbnail((128, 128))
+    out = io.BytesIO()
+    im.convert("RGB").save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
 def time_pillow(path: str) -> float:
     body = open(path, "rb").read()
-
-    def once():
-        im = Image.open(io.BytesIO(body))
-        im.thumbnail((128, 128))
-        out = io.BytesIO()
-        im.convert("RGB").save(out, "JPEG", quality=80)
-        return out.getvalue()
-
-    check_thumb(once(), "Pillow", path)
+    check_thumb(pillow_thumbnail(body), "Pillow", path)
     times = []
     for _ in range(REPS):
         t = time.perf_counter()
-        once()
+        pillow_thumbnail(body)
         times.append((time.perf_counter() - t) * 1e3)
     return statistics.median(times)
 
@@ -269,30 +271,40 @@ def load(bench_bin, url, conc, files, *flags):
     return {"ok": int(ok), "failed": int(failed), "rps": float(rps), "p50": float(p50), "p99": float(p99)}
 
 
-def thumbor(workdir: str, load_files, bench_bin):
+def thumbor_server(workdir, root, storage=False, processes=2):
+    """A thumbor serving the files under `root` (file loader) on a free port, with
+    `processes` processes; with `storage`, uploads (`POST /image`) into a file storage and
+    results kept in a file result storage, else neither. Returns (process, base URL)."""
     exe = os.path.join(os.path.dirname(sys.executable), "thumbor")
-    if not os.path.exists(exe):
-        return None, "thumbor is not installed in the venv"
-    root = os.path.dirname(load_files[0])
-    conf = os.path.join(workdir, "thumbor.conf")
+    conf = os.path.join(workdir, f"thumbor-{'storage' if storage else 'plain'}.conf")
+    lines = ["LOADER = 'thumbor.loaders.file_loader'", f"FILE_LOADER_ROOT_PATH = {root!r}",
+             "ALLOW_UNSAFE_URL = True", "QUALITY = 80", "AUTO_WEBP = False", "MAX_AGE = 0"]
+    if storage:
+        d = tempfile.mkdtemp(prefix="thumbor-", dir=workdir)
+        lines += ["UPLOAD_ENABLED = True", "STORAGE = 'thumbor.storages.file_storage'",
+                  f"FILE_STORAGE_ROOT_PATH = {os.path.join(d, 'storage')!r}",
+                  "RESULT_STORAGE = 'thumbor.result_storages.file_storage'",
+                  f"RESULT_STORAGE_FILE_STORAGE_ROOT_PATH = {os.path.join(d, 'results')!r}",
+                  "RESULT_STORAGE_STORES_UNSAFE = True"]
+    else:
+        lines += ["STORAGE = 'thumbor.storages.no_storage'", "RESULT_STORAGE = None"]
     with open(conf, "w") as f:
-        f.write(f"""LOADER = 'thumbor.loaders.file_loader'
-FILE_LOADER_ROOT_PATH = {root!r}
-STORAGE = 'thumbor.storages.no_storage'
-RESULT_STORAGE = None
-ALLOW_UNSAFE_URL = True
-QUALITY = 80
-AUTO_WEBP = False
-MAX_AGE = 0
-""")
+        f.write("\n".join(lines) + "\n")
     port = free_port()
-    procs = os.cpu_count() or 1
     p = subprocess.Popen([exe, "-p", str(port), "-i", "127.0.0.1", "-c", conf, "-l", "error",
-                          "--processes", str(procs)],
-                         stdout=subprocess.DEVNULL, stderr=open(os.path.join(workdir, "thumbor.log"), "w"))
+                          "--processes", str(processes)], stdout=subprocess.DEVNULL,
+                         stderr=open(os.path.join(workdir, "thumbor.log"), "a"))
+    return p, f"http://127.0.0.1:{port}"
+
+
+def thumbor(workdir: str, load_files, bench_bin):
+    if not os.path.exists(os.path.join(os.path.dirname(sys.executable), "thumbor")):
+        return None, "thumbor is not installed in the venv"
+    procs = os.cpu_count() or 1
+    p, base = thumbor_server(workdir, os.path.dirname(load_files[0]), processes=procs)
     try:
         first = os.path.basename(load_files[0])
-        url = f"http://127.0.0.1:{port}/unsafe/fit-in/128x128/"
+        url = f"{base}/unsafe/fit-in/128x128/"
         wait_http(url + first, p, "thumbor")
         with urllib.request.urlopen(url + first) as r:
             check_thumb(r.read(), "thumbor", first)

@@ -54,16 +54,21 @@ pub fn encode_jpeg(img: &DynamicImage, quality: u8) -> Result<Vec<u8>, Error> {
         _ => {
             let rgb = flatten_on_white(img);
             let (w, h) = rgb.dimensions();
-            let (color, sampling) = (jpeg_encoder::ColorType::Rgb, jpeg_encoder::SamplingFactor::F_1_1);
+            let (color, sampling) = (
+                jpeg_encoder::ColorType::Rgb,
+                jpeg_encoder::SamplingFactor::F_1_1,
+            );
             jpeg_pixels(rgb.as_raw(), w, h, color, sampling, quality, false)
         }
     }
 }
 
 /// A JPEG of 8-bit `color` pixels with the chroma `sampling` (`F_2_2` is 4:2:0), baseline
-/// or progressive (with optimised Huffman tables), through the `jpeg-encoder` crate: 2.5-3x faster than `image`'s encoder at
-/// equal SSIM and 5-10% fewer bytes (crates/render's `examples/jpeg_encoders.rs`); for a
-/// 128 px thumbnail in wasm, docs/performance.md ("Per-request cost").
+/// or progressive (with optimised Huffman tables), through the `jpeg-encoder` crate:
+/// 2.5-3x faster than `image`'s encoder at equal SSIM and 5-10% fewer bytes (crates/
+/// render's `examples/jpeg_encoders.rs`); for a 128 px thumbnail in wasm,
+/// docs/performance.md ("Per-request cost"). More than 65535 px a side is
+/// [`Error::InvalidParameter`].
 pub fn jpeg_pixels(
     pixels: &[u8],
     width: u32,

@@ -142,11 +142,14 @@ pub(crate) fn own_header(bytes: &[u8]) -> Option<(u32, u32, u8)> {
         && matches!(kind.components, 1 | 3)
         && kind.width > 0
         && kind.height > 0;
+    if !ours {
+        return None;
+    }
     // Bogus EXIF is not an error, as in `header::open`: the image is shown as stored.
     let orientation = markers::exif(bytes)
         .and_then(image::metadata::Orientation::from_exif_chunk)
         .map_or(1, |o| o.to_exif());
-    ours.then_some((kind.width, kind.height, orientation))
+    Some((kind.width, kind.height, orientation))
 }
 
 /// Our own scaled decoders, where they apply: baseline files at any scale (a fast

@@ -237,11 +237,7 @@ pub fn mean_abs_diff(a: &RgbImage, b: &RgbImage) -> f64 {
 /// Mean SSIM over R, G and B (Wang et al. 2004, 7x7 uniform windows as scikit-image's
 /// default, C1 = (0.01 L)², C2 = (0.03 L)², L = 255).
 pub fn ssim(a: &RgbImage, b: &RgbImage) -> f64 {
-    assert_eq!(
-        a.dimensions(),
-        b.dimensions(),
-        "testkit: SSIM needs equal sizes"
-    );
+    assert_eq!(a.dimensions(), b.dimensions(), "testkit: SSIM needs equal sizes");
     let (w, h) = (a.width() as usize, a.height() as usize);
     const R: usize = 3;
     let (c1, c2) = ((0.01f64 * 255.0).powi(2), (0.03f64 * 255.0).powi(2));

@@ -77,17 +77,14 @@ pub(crate) fn encode(
     Ok(out)
 }
 
-/// A 4:2:0 JPEG of 8-bit RGB pixels (imaging's `jpeg-encoder` path).
+/// A 4:2:0 JPEG of 8-bit RGB pixels (imaging's `jpeg-encoder` path); a size past JPEG's
+/// 65535 px is the request's `w` out of range.
 fn jpeg(rgb: &[u8], w: u32, h: u32, quality: u8, progressive: bool) -> Result<Vec<u8>, Error> {
-    if u16::try_from(w).is_err() || u16::try_from(h).is_err() {
-        return Err(Error::range(
-            "w",
-            format!("a JPEG is at most 65535 px a side, not {w}x{h}"),
-        ));
-    }
     let (color, sampling) = (jpeg_encoder::ColorType::Rgb, jpeg_encoder::SamplingFactor::F_2_2);
-    imaging::jpeg_pixels(rgb, w, h, color, sampling, quality, progressive)
-        .map_err(|e| Error::Internal(format!("jpeg encoding failed: {e}")))
+    imaging::jpeg_pixels(rgb, w, h, color, sampling, quality, progressive).map_err(|e| match e {
+        imaging::Error::InvalidParameter(detail) => Error::range("w", detail),
+        e => Error::Internal(format!("jpeg encoding failed: {e}")),
+    })
 }
 
 /// An AVIF of 8-bit RGB(A) pixels through ravif/rav1e (single-threaded, no asm).

@@ -11,7 +11,7 @@
 //!     a warm-up. One line per file: `FILE thumb_ms vector_ms separate_ms one_decode_ms`.
 //! darkroom-bench-thumb stages REPS FILE...
 //!     imaging::thumbnail_staged (fit 128x128, JPEG q80): the median of each stage
-//!     (header, decode, resize, encode, placeholder) and of the whole call over REPS
+//!     (header, decode, resize, encode) and of the whole call over REPS
 //!     runs after a warm-up. One line per file: `FILE stage=µs... total=µs`.
 //! darkroom-bench-thumb load URL CONCURRENCY SECONDS [--get] [--distinct]
 //!         [--keep-alive] [--thumbor-upload] [--get-url] FILE...
