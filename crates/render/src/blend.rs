@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-use crate::filters::matrix::to_u8;
+use crate::filters::matrix::{Colour, to_u8};
 
 /// A separable blend mode B(Cb, Cs), values in [0, 1].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -127,27 +127,18 @@ pub struct Overlay {
 }
 
 impl Overlay {
-    /// Blends the layer onto an interleaved 8-bit buffer (3 or 4 channels; alpha kept).
-    pub(crate) fn apply_to(&self, data: &mut [u8], channels: usize) {
-        let luts: Vec<[u8; 256]> = self
-            .color
-            .iter()
-            .map(|&cs| {
-                let cs = f32::from(cs) / 255.0;
-                let mut lut = [0u8; 256];
-                for (v, out) in lut.iter_mut().enumerate() {
-                    let cb = v as f32 / 255.0;
-                    let mixed = (1.0 - self.alpha) * cb + self.alpha * self.blend.blend(cb, cs);
-                    *out = to_u8(mixed * 255.0);
-                }
-                lut
-            })
-            .collect();
-        for px in data.chunks_exact_mut(channels) {
-            for (c, lut) in px.iter_mut().zip(&luts) {
-                *c = lut[usize::from(*c)];
+    /// The blend as a colour operation: for a flat layer, a table per channel.
+    pub(crate) fn colour(&self) -> Colour {
+        let mut luts = [[0u8; 256]; 3];
+        for (lut, &cs) in luts.iter_mut().zip(&self.color) {
+            let cs = f32::from(cs) / 255.0;
+            for (v, out) in lut.iter_mut().enumerate() {
+                let cb = v as f32 / 255.0;
+                let mixed = (1.0 - self.alpha) * cb + self.alpha * self.blend.blend(cb, cs);
+                *out = to_u8(mixed * 255.0);
             }
         }
+        Colour::Curve(luts)
     }
 }
 

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::Error;
 use crate::blend::{self, BlendMode};
-use crate::filters::{Chain, Filter, Op, with_pixels};
+use crate::filters::{Chain, Filter, Op};
 
 /// A named chain with optional overlays, applied to the resized image.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,16 +57,11 @@ impl Preset {
         &self.description
     }
 
-    /// Blends the overlays onto the image, then runs the chain (the browser's order).
+    /// Blends the overlays onto the image, then runs the chain (the browser's order), in
+    /// as few passes as the chain allows (an overlay is a colour operation too).
     pub fn apply(&self, img: &mut DynamicImage) {
-        if !self.overlays.is_empty() {
-            with_pixels(img, |data, _, _, ch| {
-                for o in &self.overlays {
-                    o.apply_to(data, ch);
-                }
-            });
-        }
-        self.chain.apply(img);
+        let overlays: Vec<_> = self.overlays.iter().map(blend::Overlay::colour).collect();
+        self.chain.apply_after(img, &overlays);
     }
 }
 

@@ -1,8 +1,8 @@
 //! `brightness:f`: CSS `brightness()`, C * f (1 = unchanged).
 
-use super::matrix;
+use super::matrix::{self, Colour};
 
 /// Multiplies every channel by `f`.
-pub(crate) fn apply(data: &mut [u8], channels: usize, f: f32) {
-    matrix::apply_curve(data, channels, |c| c * f);
+pub(crate) fn colour(f: f32) -> Colour {
+    matrix::curve(|c| c * f)
 }

@@ -1,8 +1,8 @@
 //! `grayscale[:amount]`: CSS `grayscale()` (Rec. 709 luma weights on sRGB values).
 
-use super::matrix;
+use super::matrix::{self, Colour};
 
 /// Blends towards grey by `amount` (0 = unchanged, 1 = fully grey).
-pub(crate) fn apply(data: &mut [u8], channels: usize, amount: f32) {
-    matrix::apply_matrix(data, channels, &matrix::grayscale(amount));
+pub(crate) fn colour(amount: f32) -> Colour {
+    Colour::Matrix(matrix::grayscale(amount))
 }

@@ -1,9 +1,9 @@
 //! `hue:degrees`: CSS `hue-rotate()` (an approximate rotation in a luma-preserving
 //! plane, exactly the browser's matrix, not an HSL rotation).
 
-use super::matrix;
+use super::matrix::{self, Colour};
 
 /// Rotates hues by `degrees`.
-pub(crate) fn apply(data: &mut [u8], channels: usize, degrees: f32) {
-    matrix::apply_matrix(data, channels, &matrix::hue_rotate(degrees));
+pub(crate) fn colour(degrees: f32) -> Colour {
+    Colour::Matrix(matrix::hue_rotate(degrees))
 }

@@ -5,28 +5,23 @@
 /// A 3x3 colour matrix applied to (R, G, B) in [0, 1].
 pub(crate) type Matrix = [[f32; 3]; 3];
 
-/// Applies `m` to every pixel of an interleaved 8-bit buffer with `channels` (3 or 4)
-/// channels; alpha is left alone.
-pub(crate) fn apply_matrix(data: &mut [u8], channels: usize, m: &Matrix) {
-    // Scale by 255 once: out = m * in works on 0..255 values directly.
-    for px in data.chunks_exact_mut(channels) {
-        let (r, g, b) = (f32::from(px[0]), f32::from(px[1]), f32::from(px[2]));
-        for (c, row) in px.iter_mut().zip(m) {
-            *c = to_u8(row[0] * r + row[1] * g + row[2] * b);
-        }
-    }
+/// A per-pixel colour operation: what every filter but the spatial ones (blur, sharpen,
+/// pixelate) is. `pointwise` runs a sequence of them in one pass.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Colour {
+    /// A function of each channel's own value, as a table per channel (R, G, B).
+    Curve([[u8; 256]; 3]),
+    /// A matrix on (R, G, B), each result rounded and clamped to a byte.
+    Matrix(Matrix),
 }
 
-/// Applies a per-channel function of a value in [0, 1] through a 256-entry table.
-pub(crate) fn apply_curve(data: &mut [u8], channels: usize, f: impl Fn(f32) -> f32) {
-    let lut: Vec<u8> = (0..=255u8)
-        .map(|v| to_u8(f(f32::from(v) / 255.0) * 255.0))
-        .collect();
-    for px in data.chunks_exact_mut(channels) {
-        for c in &mut px[..3] {
-            *c = lut[usize::from(*c)];
-        }
+/// The same function `f` of a value in [0, 1] on every channel, as a table.
+pub(crate) fn curve(f: impl Fn(f32) -> f32) -> Colour {
+    let mut lut = [0u8; 256];
+    for (v, out) in lut.iter_mut().enumerate() {
+        *out = to_u8(f(v as f32 / 255.0) * 255.0);
     }
+    Colour::Curve([lut; 3])
 }
 
 /// Rounds and clamps a 0..255 float to a byte (NaN becomes 0).

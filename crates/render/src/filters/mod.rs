@@ -25,6 +25,8 @@ use serde::Serialize;
 
 use crate::Error;
 use crate::options::quote;
+use matrix::Colour;
+use pointwise::Pointwise;
 
 mod blur;
 mod brightness;
@@ -35,6 +37,7 @@ mod hue;
 mod invert;
 pub(crate) mod matrix;
 mod pixelate;
+mod pointwise;
 mod saturate;
 mod sepia;
 mod sharpen;
@@ -242,22 +245,30 @@ impl Filter {
         Ok(Filter { op, value })
     }
 
-    /// Applies the filter to an interleaved 8-bit buffer (`channels` 3 or 4; the colour
-    /// filters leave alpha alone).
-    pub(crate) fn apply_to(&self, data: &mut [u8], width: u32, height: u32, channels: usize) {
+    /// The filter as a colour operation, or `None` for the spatial ones.
+    fn colour(&self) -> Option<Colour> {
+        let v = self.value;
+        Some(match self.op {
+            Op::Grayscale => grayscale::colour(v),
+            Op::Sepia => sepia::colour(v),
+            Op::Brightness => brightness::colour(v),
+            Op::Contrast => contrast::colour(v),
+            Op::Saturate => saturate::colour(v),
+            Op::Hue => hue::colour(v),
+            Op::Invert => invert::colour(v),
+            Op::Gamma => gamma::colour(v),
+            Op::Blur | Op::Sharpen | Op::Pixelate => return None,
+        })
+    }
+
+    /// Applies a spatial filter to an interleaved 8-bit buffer (`channels` 3 or 4).
+    fn apply_spatial(&self, data: &mut [u8], width: u32, height: u32, channels: usize) {
         let v = self.value;
         match self.op {
-            Op::Grayscale => grayscale::apply(data, channels, v),
-            Op::Sepia => sepia::apply(data, channels, v),
             Op::Blur => blur::apply(data, width, height, channels, v),
             Op::Sharpen => sharpen::apply(data, width, height, channels, v),
-            Op::Brightness => brightness::apply(data, channels, v),
-            Op::Contrast => contrast::apply(data, channels, v),
-            Op::Saturate => saturate::apply(data, channels, v),
-            Op::Hue => hue::apply(data, channels, v),
-            Op::Invert => invert::apply(data, channels, v),
-            Op::Gamma => gamma::apply(data, channels, v),
             Op::Pixelate => pixelate::apply(data, width, height, channels, v as u32),
+            _ => {}
         }
     }
 
@@ -335,13 +346,30 @@ impl Chain {
     /// Applies the chain in place, left to right. The image is widened to 8-bit RGB or
     /// RGBA first (16-bit and float images lose their extra precision here).
     pub fn apply(&self, img: &mut DynamicImage) {
-        if self.filters.is_empty() {
+        self.apply_after(img, &[]);
+    }
+
+    /// Applies the colour operations `first`, then the chain, running each run of colour
+    /// operations in one pass (`pointwise`).
+    pub(crate) fn apply_after(&self, img: &mut DynamicImage, first: &[Colour]) {
+        if self.filters.is_empty() && first.is_empty() {
             return;
         }
         with_pixels(img, |data, w, h, ch| {
-            for f in &self.filters {
-                f.apply_to(data, w, h, ch);
+            let mut run = Pointwise::new();
+            for op in first {
+                run.push(*op, data, ch);
             }
+            for f in &self.filters {
+                match f.colour() {
+                    Some(op) => run.push(op, data, ch),
+                    None => {
+                        run.flush(data, ch);
+                        f.apply_spatial(data, w, h, ch);
+                    }
+                }
+            }
+            run.flush(data, ch);
         });
     }
 }

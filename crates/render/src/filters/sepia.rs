@@ -1,8 +1,8 @@
 //! `sepia[:amount]`: CSS `sepia()`.
 
-use super::matrix;
+use super::matrix::{self, Colour};
 
 /// Tones towards sepia by `amount` (0 = unchanged, 1 = full sepia).
-pub(crate) fn apply(data: &mut [u8], channels: usize, amount: f32) {
-    matrix::apply_matrix(data, channels, &matrix::sepia(amount));
+pub(crate) fn colour(amount: f32) -> Colour {
+    Colour::Matrix(matrix::sepia(amount))
 }
