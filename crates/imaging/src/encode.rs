@@ -5,6 +5,7 @@ use std::io::Cursor;
 use image::codecs::webp::WebPEncoder;
 use image::{DynamicImage, ImageEncoder, RgbImage};
 
+use crate::jpeg_writer::{self, Layout};
 use crate::{Error, Format};
 
 /// Encodes `img` as `format`. `quality` (1..=100) is used by JPEG; WebP is lossless (the
@@ -64,11 +65,10 @@ pub fn encode_jpeg(img: &DynamicImage, quality: u8) -> Result<Vec<u8>, Error> {
 }
 
 /// A JPEG of 8-bit `color` pixels with the chroma `sampling` (`F_2_2` is 4:2:0), baseline
-/// or progressive (with optimised Huffman tables), through the `jpeg-encoder` crate:
-/// 2.5-3x faster than `image`'s encoder at equal SSIM and 5-10% fewer bytes (crates/
-/// render's `examples/jpeg_encoders.rs`); for a 128 px thumbnail in wasm,
-/// docs/performance.md ("Per-request cost"). More than 65535 px a side is
-/// [`Error::InvalidParameter`].
+/// or progressive. Baseline greyscale, 4:4:4 and 4:2:0 go through our own writer
+/// (`jpeg_writer`: in wasm 2-2.5x faster than `jpeg-encoder`, docs/performance.md);
+/// progressive output (with optimised Huffman tables) and other layouts through the
+/// `jpeg-encoder` crate. More than 65535 px a side is [`Error::InvalidParameter`].
 pub fn jpeg_pixels(
     pixels: &[u8],
     width: u32,
@@ -78,11 +78,22 @@ pub fn jpeg_pixels(
     quality: u8,
     progressive: bool,
 ) -> Result<Vec<u8>, Error> {
+    use jpeg_encoder::{ColorType, SamplingFactor};
     let (Ok(w), Ok(h)) = (u16::try_from(width), u16::try_from(height)) else {
         return Err(Error::InvalidParameter(format!(
             "a JPEG is at most 65535 px a side, not {width}x{height}"
         )));
     };
+    let layout = match (color, sampling) {
+        _ if progressive => None,
+        (ColorType::Luma, _) => Some(Layout::Grey),
+        (ColorType::Rgb, SamplingFactor::F_1_1) => Some(Layout::Rgb444),
+        (ColorType::Rgb, SamplingFactor::F_2_2) => Some(Layout::Rgb420),
+        _ => None,
+    };
+    if let Some(layout) = layout {
+        return jpeg_writer::encode(pixels, w, h, layout, quality);
+    }
     let mut out = Vec::new();
     let mut encoder = jpeg_encoder::Encoder::new(&mut out, quality.clamp(1, 100));
     encoder.set_sampling_factor(sampling);
@@ -95,7 +106,6 @@ pub fn jpeg_pixels(
         .map_err(|e| Error::Encode(e.to_string()))?;
     Ok(out)
 }
-
 /// Drops alpha by compositing over white (transparent areas become white, not black).
 pub fn flatten_on_white(img: &DynamicImage) -> RgbImage {
     if !img.color().has_alpha() {

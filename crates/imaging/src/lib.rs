@@ -17,6 +17,7 @@
 //! | EXIF orientation | `orientation` | [`apply_orientation`], [`swaps_dimensions`] |
 //! | resampling (`fast_image_resize`, Lanczos3) | `resize` | [`resize`] |
 //! | encoding (JPEG flattened on white) | `encode` | [`encode`], [`encode_jpeg`], [`jpeg_pixels`], [`flatten_on_white`] |
+//! | baseline JPEG writer (SIMD DCT and colour conversion in wasm) | `jpeg_writer` | used by [`jpeg_pixels`] |
 //! | thumbnails | `thumbnail` | [`thumbnail`], [`thumbnail_from_image`], [`fit_within`] |
 //! | placeholders (BlurHash, dominant colour) | `placeholder` | [`placeholder()`], [`Placeholder`] |
 //! | time per stage (`Server-Timing`) | `stages` | [`Stages`], [`thumbnail_staged`], [`ThumbnailJpeg`] |
@@ -46,6 +47,7 @@ mod encode;
 mod error;
 mod format;
 mod header;
+mod jpeg_writer;
 mod limits;
 mod orientation;
 mod placeholder;

@@ -40,14 +40,19 @@ fn every_format_decodes_at_the_planned_size_and_looks_like_the_reference() {
         assert_eq!((out.width, out.height, out.format), (300, 300, format));
         let decoded = image::load_from_memory(&out.bytes).unwrap();
         if format == OutputFormat::Jpeg {
-            // Progressive output decodes to the same picture.
+            // Progressive output (jpeg-encoder's; baseline is imaging's own writer) is as
+            // close to the reference as baseline output.
             let o = RenderOptions {
                 progressive: true,
                 ..opts("w=300&h=300")
             };
             let p = render::render(&jpeg, &o, format, &Limits::default()).unwrap();
             let pd = image::load_from_memory(&p.bytes).unwrap().to_rgb8();
-            assert!(ssim(&pd, &decoded.to_rgb8()) > 0.999);
+            let (progressive, baseline) = (ssim(&pd, &want), ssim(&decoded.to_rgb8(), &want));
+            assert!(
+                (progressive - baseline).abs() < 0.01,
+                "progressive {progressive:.4}, baseline {baseline:.4}"
+            );
         }
         assert_eq!(
             imaging::sniff(&out.bytes).map(|f| f.mime()),
