@@ -17,6 +17,9 @@
 #   ./test.sh --no-chaining   only the no-chaining step: the skeleton, jobs and image-jobs suites
 #                             on spin.no-chaining.toml (steps over HTTP through the host's own
 #                             listener, docs/deploy.md); skipped in a run with BASE_URL or -- ARGS
+#   ./test.sh --wasm          only the image crates' tests built for wasm (simd128) and run in
+#                             wasmtime (scripts/wasm-unit-tests.sh): their wasm SIMD paths
+#   ./test.sh --no-wasm       skip that step of the full run
 #   ./test.sh --replicas      only the replica suite: two host processes on one redis-server
 #                             behind haproxy (scripts/replicas.sh, tests/e2e/tests/replicas.rs)
 #   ./test.sh --no-replicas   skip the replica suite a full run ends with
@@ -31,6 +34,8 @@
 # is validated (tests/deploy, pytest in target/venv-deploy), and the OpenAPI contract is
 # checked (tests/contract, pytest in target/venv-contract): the document against its YAML
 # source, OpenAPI 3.1 and the manifests' routes, then schemathesis against the test host.
+# The image crates' tests also run compiled for wasm with simd128, in wasmtime
+# (scripts/wasm-unit-tests.sh), so the SIMD code the components run is tested as such.
 # Then the web UI's flows run in headless Chromium against the test host (tests/web;
 # screenshots in target/web-screenshots).
 # Last of all, the replica suite (docs/deploy.md "Replicas, proven on one machine"):
@@ -46,6 +51,7 @@ build=1
 redis=1
 contract=1
 web=1
+wasm=1
 replicas=1
 packages=()
 # all: the workspace's tests then the no-chaining step; e2e, no-chaining: only that.
@@ -57,6 +63,8 @@ while [[ $# -gt 0 ]]; do
         --no-chaining) mode=no-chaining ;;
         --web) mode=web ;;
         --no-web) web=0 ;;
+        --wasm) mode=wasm ;;
+        --no-wasm) wasm=0 ;;
         --no-redis) redis=0 ;;
         --replicas) mode=replicas ;;
         --no-replicas) replicas=0 ;;
@@ -77,7 +85,7 @@ fi
 
 logfile="$(mktemp "${TMPDIR:-/tmp}/darkroom-test.XXXXXX")"
 trap 'stop_redis; rm -f "$logfile"' EXIT
-if [[ $mode != no-chaining && $mode != contract && $mode != web && $mode != replicas ]]; then
+if [[ $mode != no-chaining && $mode != contract && $mode != web && $mode != replicas && $mode != wasm ]]; then
     start_redis
     export DARKROOM_TEST_REDIS_URL="$REDIS_URL"
 fi
@@ -87,6 +95,13 @@ if [[ $mode == all || $mode == e2e ]]; then
     log "cargo test --release --no-fail-fast ${packages[*]} $*"
     cargo test --release --no-fail-fast "${packages[@]}" "$@" 2>&1 | tee -a "$logfile"
     status=${PIPESTATUS[0]}
+fi
+# The image crates' tests in wasm (simd128), as the components run their code.
+if [[ $mode == wasm || ( $mode == all && $wasm -eq 1 && $# -eq 0 ) ]]; then
+    echo "==> wasm: scripts/wasm-unit-tests.sh" | tee -a "$logfile"
+    scripts/wasm-unit-tests.sh 2>&1 | tee -a "$logfile"
+    step=${PIPESTATUS[0]}
+    [[ $status -ne 0 ]] || status=$step
 fi
 # The same component binaries on spin.no-chaining.toml: every in-process host gets its
 # own URL as chain_base_url, so each chained step is a real HTTP request to its listener.
@@ -172,6 +187,7 @@ set -e
 echo
 echo "==> summary"
 awk '
+    /^==> wasm/ { prefix = "wasm " }
     /^==> no-chaining/ { prefix = "no-chaining " }
     /^==> redis/ { prefix = "redis " }
     /^==> deploy/ { prefix = "deploy " }
@@ -180,7 +196,7 @@ awk '
     /^==> replicas/ { prefix = "" }
     /^[[:space:]]+Running / {
         line = $0; sub(/^[[:space:]]+Running /, "", line)
-        bin = line; sub(/^.*\//, "", bin); sub(/\)$/, "", bin); sub(/-[0-9a-f]+$/, "", bin)
+        bin = line; sub(/^.*\//, "", bin); sub(/\)$/, "", bin); sub(/\.wasm$/, "", bin); sub(/-[0-9a-f]+$/, "", bin)
         sub(/ \(.*$/, "", line); runner = prefix bin ": " line; next
     }
     /^[[:space:]]+Doc-tests / { runner = prefix $2 ": doc-tests"; next }
