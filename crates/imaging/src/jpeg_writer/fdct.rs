@@ -80,11 +80,19 @@ fn pass<R: Lanes>(d: &[R; 8]) -> [R; 8] {
     ]
 }
 
+#[cfg_attr(
+    all(target_arch = "wasm32", target_feature = "simd128"),
+    allow(dead_code)
+)] // tests compare the SIMD form with it
 fn transpose(b: &Block) -> Block {
     std::array::from_fn(|r| std::array::from_fn(|c| b[c][r]))
 }
 
 /// The DCT of `samples`, transposed and scaled by the AAN factors (see the module).
+#[cfg_attr(
+    all(target_arch = "wasm32", target_feature = "simd128"),
+    allow(dead_code)
+)] // tests compare the SIMD form with it
 #[inline]
 pub(super) fn fdct(samples: &Block) -> Block {
     pass(&transpose(&pass(samples)))
@@ -131,6 +139,10 @@ pub(super) fn multipliers(q: &[u8; 64]) -> Block {
 /// `v` rounded to the nearest integer, ties to even: one `f32.nearest` in wasm; natively
 /// (for |v| < 2^22) adding and taking away 1.5 · 2^23, which leaves no fraction bits and
 /// vectorises, where `round_ties_even` is a libm call on x86-64 without SSE4.1.
+#[cfg_attr(
+    all(target_arch = "wasm32", target_feature = "simd128"),
+    allow(dead_code)
+)] // tests compare the SIMD form with it
 #[inline(always)]
 fn round(v: f32) -> f32 {
     if cfg!(target_arch = "wasm32") {
@@ -144,6 +156,10 @@ fn round(v: f32) -> f32 {
 /// The quantised coefficients, rounded to nearest (ties to even), in [`fdct`]'s layout.
 /// Values are clamped to what baseline Huffman coding can carry: a DC in
 /// -1024..=1023 (so a difference fits 11 bits) and an AC within ±1023 (10 bits).
+#[cfg_attr(
+    all(target_arch = "wasm32", target_feature = "simd128"),
+    allow(dead_code)
+)] // tests compare the SIMD form with it
 #[inline]
 pub(super) fn quantise(coefficients: &Block, multipliers: &Block) -> [i32; 64] {
     let mut out = [0i32; 64];
