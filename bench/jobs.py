@@ -175,21 +175,56 @@ def bench_aggregate(host, workdir):
 
 # --- variant ---------------------------------------------------------------------------
 
-def clarendon(src_dst):
-    """The seed's Pillow pipeline with CSSgram's Clarendon, as darkroom's built-in preset
-    (crates/render/src/presets.rs) defines it: contrast 1.2 and saturate 1.35 as CSS
-    Filter Effects mean them, then a (127,187,227) overlay-blend layer at 20 %; fit inside
-    2048 px (darkroom's variant_size; a no-op here), JPEG quality 80."""
-    from PIL import Image, ImageChops, ImageEnhance, ImageOps
-    src, dst = src_dst
+def clarendon_open(src):
+    """Open, EXIF transpose, RGB, fit inside 2048 px (darkroom's variant_size)."""
+    from PIL import Image, ImageOps
     im = ImageOps.exif_transpose(Image.open(src)).convert("RGB")
     im.thumbnail((2048, 2048))
+    return im
+
+
+def clarendon_filter(im):
+    """CSSgram's Clarendon as darkroom's built-in preset (crates/render/src/presets.rs)
+    defines it: contrast 1.2 and saturate 1.35 as CSS Filter Effects mean them, then a
+    (127,187,227) overlay-blend layer at 20 %."""
+    from PIL import Image, ImageChops, ImageEnhance
     im = im.point([max(0, min(255, round((v - 127.5) * 1.2 + 127.5))) for v in range(256)] * 3)
     im = ImageEnhance.Color(im).enhance(1.35)
     layer = Image.new("RGB", im.size, (127, 187, 227))
-    im = Image.blend(im, ImageChops.overlay(im, layer), 0.2)
-    im.save(dst, "JPEG", quality=80)
+    return Image.blend(im, ImageChops.overlay(im, layer), 0.2)
+
+
+def clarendon(src_dst):
+    """The seed's Pillow pipeline with CSSgram's Clarendon: open and fit
+    (`clarendon_open`), the preset (`clarendon_filter`), JPEG quality 80 to disk."""
+    src, dst = src_dst
+    clarendon_filter(clarendon_open(src)).save(dst, "JPEG", quality=80)
     return os.path.getsize(dst)
+
+
+def clarendon_stages(path, reps):
+    """Median µs of `clarendon`'s steps on one file, named as variant_stages names them:
+    decode (from the bytes in memory), preset, encode_jpeg (quality 80, to memory)."""
+    data = open(path, "rb").read()
+
+    def timed(f):
+        f()
+        times = []
+        for _ in range(reps):
+            t = time.perf_counter()
+            f()
+            times.append((time.perf_counter() - t) * 1e6)
+        return statistics.median(times)
+
+    def decode():
+        im = clarendon_open(io.BytesIO(data))
+        im.load()
+        return im
+
+    im = decode()
+    out = clarendon_filter(im)
+    return {"decode": timed(decode), "preset": timed(lambda: clarendon_filter(im)),
+            "encode_jpeg": timed(lambda: out.save(io.BytesIO(), "JPEG", quality=80))}
 
 
 def make_photos(workdir, n):

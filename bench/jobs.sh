@@ -6,7 +6,10 @@
 #     read_csv + groupby().sum() and DuckDB on the same file; the totals are checked
 #     cent for cent against each other and the generator;
 #   - a `variant` job (preset clarendon) over 1,000 photos in images per second, vs
-#     Pillow in a multiprocessing.Pool(2); "n/a" while the server has no image tasks.
+#     Pillow in a multiprocessing.Pool(2); "n/a" while the server has no image tasks;
+#     then where one variant's time goes: decode, preset, encode and the whole render,
+#     natively and in wasm (crates/render/examples/variant_stages.rs), with Pillow's
+#     time for the same steps.
 #
 #   bench/jobs.sh
 #   BENCH_ROWS=100000 BENCH_PHOTOS=50 BENCH_REPS=1 bench/jobs.sh     # quick
@@ -27,7 +30,27 @@ log "building the components and the test host (release)"
 scripts/build-components.sh >&2
 cargo build --release -p darkroom-e2e -p darkroom-host >&2
 
-ensure_bench_venv "$VENV" pillow scikit-image numpy pandas duckdb
+ensure_bench_venv "$VENV" pillow scikit-image numpy pandas duckdb wasmtime
 
 mkdir -p "$WORK"
 "$VENV/bin/python" bench/jobs.py "$TARGET/release/darkroom-host" "$PWD/spin.toml" "$WORK"
+
+# One variant, stage by stage: the example natively and built for wasm32-wasip1 with the
+# components' flags (as bench/render.sh builds render_stages), run in wasmtime.
+if [[ ",${BENCH_SKIP:-}," != *,variant,* ]]; then
+    log "variant stage breakdown (crates/render/examples/variant_stages.rs)"
+    rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1 >&2
+    cargo build --release -p darkroom-render --example variant_stages >&2
+    wasm_cflags="$(sed -n 's/^CFLAGS_wasm32_wasip2 = "\(.*\)"$/\1/p' .cargo/config.toml)"
+    [[ -n "$wasm_cflags" ]] || die "no CFLAGS_wasm32_wasip2 in .cargo/config.toml"
+    CC_wasm32_wasip1="$PWD/scripts/wasm-cc" AR_wasm32_wasip1="$PWD/scripts/wasm-ar" \
+        CFLAGS_wasm32_wasip1="$wasm_cflags" \
+        CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS="-C target-feature=+simd128" \
+        cargo build --release --target wasm32-wasip1 -p darkroom-render --example variant_stages >&2
+    echo
+    echo "### One variant, stage by stage (medians, µs)"
+    echo
+    "$VENV/bin/python" bench/render_stages.py --pillow-clarendon "$TARGET/release/examples/variant_stages" \
+        "$TARGET/wasm32-wasip1/release/examples/variant_stages.wasm" "${BENCH_STAGE_REPS:-15}" clarendon 2048 \
+        "$WORK/job-photos/p00000.jpg"
+fi
