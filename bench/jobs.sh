@@ -39,14 +39,9 @@ mkdir -p "$WORK"
 # components' flags (as bench/render.sh builds render_stages), run in wasmtime.
 if [[ ",${BENCH_SKIP:-}," != *,variant,* ]]; then
     log "variant stage breakdown (crates/render/examples/variant_stages.rs)"
-    rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1 >&2
     cargo build --release -p darkroom-render --example variant_stages >&2
-    wasm_cflags="$(sed -n 's/^CFLAGS_wasm32_wasip2 = "\(.*\)"$/\1/p' .cargo/config.toml)"
-    [[ -n "$wasm_cflags" ]] || die "no CFLAGS_wasm32_wasip2 in .cargo/config.toml"
-    CC_wasm32_wasip1="$PWD/scripts/wasm-cc" AR_wasm32_wasip1="$PWD/scripts/wasm-ar" \
-        CFLAGS_wasm32_wasip1="$wasm_cflags" \
-        CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS="-C target-feature=+simd128" \
-        cargo build --release --target wasm32-wasip1 -p darkroom-render --example variant_stages >&2
+    wasip1_env
+    cargo build --release --target wasm32-wasip1 -p darkroom-render --example variant_stages >&2
     echo
     echo "### One variant, stage by stage (medians, µs)"
     echo

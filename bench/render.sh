@@ -34,15 +34,9 @@ mkdir -p "$WORK"
 # Where the time goes: the stages of the 1024 px cover render, natively and in wasm
 # (the same example, built for wasm32-wasip1 with the components' flags, run in wasmtime).
 log "stage breakdown (crates/render/examples/render_stages.rs)"
-rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1 >&2
 ensure_bench_venv "$VENV" wasmtime
 cargo build --release -p darkroom-render --example render_stages >&2
-# The components' C flags, read from .cargo/config.toml so the two builds cannot drift.
-wasm_cflags="$(sed -n 's/^CFLAGS_wasm32_wasip2 = "\(.*\)"$/\1/p' .cargo/config.toml)"
-[[ -n "$wasm_cflags" ]] || die "no CFLAGS_wasm32_wasip2 in .cargo/config.toml"
-CC_wasm32_wasip1="$PWD/scripts/wasm-cc" AR_wasm32_wasip1="$PWD/scripts/wasm-ar" \
-    CFLAGS_wasm32_wasip1="$wasm_cflags" \
-    CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS="-C target-feature=+simd128" \
-    cargo build --release --target wasm32-wasip1 -p darkroom-render --example render_stages >&2
+wasip1_env
+cargo build --release --target wasm32-wasip1 -p darkroom-render --example render_stages >&2
 "$VENV/bin/python" bench/render_stages.py "$TARGET/release/examples/render_stages" \
     "$TARGET/wasm32-wasip1/release/examples/render_stages.wasm" "${BENCH_REPS:-5}" 1024 768 "$WORK/render-12mp.jpg"

@@ -90,6 +90,24 @@ ensure_wasm_cc() {
     ensure_wasm_sse_headers
 }
 
+# The environment for builds for wasm32-wasip1 (WASI commands: the benches' stage
+# examples and scripts/wasm-unit-tests.sh) with the components' flags: simd128, and the C
+# compiler and flags .cargo/config.toml gives wasm32-wasip2 (libwebp's SSE2 on wasm SIMD).
+# Installs the target and the wasm C toolchain when missing.
+wasip1_env() {
+    if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx wasm32-wasip1; then
+        log "installing the wasm32-wasip1 target"
+        rustup target add wasm32-wasip1 >&2
+    fi
+    ensure_wasm_cc
+    local cflags
+    cflags="$(sed -n 's/^CFLAGS_wasm32_wasip2 = "\(.*\)"$/\1/p' .cargo/config.toml)"
+    [[ -n "$cflags" ]] || die "no CFLAGS_wasm32_wasip2 in .cargo/config.toml"
+    export CC_wasm32_wasip1="$PWD/scripts/wasm-cc" AR_wasm32_wasip1="$PWD/scripts/wasm-ar"
+    export CFLAGS_wasm32_wasip1="$cflags"
+    export CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS="-C target-feature=+simd128"
+}
+
 # Emscripten's SSE/SSE2 intrinsics headers (xmmintrin.h, emmintrin.h), which implement
 # each x86 intrinsic with wasm SIMD (wasm_simd128.h, shipped with clang). With them
 # libwebp's hand-written SSE2 encoder code builds for wasm32 (its EMSCRIPTEN path), 2-3x

@@ -22,17 +22,8 @@ VENV=target/venv-wasm
 TESTS=(-p darkroom-imaging -p darkroom-render --lib
        --test jpeg_writer --test simd --test filters_vs_reference --test presets_vs_chromium)
 
-if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx "$TARGET"; then
-    log "installing the $TARGET target"
-    rustup target add "$TARGET" >&2
-fi
-ensure_wasm_cc
+wasip1_env
 ensure_bench_venv "$VENV" wasmtime==51.0.0
-wasm_cflags="$(sed -n 's/^CFLAGS_wasm32_wasip2 = "\(.*\)"$/\1/p' .cargo/config.toml)"
-[[ -n "$wasm_cflags" ]] || die "no CFLAGS_wasm32_wasip2 in .cargo/config.toml"
-export CC_wasm32_wasip1="$PWD/scripts/wasm-cc" AR_wasm32_wasip1="$PWD/scripts/wasm-ar"
-export CFLAGS_wasm32_wasip1="$wasm_cflags"
-export CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS="-C target-feature=+simd128"
 
 log "cargo test --release --target $TARGET --no-run ${TESTS[*]}"
 mapfile -t binaries < <(cargo test --release --target "$TARGET" --no-run --message-format=json "${TESTS[@]}" \

@@ -1,6 +1,8 @@
-//! Measures the two JPEG encoders darkroom could use, at equal quality settings:
-//! `image`'s `JpegEncoder` (what `imaging` uses today) and the `jpeg-encoder` crate
-//! (baseline, and progressive with optimised Huffman tables), all 4:2:0.
+//! Measures the JPEG encoders darkroom could use, at equal quality settings: `image`'s
+//! `JpegEncoder` (what `imaging` first used), the `jpeg-encoder` crate (baseline, and
+//! progressive with optimised Huffman tables, which darkroom uses) and imaging's own
+//! baseline writer (`imaging::jpeg_pixels`, what darkroom uses for baseline), all 4:2:0
+//! unless named otherwise.
 //! Prints time (median of 5), bytes and SSIM to the source; no assertion (a benchmark).
 //!
 //!   cargo run --release -p darkroom-render --example jpeg_encoders
@@ -61,6 +63,21 @@ fn main() {
                         e.encode(src.as_raw(), w as u16, h as u16, ColorType::Rgb)
                             .unwrap();
                         out
+                    }),
+                ),
+                (
+                    "imaging's baseline writer",
+                    Box::new(|| {
+                        imaging::jpeg_pixels(
+                            src.as_raw(),
+                            w,
+                            h,
+                            ColorType::Rgb,
+                            SamplingFactor::F_2_2,
+                            q,
+                            false,
+                        )
+                        .unwrap()
                     }),
                 ),
                 (

@@ -9,12 +9,14 @@
 //! runs it in wasmtime),
 //! so the two columns compare the same code. Stages of a `fit=cover` JPEG render of FILE
 //! at W x H: the scaled decode (what `render` hands the decoder), the resize, the JPEG
-//! q80 encode (`jpeg-encoder`, 4:2:0) and a WebP q80 encode (libwebp), then `render`
-//! itself end to end. One line per stage: `stage median_us min_us`.
-
-use std::time::Instant;
+//! q80 encode (imaging's baseline writer, 4:2:0, as `render` encodes) and a WebP q80
+//! encode (libwebp), then `render` itself end to end. One line per stage: `stage median_us min_us`.
 
 use render::{Limits, OutputFormat, RenderOptions};
+
+#[path = "common/stage.rs"]
+mod common;
+use common::stage;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -54,11 +56,8 @@ fn main() {
         imaging::resize(&decoded, rw, rh).unwrap();
     });
     stage("encode_jpeg_q80", reps, || {
-        let mut buf = Vec::new();
-        let mut e = jpeg_encoder::Encoder::new(&mut buf, 80);
-        e.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
-        e.encode(out.as_raw(), ow as u16, oh as u16, jpeg_encoder::ColorType::Rgb)
-            .unwrap();
+        let (color, sampling) = (jpeg_encoder::ColorType::Rgb, jpeg_encoder::SamplingFactor::F_2_2);
+        imaging::jpeg_pixels(out.as_raw(), ow, oh, color, sampling, 80, false).unwrap();
     });
     stage("encode_webp_q80", reps, || {
         render::render_image(
@@ -75,18 +74,4 @@ fn main() {
     stage("render_webp", reps, || {
         render::render(&bytes, &opts, OutputFormat::Webp, &limits).unwrap();
     });
-}
-
-/// Runs `f` once to warm up, then `reps` times; prints the median and minimum in µs.
-fn stage(name: &str, reps: usize, mut f: impl FnMut()) {
-    f();
-    let mut times: Vec<f64> = (0..reps)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed().as_secs_f64() * 1e6
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    println!("{name} {:.0} {:.0}", times[times.len() / 2], times[0]);
 }

@@ -10,9 +10,11 @@
 //! the JPEG encode, then `render` end to end without and with the preset. One line per
 //! stage: `stage median_us min_us`.
 
-use std::time::Instant;
-
 use render::{Effect, Fit, FormatChoice, Limits, OutputFormat, Presets, RenderOptions};
+
+#[path = "common/stage.rs"]
+mod common;
+use common::stage;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -90,18 +92,4 @@ fn main() {
     stage("render", reps, || {
         render::render(&bytes, &opts, OutputFormat::Jpeg, &limits).unwrap();
     });
-}
-
-/// Runs `f` once to warm up, then `reps` times; prints the median and minimum in µs.
-fn stage(name: &str, reps: usize, mut f: impl FnMut()) {
-    f();
-    let mut times: Vec<f64> = (0..reps)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed().as_secs_f64() * 1e6
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    println!("{name} {:.0} {:.0}", times[times.len() / 2], times[0]);
 }
