@@ -164,7 +164,7 @@ build_components() {
 # the benchmarks and by the deploy manifests' tests.
 ensure_bench_venv() {
     local venv="$1"; shift
-    local imports; imports="$(IFS=,; echo "$*" | sed 's/pillow/PIL/; s/scikit-image/skimage/; s/pyyaml/yaml/; s/kubernetes-validate/kubernetes_validate/')"
+    local imports; imports="$(IFS=,; echo "$*" | sed 's/[<>=!~][^,]*//g; s/pillow/PIL/; s/scikit-image/skimage/; s/pyyaml/yaml/; s/kubernetes-validate/kubernetes_validate/')"
     if ! "$venv/bin/python" -c "import $imports" 2>/dev/null; then
         log "installing $* into $venv"
         [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
