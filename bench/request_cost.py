@@ -15,7 +15,7 @@ machine's):
    storage), 1.5-3 MP and 12 MP JPEGs, 4 and 16 clients: requests/s,
    p50, p99 (tools/bench-thumb `load`, the same client for both).
 4. The upload pipeline: darkroom's POST /api/images (store + thumbnail + vector + the
-   auto preset, every body distinct; also without the preset, on SQLite and on Redis)
+   auto preset, every body distinct; with and without the preset, on SQLite and on Redis)
    vs thumbor's upload (POST /image into its file storage) followed by
    GET /unsafe/fit-in/128x128/<id> (made, kept in its file result storage), one pair
    per request.
@@ -269,8 +269,8 @@ def throughput(host_bin, bench_bin, spin_toml, workdir, sets):
 
 
 def upload(host_bin, bench_bin, spin_toml, workdir, files):
-    """darkroom as shipped (SQLite, the auto preset), without the auto preset, and without
-    it on Redis (BENCH_REDIS_URL: SpinKube's store) against thumbor with storage."""
+    """darkroom as shipped (SQLite, the auto preset), without the auto preset, and both on
+    Redis (BENCH_REDIS_URL: SpinKube's store) against thumbor with storage."""
     configs = [("as shipped: SQLite key-value, auto preset clarendon", (), ()),
                ("auto_presets=none, SQLite", ("auto_presets=none",), ())]
     redis = os.environ.get("BENCH_REDIS_URL")
@@ -278,6 +278,8 @@ def upload(host_bin, bench_bin, spin_toml, workdir, files):
         conf = os.path.join(workdir, "redis-runtime-config.toml")
         with open(conf, "w") as f:
             f.write(f'[key_value_store.default]\ntype = "redis"\nurl = "{redis}"\n')
+        configs.append(("auto preset clarendon, Redis (SpinKube's store)", (),
+                        ("--runtime-config-file", conf)))
         configs.append(("auto_presets=none, Redis (SpinKube's store)", ("auto_presets=none",),
                         ("--runtime-config-file", conf)))
     rows = []
