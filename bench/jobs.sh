@@ -14,6 +14,7 @@
 #   bench/jobs.sh
 #   BENCH_ROWS=100000 BENCH_PHOTOS=50 BENCH_REPS=1 bench/jobs.sh     # quick
 #   BENCH_SKIP=variant bench/jobs.sh                                 # aggregate only
+#   BENCH_SKIP=aggregate BENCH_STAGE_REPS=31 bench/jobs.sh           # variant; stages median of 31
 #
 # Installs pandas, DuckDB, Pillow and scikit-image into $TARGET/bench-venv (PyPI);
 # inputs are generated into $TARGET/bench-inputs. Not a test: timings depend on the
