@@ -66,7 +66,7 @@ pub fn encode_jpeg(img: &DynamicImage, quality: u8) -> Result<Vec<u8>, Error> {
 
 /// A JPEG of 8-bit `color` pixels with the chroma `sampling` (`F_2_2` is 4:2:0), baseline
 /// or progressive. Baseline greyscale, 4:4:4 and 4:2:0 go through our own writer
-/// (`jpeg_writer`: in wasm 2-2.5x faster than `jpeg-encoder`, docs/performance.md);
+/// (`jpeg_writer`: in wasm about twice `jpeg-encoder`'s speed, docs/performance.md);
 /// progressive output (with optimised Huffman tables) and other layouts through the
 /// `jpeg-encoder` crate. More than 65535 px a side is [`Error::InvalidParameter`].
 pub fn jpeg_pixels(
@@ -106,6 +106,7 @@ pub fn jpeg_pixels(
         .map_err(|e| Error::Encode(e.to_string()))?;
     Ok(out)
 }
+
 /// Drops alpha by compositing over white (transparent areas become white, not black).
 pub fn flatten_on_white(img: &DynamicImage) -> RgbImage {
     if !img.color().has_alpha() {

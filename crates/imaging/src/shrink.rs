@@ -23,6 +23,8 @@ mod output;
 mod progressive;
 mod scan;
 
+pub(crate) use baseline::ZIGZAG;
+
 /// The DCT scale denominators `jpeg-decoder` offers, largest first.
 const DENOMINATORS: [u32; 3] = [8, 4, 2];
 

@@ -4,9 +4,10 @@
 //! Metadata is never written: the encoders get bare pixels, so EXIF, XMP and ICC of the
 //! source are dropped.
 //!
-//! JPEG goes through the `jpeg-encoder` crate, not `image`'s encoder: at equal quality
-//! settings it is 2.5-3x faster with equal SSIM and 5-10 % fewer bytes (measured by
-//! `examples/jpeg_encoders.rs`, table in the crate's report).
+//! JPEG goes through `imaging::jpeg_pixels`: imaging's own baseline writer (about twice
+//! `jpeg-encoder`'s speed in wasm at equal SSIM, docs/performance.md), and the
+//! `jpeg-encoder` crate for progressive output; `examples/jpeg_encoders.rs` compares
+//! them with `image`'s encoder.
 
 use std::io::Cursor;
 
@@ -77,8 +78,9 @@ pub(crate) fn encode(
     Ok(out)
 }
 
-/// A 4:2:0 JPEG of 8-bit RGB pixels (imaging's `jpeg-encoder` path); a size past JPEG's
-/// 65535 px is the request's `w` out of range.
+/// A 4:2:0 JPEG of 8-bit RGB pixels through `imaging::jpeg_pixels` (its own writer for
+/// baseline, `jpeg-encoder` for progressive); a size past JPEG's 65535 px is the
+/// request's `w` out of range.
 fn jpeg(rgb: &[u8], w: u32, h: u32, quality: u8, progressive: bool) -> Result<Vec<u8>, Error> {
     let (color, sampling) = (jpeg_encoder::ColorType::Rgb, jpeg_encoder::SamplingFactor::F_2_2);
     imaging::jpeg_pixels(rgb, w, h, color, sampling, quality, progressive).map_err(|e| match e {

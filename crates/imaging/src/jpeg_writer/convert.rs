@@ -44,11 +44,12 @@ pub(super) fn chroma_row(src: &[u8], cb: &mut [f32], cr: &mut [f32]) {
     }
 }
 
-/// Cb and Cr of each 2x2 of RGB rows `a` and `b` (`w` pixels each; 4:2:0): the chroma of
-/// their mean, an odd last column paired with itself. Fills `cb` and `cr` up to
-/// `w.div_ceil(2)`.
-pub(super) fn chroma_row_420(a: &[u8], b: &[u8], w: usize, cb: &mut [f32], cr: &mut [f32]) {
-    let done = simd_chroma_420(&a[..w * 3], &b[..w * 3], cb, cr);
+/// Cb and Cr of each 2x2 of RGB rows `a` and `b` (of equal length; 4:2:0): the chroma of
+/// their mean, an odd last column paired with itself. Fills `cb` and `cr` up to half the
+/// row's pixels, rounded up.
+pub(super) fn chroma_row_420(a: &[u8], b: &[u8], cb: &mut [f32], cr: &mut [f32]) {
+    let w = a.len() / 3;
+    let done = simd_chroma_420(a, b, cb, cr);
     let quarter = |k: &[f32; 3]| k.map(|v| v * 0.25);
     let (qb, qr) = (quarter(&CB), quarter(&CR));
     for x in done..w.div_ceil(2) {
@@ -283,7 +284,7 @@ mod tests {
             }
             let half = w.div_ceil(2);
             let (mut cb, mut cr) = (vec![0f32; half], vec![0f32; half]);
-            chroma_row_420(&a, &b, w, &mut cb, &mut cr);
+            chroma_row_420(&a, &b, &mut cb, &mut cr);
             for x in 0..half {
                 let (x0, x1) = (2 * x, (2 * x + 1).min(w - 1));
                 let sum = |c: usize| {

@@ -176,7 +176,6 @@ fn scan(pixels: &[u8], w: usize, h: usize, layout: Layout, coder: &Coder, bits: 
                     convert::chroma_row_420(
                         a,
                         b,
-                        w,
                         &mut cb_plane[at..at + cw],
                         &mut cr_plane[at..at + cw],
                     );

@@ -78,7 +78,7 @@ impl Pointwise {
     fn matrix_pass<const CH: usize>(&self, data: &mut [u8], m: &Matrix) {
         // products[j][v][c] = m[c][j] · before[j][v]; lane 3 is padding, so that a pixel's
         // three sums are one 4-lane add in wasm SIMD.
-        let mut products = vec![[[0f32; 4]; 256]; 3];
+        let mut products = [[[0f32; 4]; 256]; 3];
         for (j, by_value) in products.iter_mut().enumerate() {
             for (v, p) in by_value.iter_mut().enumerate() {
                 for c in 0..3 {
@@ -102,10 +102,10 @@ impl Pointwise {
 )]
 fn matrix_scalar<const CH: usize>(
     pixels: &mut [[u8; CH]],
-    products: &[[[f32; 4]; 256]],
+    products: &[[[f32; 4]; 256]; 3],
     after: &Luts,
 ) {
-    let [pr, pg, pb] = products else { return };
+    let [pr, pg, pb] = products;
     for px in pixels {
         let (r, g, b) = (
             &pr[usize::from(px[0])],
@@ -129,10 +129,10 @@ mod simd {
 
     pub(super) fn matrix<const CH: usize>(
         pixels: &mut [[u8; CH]],
-        products: &[[[f32; 4]; 256]],
+        products: &[[[f32; 4]; 256]; 3],
         after: &Luts,
     ) {
-        let [pr, pg, pb] = products else { return };
+        let [pr, pg, pb] = products;
         let half = f32x4_splat(0.5);
         for px in pixels {
             // SAFETY: each `[f32; 4]` is 16 readable bytes; `v128_load` has no alignment
