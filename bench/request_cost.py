@@ -42,6 +42,7 @@ os.environ.setdefault("BENCH_REPS", "31")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from thumbnail import (INSIDE, Host, check_thumb, log, photo, pillow_thumbnail,  # noqa: E402
                        thumbor_server, time_pillow, wait_http)
+from thumbnail import load as thumbnail_load  # noqa: E402
 
 REPS = int(os.environ["BENCH_REPS"])
 LOAD_SECS = float(os.environ.get("BENCH_LOAD_SECS", "10"))
@@ -143,11 +144,9 @@ def native_stages(bench_bin, path):
 
 
 def load(bench_bin, url, conc, files, *flags, keep_alive=True):
+    """bench/thumbnail.py's `load` for this bench's LOAD_SECS, kept-alive by default."""
     alive = ["--keep-alive"] if keep_alive else []
-    out = subprocess.run([bench_bin, "load", url, str(conc), str(LOAD_SECS), *alive,
-                          *flags, *files], check=True, capture_output=True, text=True).stdout.split()
-    _, ok, failed, secs, rps, p50, p99 = out
-    return {"ok": int(ok), "failed": int(failed), "rps": float(rps), "p50": float(p50), "p99": float(p99)}
+    return thumbnail_load(bench_bin, url, conc, files, *alive, *flags, secs=LOAD_SECS)
 
 
 def breakdown(host_bin, bench_bin, spin_toml, workdir, path):

@@ -28,8 +28,8 @@ import re
 import socket
 import statistics
 import subprocess
-import tempfile
 import sys
+import tempfile
 import time
 import http.client
 import urllib.request
@@ -264,8 +264,9 @@ def time_native(bench_bin: str, paths):
     return {l.split()[0]: float(l.split()[1]) for l in out.splitlines() if l.strip()}
 
 
-def load(bench_bin, url, conc, files, *flags):
-    out = subprocess.run([bench_bin, "load", url, str(conc), str(LOAD_SECS), *flags, *files],
+def load(bench_bin, url, conc, files, *flags, secs=LOAD_SECS):
+    """`bench-thumb load` for `secs` seconds: {ok, failed, rps, p50, p99}."""
+    out = subprocess.run([bench_bin, "load", url, str(conc), str(secs), *flags, *files],
                          check=True, capture_output=True, text=True).stdout.split()
     total, ok, failed, secs, rps, p50, p99 = out
     return {"ok": int(ok), "failed": int(failed), "rps": float(rps), "p50": float(p50), "p99": float(p99)}
