@@ -20,7 +20,7 @@ VENV=target/venv-wasm
 # with scalar code or decode what the SIMD code wrote.
 # (Cargo takes each --test for whichever of the packages has it.)
 TESTS=(-p darkroom-imaging -p darkroom-render --lib
-       --test jpeg_writer --test simd --test filters_vs_reference --test presets_vs_chromium)
+       --test jpeg_writer --test jpeg_scaled --test simd --test filters_vs_reference --test presets_vs_chromium)
 
 wasip1_env
 ensure_bench_venv "$VENV" wasmtime==51.0.0

@@ -7,14 +7,15 @@ use crate::orientation::{apply_orientation, to_stored};
 use crate::{Error, Format, Header, Limits, png_stream, shrink};
 
 /// Decodes the whole image: header checked against `limits` first, `image::Limits` set,
-/// EXIF orientation applied (the result is upright).
+/// EXIF orientation applied (the result is upright). Baseline JPEGs take our own
+/// decoder, as in [`decode_planned`].
 pub fn decode(bytes: &[u8], limits: &Limits) -> Result<DynamicImage, Error> {
-    let (header, decoder) = open(bytes, limits)?;
-    finish(header, decoder, limits)
+    decode_planned(bytes, limits, |header| Ok(header.oriented_size())).map(|(_, img)| img)
 }
 
 /// Decodes an image that will be shown at (or reduced to) `min_w` x `min_h` (upright
-/// orientation). JPEGs are decoded with DCT scaling, non-interlaced PNGs streamed row by
+/// orientation). JPEGs are decoded with DCT scaling (baseline ones by our own decoder at
+/// any scale, full size included), non-interlaced PNGs streamed row by
 /// row and box-averaged, each at the smallest size that is still at least twice the box
 /// (and never smaller than the box); other formats are decoded fully.
 /// Orientation is applied. Resize the result to the final size with [`crate::resize`].
@@ -35,7 +36,7 @@ pub fn decode_planned(
     plan: impl FnOnce(&Header) -> Result<(u32, u32), Error>,
 ) -> Result<(Header, DynamicImage), Error> {
     // A JPEG our scaled decoders take is opened without `image` (`shrink::own_header`);
-    // its decoder is made only if the scaled decode declines.
+    // its decoder is made only if our decode (scaled or full) declines.
     let (header, decoder) = match own_jpeg_header(bytes, limits)? {
         Some(header) => (header, None),
         None => open(bytes, limits).map(|(header, decoder)| (header, Some(decoder)))?,
@@ -47,12 +48,15 @@ pub fn decode_planned(
         )));
     }
     let (sw, sh) = to_stored(header.orientation, min_w, min_h);
-    let reduced = match header.format {
-        Format::Jpeg => shrink::decode_jpeg_scaled(bytes, &header, limits, sw, sh)?,
+    let own = match header.format {
+        Format::Jpeg => match shrink::decode_jpeg_scaled(bytes, &header, limits, sw, sh)? {
+            Some(img) => Some(img),
+            None => shrink::decode_jpeg_full(bytes, &header, limits)?,
+        },
         Format::Png => png_stream::decode_png_reduced(bytes, &header, limits, sw, sh)?,
         _ => None,
     };
-    match (reduced, decoder) {
+    match (own, decoder) {
         (Some(img), _) => Ok((header, apply_orientation(img, header.orientation))),
         (None, Some(decoder)) => finish(header, decoder, limits).map(|img| (header, img)),
         (None, None) => {

@@ -1,6 +1,6 @@
 //! JPEG shrink-on-load: decode with DCT scaling (1/2, 1/4, 1/8), by our own decoders
 //! where they apply (8-bit Huffman baseline and progressive files), else by
-//! `jpeg-decoder`.
+//! `jpeg-decoder`; and the full-size decode of baseline files by our own decoder.
 //!
 //! Like libvips and Pillow's `draft`, we keep a 2x margin: the scaled decode is at least
 //! twice the requested box in both directions, so the final resampling still has enough
@@ -129,6 +129,37 @@ pub(crate) fn decode_jpeg_scaled(
     };
     img.map(Some)
         .ok_or_else(|| Error::Corrupt("scaled JPEG decode has the wrong size".into()))
+}
+
+/// Decodes a baseline JPEG (8-bit Huffman, one scan, one or three components) at full
+/// size with our own decoder: libjpeg-turbo's arithmetic, so Pillow's pixels, in a
+/// fraction of `image`'s (zune-jpeg's) time in wasm, where zune-jpeg has no SIMD.
+///
+/// `Ok(None)`: not such a file, or corrupt (then `image`'s decoder decodes or reports
+/// it). `Err` when the pixels would exceed `max_alloc`, as `image`'s path reports it.
+pub(crate) fn decode_jpeg_full(
+    bytes: &[u8],
+    header: &Header,
+    limits: &Limits,
+) -> Result<Option<DynamicImage>, Error> {
+    let Some(kind) = markers::frame_kind(bytes) else {
+        return Ok(None);
+    };
+    let ours = matches!(kind.marker, 0xC0 | 0xC1)
+        && kind.precision == 8
+        && matches!(kind.components, 1 | 3)
+        && (kind.width, kind.height) == (header.width, header.height);
+    if !ours {
+        return Ok(None);
+    }
+    let channels = if kind.components == 1 { 1 } else { 3 };
+    let pixels = u64::from(header.width) * u64::from(header.height) * channels;
+    limits.check_alloc(
+        format_args!("{}x{}", header.width, header.height),
+        pixels.saturating_mul(crate::decode::copies(header.orientation, false)),
+    )?;
+    Ok(baseline::decode(bytes, 1)
+        .filter(|img| (img.width(), img.height()) == (header.width, header.height)))
 }
 
 /// The stored size and EXIF orientation of a JPEG that our own scaled decoders take

@@ -1,5 +1,6 @@
-//! darkroom's own scaled JPEG decoders (`shrink::baseline`, `shrink::progressive`)
-//! against `jpeg-decoder`'s scaled decode of the same files, which is what they replace.
+//! darkroom's own JPEG decoders (`shrink::baseline`, `shrink::progressive`) against
+//! `jpeg-decoder`'s scaled decode of the same files, which is what they replace, and
+//! the baseline one at full size against Pillow's decode (libjpeg-turbo).
 //!
 //! Tolerance, per 8-bit channel, from rounding alone:
 //! - 1/2 and 1/4 (same reduced IDCTs, same "fancy" chroma upsampling): max abs
@@ -87,7 +88,14 @@ fn check(name: &str, bytes: &[u8], d: u32) -> (f64, u8) {
         .sum();
     let bias = signed as f64 / got.len() as f64;
     eprintln!("{name} 1/{d}: mean {mean:.3}, max {max}, bias {bias:.3}");
-    let (max_ok, mean_ok) = if d == 8 { (3, 1.2) } else { (1, 0.05) };
+    let (max_ok, mean_ok) = match d {
+        8 => (3, 1.2),
+        // libjpeg's integer IDCT against `jpeg-decoder`'s (stb_image's): the two differ
+        // and round 2x upsampling differently (libjpeg alternates its bias), by a level in
+        // under 15% of samples; ours equals Pillow's (below).
+        1 => (4, 0.25),
+        _ => (1, 0.05),
+    };
     assert!(
         max <= max_ok && mean <= mean_ok,
         "{name} 1/{d}: mean {mean:.3}, max {max}"
@@ -100,9 +108,29 @@ fn check(name: &str, bytes: &[u8], d: u32) -> (f64, u8) {
 fn baseline_fixtures_match_jpeg_decoder_at_every_scale() {
     for name in BASELINE {
         let bytes = fixture(name);
-        for d in [2, 4, 8] {
+        for d in [1, 2, 4, 8] {
             check(name, &bytes, d);
         }
+    }
+}
+
+/// At full size the baseline decoder is libjpeg-turbo's arithmetic (`jidctint.c`, fancy
+/// upsampling with its rounding, `jdcolor.c`), so its pixels are Pillow's, exactly: on
+/// 4:2:0, 4:2:2 and 4:4:0, decoded by Pillow 12.3 into the `.pillow.png` fixtures
+/// (`tests/fixtures/encode_baseline.py`). Also run in wasm, where the IDCT is SIMD.
+#[test]
+fn full_size_decodes_equal_pillow() {
+    for name in ["baseline-420", "baseline-422", "baseline-440"] {
+        let ours = decode_jpeg_own(&fixture(&format!("{name}.jpg")), 1)
+            .unwrap_or_else(|| panic!("{name}: not decoded"));
+        let pillow = image::load_from_memory(&fixture(&format!("{name}.pillow.png"))).unwrap();
+        assert_eq!((ours.width(), ours.height()), (333, 251), "{name}");
+        let differ = raw(&ours)
+            .iter()
+            .zip(pillow.to_rgb8().as_raw())
+            .filter(|(a, b)| a != b)
+            .count();
+        assert_eq!(differ, 0, "{name}: samples unlike Pillow's");
     }
 }
 
@@ -152,7 +180,7 @@ fn image_crate_jpegs_match_jpeg_decoder() {
         let colour = encode(&photo, Format::Jpeg, 85);
         let grey = DynamicImage::ImageRgb8(photo).to_luma8();
         let grey = imaging::encode_jpeg(&DynamicImage::ImageLuma8(grey), 85).unwrap();
-        for d in [2, 4, 8] {
+        for d in [1, 2, 4, 8] {
             check(&format!("{w}x{h} colour"), &colour, d);
             check(&format!("{w}x{h} grey"), &grey, d);
         }
@@ -250,7 +278,7 @@ fn damaged_files_never_panic() {
         .chain(progressive)
     {
         let bytes = fixture(name);
-        for d in [2, 4, 8] {
+        for d in [1, 2, 4, 8] {
             for cut in (0..bytes.len() - 64).step_by(613) {
                 assert!(
                     decode_jpeg_own(&bytes[..cut], d).is_none(),

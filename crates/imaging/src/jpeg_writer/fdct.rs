@@ -9,6 +9,8 @@
 //! coefficient (row `u`, column `v`) lands at `[v][u]`. The zigzag order of the writer
 //! reads it from there ([`transposed_index`]), so no second transpose is needed.
 
+use std::f32::consts::FRAC_1_SQRT_2;
+
 /// An 8x8 block of samples minus 128, or of coefficients.
 pub(super) type Block = [[f32; 8]; 8];
 
@@ -52,7 +54,7 @@ fn pass<R: Lanes>(d: &[R; 8]) -> [R; 8] {
     let tmp13 = tmp0.sub(tmp3);
     let tmp11 = tmp1.add(tmp2);
     let tmp12 = tmp1.sub(tmp2);
-    let z1 = tmp12.add(tmp13).mul(0.707_106_78);
+    let z1 = tmp12.add(tmp13).mul(FRAC_1_SQRT_2);
     let out0 = tmp10.add(tmp11);
     let out4 = tmp10.sub(tmp11);
     let out2 = tmp13.add(z1);
@@ -65,7 +67,7 @@ fn pass<R: Lanes>(d: &[R; 8]) -> [R; 8] {
     let z5 = tmp10.sub(tmp12).mul(0.382_683_43);
     let z2 = tmp10.mul(0.541_196_1).add(z5);
     let z4 = tmp12.mul(1.306_562_9).add(z5);
-    let z3 = tmp11.mul(0.707_106_78);
+    let z3 = tmp11.mul(FRAC_1_SQRT_2);
     let z11 = tmp7.add(z3);
     let z13 = tmp7.sub(z3);
     [

@@ -1,9 +1,9 @@
-//! Scaled decode of baseline (sequential Huffman) JPEGs at 1/2, 1/4 and 1/8.
+//! Decode of baseline (sequential Huffman) JPEGs at full size, 1/2, 1/4 and 1/8.
 //!
-//! Each 8×8 block becomes 4×4, 2×2 or 1×1 samples computed from its lowest 16, 4 or 1
-//! coefficients ([`super::idct`]). Only those coefficients are dequantised and kept;
-//! the others are Huffman-decoded just far enough to step over them (their magnitude
-//! bits are skipped, not read). The image is decoded one MCU row at a time into a band
+//! At full size each 8×8 block goes through libjpeg's integer IDCT ([`super::idct`]).
+//! Scaled, it becomes 4×4, 2×2 or 1×1 samples computed from its lowest 16, 4 or 1
+//! coefficients: only those are dequantised and kept; the others are Huffman-decoded
+//! just far enough to step over them (their magnitude bits are skipped, not read). The image is decoded one MCU row at a time into a band
 //! that [`Sink`] turns into output rows, so memory is the scaled output and two bands.
 //!
 //! Takes 8-bit frames of 1 or 3 components coded in one interleaved scan, with
@@ -14,7 +14,7 @@
 use image::DynamicImage;
 
 use super::entropy::{Bits, Huffman};
-use super::idct::{dc_sample, idct2x2, idct4x4};
+use super::idct::{dc_sample, idct2x2, idct4x4, idct8x8};
 use super::markers::{Frame, Tables, next_segment};
 use super::output::{Band, Sink};
 
@@ -69,10 +69,11 @@ struct Unit<'t> {
     q: [i32; 64],
 }
 
-/// Decodes the baseline JPEG `b` at 1/`d` scale (`d` = 2, 4 or 8): `ceil(w/d)` ×
+/// Decodes the baseline JPEG `b` at 1/`d` scale (`d` = 1, 2, 4 or 8): `ceil(w/d)` ×
 /// `ceil(h/d)` pixels. `None`: not a file this decoder takes, or corrupt.
 pub(crate) fn decode(b: &[u8], d: u32) -> Option<DynamicImage> {
     let s = match d {
+        1 => 8,
         2 => 4,
         4 => 2,
         8 => 1,
@@ -121,7 +122,8 @@ pub(crate) fn decode(b: &[u8], d: u32) -> Option<DynamicImage> {
     match s {
         1 => decode_scan::<1>(bits, frame, &units, t.restart, &mut sink)?,
         2 => decode_scan::<2>(bits, frame, &units, t.restart, &mut sink)?,
-        _ => decode_scan::<4>(bits, frame, &units, t.restart, &mut sink)?,
+        4 => decode_scan::<4>(bits, frame, &units, t.restart, &mut sink)?,
+        _ => decode_scan::<8>(bits, frame, &units, t.restart, &mut sink)?,
     }
     sink.finish()
 }
@@ -186,6 +188,9 @@ fn block<const S: usize>(
         *out.first_mut()? = dc_sample(dc);
         return Some(());
     }
+    if S == 8 {
+        return full_block(bits, u, dc, out, stride);
+    }
     let (corner, last) = if S == 2 {
         (&CORNER2, LAST2)
     } else {
@@ -228,6 +233,49 @@ fn block<const S: usize>(
         idct2x2(c[..4].try_into().ok()?, out, stride);
     } else {
         idct4x4(&c, out, stride);
+    }
+    Some(())
+}
+
+/// The AC coefficients of a block after its dequantised DC `dc`, all of them, and its
+/// 8×8 samples: a block without AC coefficients (most of a photo's chroma, smooth
+/// areas) is flat and skips the IDCT.
+#[inline(always)]
+fn full_block(bits: &mut Bits, u: &Unit, dc: i32, out: &mut [u8], stride: usize) -> Option<()> {
+    let mut c = [0i32; 64];
+    c[0] = dc;
+    let mut any_ac = false;
+    // Bit 2 of a row or column index: set when a coefficient lies outside the top-left
+    // 4×4, where the IDCT has twice the work.
+    let mut outside = 0;
+    let mut k = 1;
+    while k < 64 {
+        let (rs, v) = bits.coefficient(u.ac)?;
+        let (run, size) = ((rs >> 4) as usize, rs & 15);
+        if size == 0 {
+            if run != 15 {
+                break; // end of block
+            }
+            k += 16;
+            continue;
+        }
+        k += run;
+        let at = usize::from(*ZIGZAG.get(k)?);
+        c[at] = v.wrapping_mul(*u.q.get(k)?);
+        outside |= at & 0b100_100;
+        any_ac = true;
+        k += 1;
+    }
+    if k > 64 {
+        return None;
+    }
+    if any_ac {
+        idct8x8(&c, outside == 0, out, stride);
+    } else {
+        let v = dc_sample(dc);
+        for r in 0..8 {
+            out.get_mut(r * stride..r * stride + 8)?.fill(v);
+        }
     }
     Some(())
 }

@@ -470,7 +470,7 @@ mod tests {
             let mag = if s == 0 {
                 0
             } else {
-                (round * 2_654_435_761) & ((1 << s) - 1)
+                round.wrapping_mul(2_654_435_761) & ((1 << s) - 1)
             };
             fields.push((code(i), len(i)));
             fields.push((mag, s));
