@@ -18,6 +18,7 @@ mod baseline;
 mod dc;
 mod entropy;
 mod idct;
+mod idct8;
 mod markers;
 mod output;
 mod progressive;

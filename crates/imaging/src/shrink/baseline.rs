@@ -1,6 +1,6 @@
 //! Decode of baseline (sequential Huffman) JPEGs at full size, 1/2, 1/4 and 1/8.
 //!
-//! At full size each 8×8 block goes through libjpeg's integer IDCT ([`super::idct`]).
+//! At full size each 8×8 block goes through libjpeg's integer IDCT ([`super::idct8`]).
 //! Scaled, it becomes 4×4, 2×2 or 1×1 samples computed from its lowest 16, 4 or 1
 //! coefficients: only those are dequantised and kept; the others are Huffman-decoded
 //! just far enough to step over them (their magnitude bits are skipped, not read). The image is decoded one MCU row at a time into a band
@@ -14,7 +14,8 @@
 use image::DynamicImage;
 
 use super::entropy::{Bits, Huffman};
-use super::idct::{dc_sample, idct2x2, idct4x4, idct8x8};
+use super::idct::{dc_sample, idct2x2, idct4x4};
+use super::idct8::idct8x8;
 use super::markers::{Frame, Tables, next_segment};
 use super::output::{Band, Sink};
 
@@ -199,26 +200,13 @@ fn block<const S: usize>(
     let mut c = [0i32; 16];
     c[0] = dc;
     let mut any_ac = false;
-    let mut k = 1;
-    while k <= last {
-        let (rs, v) = bits.coefficient(u.ac)?;
-        let (run, size) = ((rs >> 4) as usize, rs & 15);
-        if size == 0 {
-            if run != 15 {
-                k = 64; // end of block
-                break;
-            }
-            k += 16;
-            continue;
-        }
-        k += run;
-        let slot = *corner.get(k)?;
+    let k = bits.ac(u.ac, last, |k, v| {
+        let slot = corner[k];
         if slot != NOT_KEPT {
             c[usize::from(slot)] = v.wrapping_mul(u.q[k]);
             any_ac = true;
         }
-        k += 1;
-    }
+    })?;
     if k < 64 {
         bits.skip_ac(u.ac, k as u32)?;
     } else if k > 64 {
@@ -242,30 +230,19 @@ fn block<const S: usize>(
 /// areas) is flat and skips the IDCT.
 #[inline(always)]
 fn full_block(bits: &mut Bits, u: &Unit, dc: i32, out: &mut [u8], stride: usize) -> Option<()> {
-    let mut c = [0i32; 64];
-    c[0] = dc;
+    // 16 bits, as libjpeg-turbo's SIMD keeps them: every value an encoder writes fits.
+    let mut c = [0i16; 64];
+    c[0] = dc as i16;
     let mut any_ac = false;
     // Bit 2 of a row or column index: set when a coefficient lies outside the top-left
     // 4×4, where the IDCT has twice the work.
     let mut outside = 0;
-    let mut k = 1;
-    while k < 64 {
-        let (rs, v) = bits.coefficient(u.ac)?;
-        let (run, size) = ((rs >> 4) as usize, rs & 15);
-        if size == 0 {
-            if run != 15 {
-                break; // end of block
-            }
-            k += 16;
-            continue;
-        }
-        k += run;
-        let at = usize::from(*ZIGZAG.get(k)?);
-        c[at] = v.wrapping_mul(*u.q.get(k)?);
+    let k = bits.ac(u.ac, 63, |k, v| {
+        let at = usize::from(ZIGZAG[k]);
+        c[at] = v.wrapping_mul(u.q[k]) as i16;
         outside |= at & 0b100_100;
         any_ac = true;
-        k += 1;
-    }
+    })?;
     if k > 64 {
         return None;
     }

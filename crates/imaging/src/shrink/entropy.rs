@@ -329,6 +329,61 @@ impl<'a> Bits<'a> {
         Some((e.symbol(), extend(v, s)))
     }
 
+    /// Decodes the AC coefficients of a block from zigzag position 1 while the position
+    /// is at most `last`, calling `put(k, value)` for each non-zero one (`k` < 64).
+    /// Returns the position it stopped at: 64 after an end of block (or a block's last
+    /// coefficient), else past `last` (the caller steps over the rest). `None`: corrupt.
+    ///
+    /// The bit buffer lives in locals through the loop, as in [`Bits::skip_ac`]: the
+    /// reader itself sits in memory (the decoders pass it by reference), and a store and
+    /// a load of it per coefficient were most of a scaled decode's time in wasm.
+    #[inline(always)]
+    pub fn ac(
+        &mut self,
+        h: &Huffman,
+        last: usize,
+        mut put: impl FnMut(usize, i32),
+    ) -> Option<usize> {
+        let (mut acc, mut n) = (self.acc, self.n);
+        let mut k = 1;
+        while k <= last {
+            if n < 32 {
+                (self.acc, self.n) = (acc, n);
+                self.ensure();
+                (acc, n) = (self.acc, self.n);
+            }
+            let e = Entry(h.fast[(acc >> (64 - LOOKUP_BITS)) as usize]);
+            let (sym, v) = if e.0 != 0 && e.total() <= LOOKUP_BITS {
+                acc <<= e.total();
+                n -= e.total();
+                (e.symbol(), e.value())
+            } else {
+                (self.acc, self.n) = (acc, n);
+                let decoded = self.coefficient(h);
+                (acc, n) = (self.acc, self.n);
+                decoded?
+            };
+            let (run, size) = ((sym >> 4) as usize, sym & 15);
+            if size == 0 {
+                if run != 15 {
+                    k = 64; // end of block
+                    break;
+                }
+                k += 16;
+                continue;
+            }
+            k += run;
+            if k > 63 {
+                (self.acc, self.n) = (acc, n);
+                return None;
+            }
+            put(k, v);
+            k += 1;
+        }
+        (self.acc, self.n) = (acc, n);
+        Some(k)
+    }
+
     /// Steps over the AC coefficients of a block from zigzag position `k` (1..=64) to
     /// its end (an end-of-block code or position 64). `None`: corrupt data.
     ///
