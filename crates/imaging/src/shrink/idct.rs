@@ -225,13 +225,8 @@ mod tests {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     #[test]
     fn simd_idct4x4_equals_the_scalar_one() {
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::testkit::Rng::new(3);
+        let mut next = || rng.next_u64();
         for n in 0..200_000 {
             let mut c = [0i32; 16];
             for v in &mut c {

@@ -345,13 +345,8 @@ mod tests {
     /// error (a sanity check of the arithmetic against the textbook transform).
     #[test]
     fn inverts_the_dct() {
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::testkit::Rng::new(1);
+        let mut next = || rng.next_u64();
         for _ in 0..2000 {
             let c = encoded_block(&mut next);
             let mut out = [0u8; 64];
@@ -382,13 +377,8 @@ mod tests {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     #[test]
     fn simd_equals_the_scalar_one() {
-        let mut state = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::testkit::Rng::new(2);
+        let mut next = || rng.next_u64();
         for n in 0..60_000 {
             let mut c = match n % 3 {
                 0 => encoded_block(&mut next),

@@ -377,17 +377,8 @@ mod tests {
     #[test]
     fn simd_loops_equal_the_scalar_ones() {
         use super::*;
-        let mut state = 0x853C_49E6_748F_EA9Bu64;
-        let mut bytes = |n: usize| {
-            (0..n)
-                .map(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    state as u8
-                })
-                .collect::<Vec<u8>>()
-        };
+        let mut rng = crate::testkit::Rng::new(4);
+        let mut bytes = |n: usize| (0..n).map(|_| rng.next_u64() as u8).collect::<Vec<u8>>();
         for n in 0..80 {
             let (a, b, c) = (bytes(n), bytes(n), bytes(n));
             for (wa, wb) in [(1, 0), (1, 3), (3, 1), (1, 7), (7, 1), (3, 5)] {
