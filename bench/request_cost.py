@@ -41,7 +41,7 @@ import urllib.request
 os.environ.setdefault("BENCH_REPS", "31")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from thumbnail import (INSIDE, Host, check_thumb, log, photo, pillow_thumbnail,  # noqa: E402
-                       thumbor_server, time_pillow, wait_http)
+                       stop_thumbor, thumbor_server, time_pillow, wait_http)
 from thumbnail import load as thumbnail_load  # noqa: E402
 
 REPS = int(os.environ["BENCH_REPS"])
@@ -251,8 +251,7 @@ def throughput(host_bin, bench_bin, spin_toml, workdir, sets):
                 results.append((label, conc, "thumbor",
                                 load(bench_bin, url, conc, files, "--get", keep_alive=False)))
         finally:
-            p.terminate()
-            p.wait(timeout=30)
+            stop_thumbor(p)
     by = {(l, c, who): r for l, c, who, r in results}
     print(f"\n### Thumbnail throughput, darkroom (wasm, test host, pooling) vs thumbor 7.8 (2 processes), "
           f"{LOAD_SECS:.0f} s per row, a connection per request\n")
@@ -295,8 +294,7 @@ def upload(host_bin, bench_bin, spin_toml, workdir, files):
         wait_http(f"{base}/healthcheck", p, "thumbor")
         t = load(bench_bin, base, 4, files, "--thumbor-upload", keep_alive=False)
     finally:
-        p.terminate()
-        p.wait(timeout=30)
+        stop_thumbor(p)
     print(f"\n### Upload pipeline, 1.5-3 MP JPEGs, 4 clients, {LOAD_SECS:.0f} s, every body distinct\n")
     print("darkroom: `POST /api/images` (original stored in chunks, SHA-256 id, thumbnail and vector "
           "chained concurrently, the auto preset's variant). thumbor 7.8: `POST /image` into its file "

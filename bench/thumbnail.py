@@ -25,6 +25,7 @@ import io
 import json
 import os
 import re
+import signal
 import socket
 import statistics
 import subprocess
@@ -292,10 +293,22 @@ def thumbor_server(workdir, root, storage=False, processes=2):
     with open(conf, "w") as f:
         f.write("\n".join(lines) + "\n")
     port = free_port()
+    # Its own process group: with --processes it forks workers, which outlive a
+    # terminated parent (`stop_thumbor` ends them all).
     p = subprocess.Popen([exe, "-p", str(port), "-i", "127.0.0.1", "-c", conf, "-l", "error",
                           "--processes", str(processes)], stdout=subprocess.DEVNULL,
-                         stderr=open(os.path.join(workdir, "thumbor.log"), "a"))
+                         stderr=open(os.path.join(workdir, "thumbor.log"), "a"),
+                         start_new_session=True)
     return p, f"http://127.0.0.1:{port}"
+
+
+def stop_thumbor(p):
+    """Stops a `thumbor_server` and the workers it forked."""
+    try:
+        os.killpg(p.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    p.wait(timeout=30)
 
 
 def thumbor(workdir: str, load_files, bench_bin):
@@ -311,8 +324,7 @@ def thumbor(workdir: str, load_files, bench_bin):
             check_thumb(r.read(), "thumbor", first)
         return load(bench_bin, url.rstrip("/"), CONC, load_files, "--get"), f"{procs} processes"
     finally:
-        p.terminate()
-        p.wait(timeout=30)
+        stop_thumbor(p)
 
 
 def mib(b): return b / (1024 * 1024)

@@ -7,6 +7,8 @@
 //!   bytes and of [`Engine::precompile_compatibility_hash`], under
 //!   `$DARKROOM_HOST_CACHE_DIR`, else `$XDG_CACHE_HOME/darkroom-host`, else
 //!   `~/.cache/darkroom-host` (else the temp dir).
+//!
+//! `DARKROOM_HOST_PERFMAP=1` turns on wasmtime's perf map for profiling the guests.
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -29,6 +31,11 @@ pub fn engine() -> &'static Engine {
         let mut config = Config::new();
         config.wasm_component_model(true);
         crate::allocation::configure(&mut config);
+        // `DARKROOM_HOST_PERFMAP=1`: name the guests' compiled functions in
+        // /tmp/perf-PID.map, so `perf record -p PID` profiles show wasm functions.
+        if std::env::var_os("DARKROOM_HOST_PERFMAP").is_some_and(|v| v == "1") {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         Engine::new(&config).expect("wasmtime config with Spin's limits is valid")
     })
 }
