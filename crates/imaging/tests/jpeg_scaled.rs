@@ -187,6 +187,23 @@ fn image_crate_jpegs_match_jpeg_decoder() {
     }
 }
 
+/// A file with over 1 MiB of entropy-coded data at 1/4 and 1/8 steps over its AC codes
+/// with the wider run lookahead (`Huffman::widen_runs`): the same pixels as
+/// `jpeg-decoder`'s, within the usual rounding.
+#[test]
+fn large_files_at_quarter_and_eighth_scale() {
+    let photo = synthetic_photo(2400, 1800, 11);
+    let bytes = encode(&photo, Format::Jpeg, 98);
+    assert!(
+        bytes.len() > 1 << 20,
+        "{} bytes: too small to widen",
+        bytes.len()
+    );
+    for d in [4, 8] {
+        check("2400x1800 q98", &bytes, d);
+    }
+}
+
 /// The shrink-on-load path uses our decoders, baseline and progressive: same pixels.
 #[test]
 fn decode_at_least_takes_the_fast_path() {
