@@ -3,8 +3,9 @@
 //! At full size each 8×8 block goes through libjpeg's integer IDCT ([`super::idct8`]).
 //! Scaled, it becomes 4×4, 2×2 or 1×1 samples computed from its lowest 16, 4 or 1
 //! coefficients: only those are dequantised and kept; the others are Huffman-decoded
-//! just far enough to step over them (their magnitude bits are skipped, not read). The image is decoded one MCU row at a time into a band
-//! that [`Sink`] turns into output rows, so memory is the scaled output and two bands.
+//! just far enough to step over them (their magnitude bits are skipped, not read). The
+//! image is decoded one MCU row at a time into a band that [`Sink`] turns into output
+//! rows, so memory is the output and two bands.
 //!
 //! Takes 8-bit frames of 1 or 3 components coded in one interleaved scan, with
 //! sampling ratios 1, 2 or 4 and any restart interval. Anything else, and any data
@@ -14,7 +15,7 @@
 use image::DynamicImage;
 
 use super::entropy::{Bits, Huffman};
-use super::idct::{dc_sample, idct2x2, idct4x4};
+use super::idct::{dc_sample, flat, idct2x2, idct4x4};
 use super::idct8::idct8x8;
 use super::markers::{Frame, Tables, next_segment};
 use super::output::{Band, Sink};
@@ -225,10 +226,7 @@ fn block<const S: usize>(
         return None;
     }
     if !any_ac {
-        let v = dc_sample(dc);
-        for r in 0..S {
-            out.get_mut(r * stride..r * stride + S)?.fill(v);
-        }
+        flat(dc, S, out, stride)?;
     } else if S == 2 {
         idct2x2(c[..4].try_into().ok()?, out, stride);
     } else {
@@ -260,11 +258,8 @@ fn full_block(bits: &mut Bits, u: &Unit, dc: i32, out: &mut [u8], stride: usize)
     }
     if any_ac {
         idct8x8(&c, outside == 0, out, stride);
+        Some(())
     } else {
-        let v = dc_sample(dc);
-        for r in 0..8 {
-            out.get_mut(r * stride..r * stride + 8)?.fill(v);
-        }
+        flat(dc, 8, out, stride)
     }
-    Some(())
 }

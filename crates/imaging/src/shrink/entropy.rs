@@ -362,8 +362,9 @@ impl<'a> Bits<'a> {
     /// coefficient), else past `last` (the caller steps over the rest). `None`: corrupt.
     ///
     /// The bit buffer lives in locals through the loop, as in [`Bits::skip_ac`]: the
-    /// reader itself sits in memory (the decoders pass it by reference), and a store and
-    /// a load of it per coefficient were most of a scaled decode's time in wasm.
+    /// reader itself sits in memory (the decoders pass it by reference), which cost a
+    /// store and a load of it per coefficient in wasm (a small gain: the chain of
+    /// dependent table loads is what limits the loop).
     #[inline(always)]
     pub fn ac(
         &mut self,

@@ -180,16 +180,24 @@ pub(super) fn idct2x2(c: &[i32; 4], out: &mut [u8], stride: usize) {
     }
 }
 
+/// A block without AC coefficients: `side`×`side` samples of its DC sample (for the
+/// dequantised DC `dc`), written to `out` at `stride` bytes per row.
+#[inline(always)]
+pub(super) fn flat(dc: i32, side: usize, out: &mut [u8], stride: usize) -> Option<()> {
+    let v = dc_sample(dc);
+    for r in 0..side {
+        out.get_mut(r * stride..r * stride + side)?.fill(v);
+    }
+    Some(())
+}
+
 /// `S`×`S` samples (S = 2 or 4) from the `S`×`S` lowest dequantised coefficients `c`
 /// (row-major; only the first `S * S` are read): a flat block, the common case in
 /// smooth areas, without the IDCT.
 #[inline(always)]
 pub(super) fn samples<const S: usize>(c: &[i32; 16], out: &mut [u8], stride: usize) -> Option<()> {
     if c[1..S * S].iter().all(|&v| v == 0) {
-        let v = dc_sample(c[0]);
-        for r in 0..S {
-            out.get_mut(r * stride..r * stride + S)?.fill(v);
-        }
+        flat(c[0], S, out, stride)?;
     } else if S == 2 {
         idct2x2(c[..4].try_into().ok()?, out, stride);
     } else {

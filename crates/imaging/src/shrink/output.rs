@@ -7,9 +7,8 @@
 //! So memory is the output image plus two bands, never whole component planes.
 //!
 //! Upsampling is centred bilinear: at 2× it is libjpeg's "fancy" upsampling (3/4, 1/4
-//! weights and libjpeg's rounding, as `jpeg-decoder` does too), clamped at the image
-//! edges. Colour conversion
-//! is JFIF's YCbCr -> RGB in 16-bit fixed point.
+//! weights as `jpeg-decoder` does too; at full size with libjpeg's rounding), clamped
+//! at the image edges. Colour conversion is JFIF's YCbCr -> RGB in 16-bit fixed point.
 
 use image::{DynamicImage, GrayImage, RgbImage};
 

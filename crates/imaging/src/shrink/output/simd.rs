@@ -90,12 +90,7 @@ fn scaled(c: v128, n: i16, rem: i16) -> v128 {
 /// `-22554 cb + 18734 cr`, each pair one dot product.
 #[inline(always)]
 fn green(cb: v128, cr: v128) -> v128 {
-    let k = i32x4(
-        (-22554i32 & 0xFFFF) | (18734 << 16),
-        (-22554i32 & 0xFFFF) | (18734 << 16),
-        (-22554i32 & 0xFFFF) | (18734 << 16),
-        (-22554i32 & 0xFFFF) | (18734 << 16),
-    );
+    let k = i32x4_splat((-22554i32 & 0xFFFF) | (18734 << 16));
     let half = i32x4_splat(32768);
     let p_lo = i16x8_shuffle::<0, 8, 1, 9, 2, 10, 3, 11>(cb, cr);
     let p_hi = i16x8_shuffle::<4, 12, 5, 13, 6, 14, 7, 15>(cb, cr);
