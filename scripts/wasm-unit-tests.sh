@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The image crates' tests compiled for wasm with simd128 and run in wasmtime: the wasm
+# The image and jobs crates' tests compiled for wasm with simd128 and run in wasmtime: the wasm
 # SIMD code paths (the scaled decoder's IDCT, the resize, the JPEG writer's DCT and
-# colour conversion, the filters' matrix pass) against their scalar forms, where the
+# colour conversion, the filters' matrix pass, the dataset CSV reader's block classifier)
+# against their scalar forms, where the
 # components run them. A native `cargo test` compiles none of that code.
 #
 #   scripts/wasm-unit-tests.sh        (./test.sh runs it after the workspace's tests)
@@ -19,7 +20,7 @@ VENV=target/venv-wasm
 # The test binaries: the crates' unit tests and the integration tests that compare SIMD
 # with scalar code or decode what the SIMD code wrote.
 # (Cargo takes each --test for whichever of the packages has it.)
-TESTS=(-p darkroom-imaging -p darkroom-render --lib
+TESTS=(-p darkroom-imaging -p darkroom-render -p darkroom-jobs --lib
        --test jpeg_writer --test jpeg_scaled --test simd --test filters_vs_reference --test presets_vs_chromium)
 
 wasip1_env

@@ -4,6 +4,7 @@
 //! [`ChunkWriter`], enforcing the byte and line limits as it goes. Nothing becomes
 //! visible until the record is written last; a refused body has its chunks removed.
 
+use super::csv_records::{self, CsvRecords};
 use super::{Column, ColumnType, Dataset, Format};
 use crate::chunked::ChunkWriter;
 use crate::{Error, Result, keys};
@@ -93,12 +94,12 @@ fn ingest_into<'a, K: KeyValue, R: Read>(
     limits: &IngestLimits,
     created_micros: u64,
 ) -> Result<(Dataset, bool)> {
-    let tee = Tee::new(body, writer, limits, format == Format::Csv);
+    let tee = Tee::new(body, writer, limits);
     let (parsed, tee) = match format {
         Format::Csv => parse_csv(tee, limits),
         Format::Ndjson => parse_ndjson(tee, limits),
     };
-    let parsed = match parsed.and_then(|p| tee.check_end().map(|()| p)) {
+    let parsed = match parsed {
         Ok(p) => p,
         Err(e) => {
             tee.writer.abort();
@@ -280,38 +281,72 @@ fn parse_csv<'a, K: KeyValue, R: Read>(
     tee: Tee<'a, K, R>,
     limits: &IngestLimits,
 ) -> (Result<Parsed>, Tee<'a, K, R>) {
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(tee);
-    let result = csv_records(&mut rdr, limits);
-    let tee = rdr.into_inner();
-    let result = result.map_err(|e| tee.explain(e));
-    (
-        result.map(|mut p| {
-            p.bytes_seen = tee.bytes;
-            p
-        }),
-        tee,
-    )
+    let mut records = CsvRecords::new(tee);
+    let mut names: Vec<String> = Vec::new();
+    let mut infer: Vec<Infer> = Vec::new();
+    let (mut rows, mut index, mut data_start) = (0u64, Vec::new(), None);
+    let result = records.for_each(
+        |e| Error::Corrupt(format!("io: {e}")),
+        |rec| {
+            if data_start.is_none() {
+                names = header(rec.cells, limits)?;
+                infer = vec![Infer::new(); names.len()];
+                data_start = Some(rec.end);
+                return Ok(true);
+            }
+            if rec.cells.len() != names.len() {
+                return Err(bad(
+                    rec.line,
+                    rec.cells.len().min(names.len()),
+                    format!(
+                        "the header has {} fields, this row {}",
+                        names.len(),
+                        rec.cells.len()
+                    ),
+                ));
+            }
+            for (inf, cell) in infer.iter_mut().zip(rec.cells) {
+                inf.see(cell);
+            }
+            if rows % u64::from(limits.stride) == 0 {
+                index.push(rec.start);
+            }
+            rows += 1;
+            Ok(true)
+        },
+    );
+    let open_quote = records.open_quote();
+    let tee = records.into_inner();
+    let result = result.and_then(|()| {
+        let Some(data_start) = data_start else {
+            return Err(Error::BadData {
+                line: 1,
+                column: None,
+                reason: "the body is empty".into(),
+            });
+        };
+        if rows == 0 {
+            return Err(Error::BadData {
+                line: 2,
+                column: None,
+                reason: "the header row is not followed by any data row".into(),
+            });
+        }
+        let mut parsed = Parsed::new(rows, names, &infer, index, data_start);
+        parsed.bytes_seen = tee.bytes;
+        Ok(parsed)
+    });
+    (result.map_err(|e| tee.explain(e, open_quote)), tee)
 }
 
-fn csv_records<R: Read>(rdr: &mut csv::Reader<R>, limits: &IngestLimits) -> Result<Parsed> {
-    let mut rec = csv::ByteRecord::new();
-    if !rdr.read_byte_record(&mut rec).map_err(csv_error)? {
-        return Err(Error::BadData {
-            line: 1,
-            column: None,
-            reason: "the body is empty".into(),
-        });
-    }
-    let mut names = Vec::with_capacity(rec.len());
-    for (i, field) in rec.iter().enumerate() {
-        let name = utf8(field, 1, i)?.to_owned();
-        if names.contains(&name) {
+/// The header's column names: distinct, at most `max_columns`.
+fn header(cells: &[&str], limits: &IngestLimits) -> Result<Vec<String>> {
+    let mut names: Vec<String> = Vec::with_capacity(cells.len());
+    for (i, &name) in cells.iter().enumerate() {
+        if names.iter().any(|n| n == name) {
             return Err(bad(1, i, format!("the header names column {name:?} twice")));
         }
-        names.push(name);
+        names.push(name.to_owned());
     }
     if names.len() > limits.max_columns {
         return Err(bad(
@@ -320,66 +355,7 @@ fn csv_records<R: Read>(rdr: &mut csv::Reader<R>, limits: &IngestLimits) -> Resu
             format!("more than {} columns", limits.max_columns),
         ));
     }
-    let data_start = rdr.position().byte();
-    let mut infer = vec![Infer::new(); names.len()];
-    let (mut rows, mut index) = (0u64, Vec::new());
-    loop {
-        let before = rdr.position().byte();
-        if !rdr.read_byte_record(&mut rec).map_err(csv_error)? {
-            break;
-        }
-        let line = rec.position().map_or(0, |p| p.line());
-        if rec.len() != names.len() {
-            return Err(bad(
-                line,
-                rec.len().min(names.len()),
-                format!(
-                    "the header has {} fields, this row {}",
-                    names.len(),
-                    rec.len()
-                ),
-            ));
-        }
-        for (i, field) in rec.iter().enumerate() {
-            infer[i].see(utf8(field, line, i)?);
-        }
-        if rows % u64::from(limits.stride) == 0 {
-            index.push(before);
-        }
-        rows += 1;
-    }
-    if rows == 0 {
-        return Err(Error::BadData {
-            line: 2,
-            column: None,
-            reason: "the header row is not followed by any data row".into(),
-        });
-    }
-    Ok(Parsed::new(rows, names, &infer, index, data_start))
-}
-
-fn csv_error(e: csv::Error) -> Error {
-    match e.into_kind() {
-        csv::ErrorKind::Io(io) => Error::Corrupt(format!("io: {io}")),
-        other => Error::BadData {
-            line: 0,
-            column: None,
-            reason: format!("{other:?}"),
-        },
-    }
-}
-
-fn utf8(field: &[u8], line: u64, i: usize) -> Result<&str> {
-    std::str::from_utf8(field).map_err(|e| {
-        bad(
-            line,
-            i,
-            format!(
-                "bytes that are not UTF-8 ({} bytes into the field)",
-                e.valid_up_to()
-            ),
-        )
-    })
+    Ok(names)
 }
 
 fn bad(line: u64, field_index: usize, reason: String) -> Error {
@@ -397,7 +373,7 @@ fn parse_ndjson<'a, K: KeyValue, R: Read>(
     let mut reader = BufReader::with_capacity(64 << 10, tee);
     let result = ndjson_records(&mut reader, limits);
     let tee = reader.into_inner();
-    let result = result.map_err(|e| tee.explain(e));
+    let result = result.map_err(|e| tee.explain(e, None));
     (
         result.map(|mut p| {
             p.bytes_seen = tee.bytes;
@@ -473,66 +449,48 @@ fn ndjson_records<R: BufRead>(reader: &mut R, limits: &IngestLimits) -> Result<P
 }
 
 /// Passes the body through to the parser while storing it in chunks and enforcing the
-/// byte and line limits; tracks CSV quoting to report an unterminated quote.
+/// byte and line limits.
 struct Tee<'a, K: KeyValue, R> {
     inner: R,
     writer: ChunkWriter<'a, K>,
     max_bytes: u64,
     max_line: u64,
-    quotes: bool,
     bytes: u64,
     line: u64,
+    /// Bytes of the current line so far.
     column: u64,
-    open_quote: Option<(u64, u64)>,
     failure: Option<Error>,
 }
 
 impl<'a, K: KeyValue, R: Read> Tee<'a, K, R> {
-    fn new(inner: R, writer: ChunkWriter<'a, K>, limits: &IngestLimits, quotes: bool) -> Self {
+    fn new(inner: R, writer: ChunkWriter<'a, K>, limits: &IngestLimits) -> Self {
         Self {
             inner,
             writer,
             max_bytes: limits.max_bytes,
             max_line: limits.max_line_bytes,
-            quotes,
             bytes: 0,
             line: 1,
             column: 0,
-            open_quote: None,
             failure: None,
         }
     }
 
     /// The error to report: a limit or store failure the tee saw wins over what the
     /// parser made of the aborted read.
-    fn explain(&self, parser: Error) -> Error {
+    fn explain(&self, parser: Error, open_quote: Option<(u64, u64)>) -> Error {
         match &self.failure {
             Some(Error::TooLarge(d)) => Error::TooLarge(d.clone()),
             Some(Error::Store(e)) => Error::Store(clone_store(e)),
             Some(other) => Error::Corrupt(other.to_string()),
             // A quote still open at or before the bad row swallowed its delimiters:
             // the quote is the error to name, not the field count it caused.
-            None => match (parser, self.open_quote) {
+            None => match (parser, open_quote) {
                 (Error::BadData { line, .. }, Some((quote_line, column))) if quote_line <= line => {
-                    Error::BadData {
-                        line: quote_line,
-                        column: Some(column),
-                        reason: "a quoted field is never closed".into(),
-                    }
+                    csv_records::never_closed(quote_line, column)
                 }
                 (parser, _) => parser,
             },
-        }
-    }
-
-    fn check_end(&self) -> Result<()> {
-        match self.open_quote {
-            Some((line, column)) => Err(Error::BadData {
-                line,
-                column: Some(column),
-                reason: "a quoted field is never closed".into(),
-            }),
-            None => Ok(()),
         }
     }
 
@@ -544,24 +502,22 @@ impl<'a, K: KeyValue, R: Read> Tee<'a, K, R> {
                 self.max_bytes
             )));
         }
-        for &b in bytes {
-            if b == b'\n' {
-                self.line += 1;
-                self.column = 0;
-                continue;
-            }
-            self.column += 1;
+        let mut from = 0;
+        for newline in memchr::memchr_iter(b'\n', bytes)
+            .map(Some)
+            .chain(std::iter::once(None))
+        {
+            self.column += (newline.unwrap_or(bytes.len()) - from) as u64;
             if self.column > self.max_line {
                 return Err(Error::TooLarge(format!(
                     "line {} is longer than max_dataset_line_bytes ({} bytes)",
                     self.line, self.max_line
                 )));
             }
-            if self.quotes && b == b'"' {
-                self.open_quote = match self.open_quote {
-                    Some(_) => None,
-                    None => Some((self.line, self.column)),
-                };
+            if let Some(n) = newline {
+                self.line += 1;
+                self.column = 0;
+                from = n + 1;
             }
         }
         self.writer.write(bytes)

@@ -1,6 +1,7 @@
 //! Datasets: CSV (header row) or NDJSON records stored as chunks with a row-offset
 //! index, so a shard reads its row range without the rest of the file.
 
+mod csv_records;
 mod ingest;
 mod rows;
 

@@ -1,5 +1,6 @@
 //! Reading a row range of a stored dataset through its row-offset index.
 
+use super::csv_records::CsvRecords;
 use super::{Dataset, Format};
 use crate::chunked::RangeReader;
 use crate::{Error, Result, keys};
@@ -45,35 +46,25 @@ pub fn read_rows<K: KeyValue>(
     };
     match ds.format {
         Format::Csv => {
-            let mut rdr = csv::ReaderBuilder::new()
-                .has_headers(false)
-                .flexible(true)
-                .buffer_capacity(64 << 10)
-                .from_reader(reader);
-            let mut rec = csv::ByteRecord::new();
-            while left > 0 {
-                let more = rdr
-                    .read_byte_record(&mut rec)
-                    .map_err(|e| match e.into_kind() {
-                        csv::ErrorKind::Io(e) => io(e),
-                        other => Error::Corrupt(format!("{other:?}")),
-                    })?;
-                if !more {
-                    return Err(Error::Corrupt(
-                        "the dataset ends before its row count".into(),
-                    ));
-                }
-                if skip > 0 {
-                    skip -= 1;
-                    continue;
-                }
-                let cells = rec
-                    .iter()
-                    .map(std::str::from_utf8)
-                    .collect::<std::result::Result<Vec<&str>, _>>()
-                    .map_err(|e| Error::corrupt("stored row", e))?;
-                f(&cells)?;
-                left -= 1;
+            let mut records = CsvRecords::new(reader);
+            records
+                .for_each(io, |rec| {
+                    if skip > 0 {
+                        skip -= 1;
+                        return Ok(true);
+                    }
+                    f(rec.cells)?;
+                    left -= 1;
+                    Ok(left > 0)
+                })
+                .map_err(|e| match e {
+                    Error::BadData { .. } => Error::corrupt("stored row", e),
+                    other => other,
+                })?;
+            if left > 0 {
+                return Err(Error::Corrupt(
+                    "the dataset ends before its row count".into(),
+                ));
             }
         }
         Format::Ndjson => {

@@ -94,7 +94,7 @@ impl Task {
                 let mut mapper = agg.mapper();
                 dataset::read_rows(kv, ds, index, range, |row| mapper.row(row))?;
                 let (rows, skipped) = (mapper.rows, mapper.skipped);
-                Ok((mapper.finish(partitions), rows, skipped))
+                Ok((mapper.finish(partitions)?, rows, skipped))
             }
             Task::MatrixStats(m) => {
                 let mut mapper = m.mapper();
