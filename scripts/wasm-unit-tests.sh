@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The image and jobs crates' tests compiled for wasm with simd128 and run in wasmtime: the wasm
-# SIMD code paths (the scaled decoder's IDCT, the resize, the JPEG writer's DCT and
-# colour conversion, the filters' matrix pass, the dataset CSV reader's block classifier)
-# against their scalar forms, where the
-# components run them. A native `cargo test` compiles none of that code.
+# The image and jobs crates' tests compiled for wasm with simd128 and run in wasmtime:
+# the wasm SIMD code paths (the scaled decoder's IDCT, the resize, the JPEG writer's DCT
+# and colour conversion, the filters' matrix pass, the dataset CSV reader's block
+# classifier) against their scalar forms, where the components run them. A native
+# `cargo test` compiles none of that code.
 #
 #   scripts/wasm-unit-tests.sh        (./test.sh runs it after the workspace's tests)
 #
