@@ -80,7 +80,7 @@ impl Config {
             max_dataset_bytes: int("max_dataset_bytes", 64 << 20, 1, 1 << 32)?,
             max_dataset_line_bytes: int("max_dataset_line_bytes", 1 << 20, 16, 1 << 24)?,
             max_shards: int("max_shards", 1000, 1, 100_000)? as u32,
-            default_shard_rows: int("default_shard_rows", 50_000, 1, 10_000_000)?,
+            default_shard_rows: int("default_shard_rows", 100_000, 1, 10_000_000)?,
             max_concurrency: int("max_concurrency", 16, 1, 1000)? as u32,
             default_concurrency: int("default_concurrency", 4, 1, 1000)? as u32,
             max_partitions: int("max_partitions", 64, 1, 10_000)? as u32,

@@ -231,7 +231,8 @@ impl Infer {
     fn see(&mut self, value: &str) {
         if !value.is_empty() {
             self.seen = true;
-            self.all_numbers &= is_number(value);
+            // A column known to hold text needs no more number checks.
+            self.all_numbers = self.all_numbers && is_number(value);
         }
     }
     fn column(&self, name: String) -> Column {
