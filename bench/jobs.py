@@ -40,7 +40,7 @@ from thumbnail import Host, log  # noqa: E402  (same host handling)
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
 PHOTOS = int(os.environ.get("BENCH_PHOTOS", "1000"))
 REPS = int(os.environ.get("BENCH_REPS", "3"))
-# Empty: the server's defaults (default_shard_rows 50,000, default_concurrency 4).
+# Empty: the server's defaults (default_shard_rows 100,000, default_concurrency 4).
 SHARD_ROWS = os.environ.get("BENCH_SHARD_ROWS", "")
 JOB_CONC = os.environ.get("BENCH_JOB_CONC", "")
 
@@ -299,7 +299,7 @@ def main():
     if agg:
         print(f"\naggregate: sum of amount by merchant over {ROWS:,} rows ({agg['bytes'] / 1e6:.1f} MB CSV), "
               f"median of {REPS}; {cores} cores. darkroom: wasm components under the test host over HTTP, "
-              f"from upload to result, shards of {SHARD_ROWS or 'the default 50,000'} rows, "
+              f"from upload to result, shards of {SHARD_ROWS or 'the default 100,000'} rows, "
               f"{JOB_CONC or 'the default 4'} at a time.\n")
         print("| system | seconds | rows/s | vs pandas |")
         print("|---|---:|---:|---:|")

@@ -316,10 +316,9 @@ impl<R: Read> Fast<R> {
             line += count_ones(&self.newlines, counted, resume);
             counted = resume;
             // Quoting first: a record the fast path misread has no UTF-8 error to report.
-            kinds.clear();
-            if count_ones(&self.quotes, at, end) == 0 {
-                kinds.resize(ranges.len(), Quoted::No);
-            } else {
+            let quoted = count_ones(&self.quotes, at, end) != 0;
+            if quoted {
+                kinds.clear();
                 for &(a, b) in &ranges {
                     match self.field_quoting(a, b) {
                         Some(kind) => kinds.push(kind),
@@ -330,29 +329,32 @@ impl<R: Read> Fast<R> {
             if let Some(bad) = bad_utf8.filter(|&bad| bad < record_end) {
                 return Err(bad_utf8_at(bad, line, &ranges));
             }
-            // Unquote; unescape doubled quotes into the scratch.
-            self.scratch.clear();
-            let mut doubled = false;
-            for ((a, b), kind) in ranges.iter_mut().zip(&kinds) {
-                match kind {
-                    Quoted::No => {}
-                    Quoted::Plain => (*a, *b) = (*a + 1, *b - 1),
-                    Quoted::Doubled => {
-                        doubled = true;
-                        let from = self.scratch.len();
-                        unescape(&text[*a + 1..*b - 1], &mut self.scratch);
-                        // Marked as scratch ranges: past the text's end.
-                        (*a, *b) = (self.len + 1 + from, self.len + 1 + self.scratch.len());
+            let mut cells = recycle(std::mem::take(&mut spare));
+            if quoted {
+                // Unquote; unescape doubled quotes into the scratch, then take each cell
+                // from the text or the scratch.
+                self.scratch.clear();
+                for ((a, b), kind) in ranges.iter_mut().zip(&kinds) {
+                    match kind {
+                        Quoted::No => {}
+                        Quoted::Plain => (*a, *b) = (*a + 1, *b - 1),
+                        Quoted::Doubled => {
+                            let from = self.scratch.len();
+                            unescape(&text[*a + 1..*b - 1], &mut self.scratch);
+                            // Marked as scratch ranges: past the text's end.
+                            (*a, *b) = (self.len + 1 + from, self.len + 1 + self.scratch.len());
+                        }
                     }
                 }
-            }
-            let mut cells = recycle(std::mem::take(&mut spare));
-            for &(a, b) in &ranges {
-                cells.push(if doubled && a > self.len {
-                    &self.scratch[a - self.len - 1..b - self.len - 1]
-                } else {
-                    &text[a..b]
-                });
+                for &(a, b) in &ranges {
+                    cells.push(if a > self.len {
+                        &self.scratch[a - self.len - 1..b - self.len - 1]
+                    } else {
+                        &text[a..b]
+                    });
+                }
+            } else {
+                cells.extend(ranges.iter().map(|&(a, b)| &text[a..b]));
             }
             let stop = self.offset + record_end as u64;
             let go_on = f(&Record {
