@@ -110,6 +110,7 @@ impl Aggregate {
             agg: self,
             groups: HashMap::default(),
             key: Vec::new(),
+            parsed: Vec::new(),
             min_max: self
                 .values
                 .iter()
@@ -409,6 +410,7 @@ pub struct Mapper<'a> {
     /// fraction of its cost on short keys.
     groups: HashMap<Vec<u8>, Vec<Sums>, foldhash::fast::RandomState>,
     key: Vec<u8>,
+    parsed: Vec<Number>,
     /// Whether any value column asks for min or max (comparing costs when none does).
     min_max: bool,
     pub rows: u64,
@@ -419,40 +421,49 @@ impl Mapper<'_> {
     /// Adds a row; a row with a value that is not a number is skipped (counted).
     pub fn row(&mut self, row: Rows<'_>) -> Result<()> {
         self.rows += 1;
-        let mut parsed = [Number::Missing; 64];
-        for (slot, (_, i, _)) in parsed.iter_mut().zip(&self.agg.values) {
+        // Reused, not a fixed array: moving 64 values a row was a `memory.copy` call
+        // (a wasmtime libcall) per row in wasm.
+        self.parsed.clear();
+        for (_, i, _) in &self.agg.values {
             let cell = row.get(*i).copied().unwrap_or("");
-            if cell.is_empty() {
-                continue;
-            }
-            *slot = match fixed_point(cell) {
-                Some((units, scale)) => Number::Fixed(units, scale),
-                None => match parse_decimal(cell) {
-                    Some(d) => Number::Decimal(d),
-                    None => {
-                        self.skipped += 1;
-                        return Ok(());
+            self.parsed.push(if cell.is_empty() {
+                Number::Missing
+            } else {
+                match fixed_point(cell) {
+                    Some((units, scale)) => Number::Fixed(units, scale),
+                    None => match parse_decimal(cell) {
+                        Some(d) => Number::Decimal(d),
+                        None => {
+                            self.skipped += 1;
+                            return Ok(());
+                        }
+                    },
+                }
+            });
+        }
+        let key: &[u8] = match self.agg.group_by.as_slice() {
+            [(_, i)] => row.get(*i).copied().unwrap_or("").as_bytes(),
+            columns => {
+                self.key.clear();
+                for (n, (_, i)) in columns.iter().enumerate() {
+                    if n > 0 {
+                        self.key.push(0xff);
                     }
-                },
-            };
-        }
-        self.key.clear();
-        for (n, (_, i)) in self.agg.group_by.iter().enumerate() {
-            if n > 0 {
-                self.key.push(0xff);
+                    self.key
+                        .extend_from_slice(row.get(*i).copied().unwrap_or("").as_bytes());
+                }
+                &self.key
             }
-            self.key
-                .extend_from_slice(row.get(*i).copied().unwrap_or("").as_bytes());
-        }
-        let sums = match self.groups.get_mut(&self.key[..]) {
+        };
+        let sums = match self.groups.get_mut(key) {
             Some(sums) => sums,
             None => self
                 .groups
-                .entry(self.key.clone())
+                .entry(key.to_vec())
                 .or_insert_with(|| vec![Sums::default(); self.agg.values.len()]),
         };
-        for (sums, v) in sums.iter_mut().zip(parsed) {
-            sums.add(v, self.min_max)?;
+        for (sums, v) in sums.iter_mut().zip(&self.parsed) {
+            sums.add(*v, self.min_max)?;
         }
         Ok(())
     }
