@@ -22,7 +22,7 @@ MANIFESTS = ["spin.toml", "spin.no-chaining.toml"]
 # parity test, so a new one is mapped on purpose, never guessed.
 WILDCARDS = {
     "/images/...": {"/images/{id}", "/images/{id}/thumbnail"},
-    "/api/datasets/...": {"/api/datasets/{id}"},
+    "/api/datasets/...": {"/api/datasets/{id}", "/api/datasets/chunks/{upload}"},
     "/datasets/...": {"/datasets/{id}"},
     "/api/jobs/...": {
         "/api/jobs/{id}",

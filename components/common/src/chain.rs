@@ -76,3 +76,93 @@ fn step_error(component: &str, status: u16, body: &[u8]) -> ApiError {
     }
 }
 
+
+/// A chained POST whose body is written while the callee already reads it (a fresh
+/// instance, on another core): `http://{component}.spin.internal{path}`, never
+/// `chain_base_url`, since sending a body through the network to hand work to a second
+/// core would cost more than it saves. Errors are the host's, as text.
+pub struct StreamingPost {
+    stream: Option<wasi::io::streams::OutputStream>,
+    body: Option<wasi::http::types::OutgoingBody>,
+    response: wasi::http::types::FutureIncomingResponse,
+}
+
+impl StreamingPost {
+    /// Starts the request: the callee runs from here on, reading what [`write`](Self::write) sends.
+    pub fn start(component: &str, path: &str) -> Result<Self, String> {
+        use wasi::http::types::{Fields, Method, OutgoingRequest, Scheme};
+        let mut headers = vec![("content-type".to_owned(), b"application/octet-stream".to_vec())];
+        if let Some(authorization) = crate::auth::chain_authorization() {
+            headers.push(("authorization".to_owned(), authorization.into_bytes()));
+        }
+        let fields = Fields::from_list(&headers).map_err(|e| format!("headers: {e:?}"))?;
+        let request = OutgoingRequest::new(fields);
+        let authority = format!("{component}.spin.internal");
+        request.set_method(&Method::Post).map_err(|()| "method".to_owned())?;
+        request.set_scheme(Some(&Scheme::Http)).map_err(|()| "scheme".to_owned())?;
+        request.set_authority(Some(&authority)).map_err(|()| "authority".to_owned())?;
+        request.set_path_with_query(Some(path)).map_err(|()| "path".to_owned())?;
+        let body = request.body().map_err(|()| "the body was taken".to_owned())?;
+        let stream = body.write().map_err(|()| "the body stream was taken".to_owned())?;
+        let response = wasi::http::outgoing_handler::handle(request, None).map_err(|e| format!("{e:?}"))?;
+        Ok(Self { stream: Some(stream), body: Some(body), response })
+    }
+
+    /// Sends `bytes`, waiting while the host's buffer is full.
+    pub fn write(&mut self, mut bytes: &[u8]) -> Result<(), String> {
+        let stream = self.stream.as_ref().ok_or("the body is finished")?;
+        while !bytes.is_empty() {
+            let room = stream.check_write().map_err(|e| format!("{e:?}"))?;
+            if room == 0 {
+                stream.subscribe().block();
+                continue;
+            }
+            let n = bytes.len().min(room as usize);
+            stream.write(&bytes[..n]).map_err(|e| format!("{e:?}"))?;
+            bytes = &bytes[n..];
+        }
+        Ok(())
+    }
+
+    /// Ends the body and waits for the answer: its status and body.
+    pub fn finish(mut self) -> Result<(u16, Vec<u8>), String> {
+        if let Some(stream) = self.stream.take() {
+            stream.blocking_flush().map_err(|e| format!("{e:?}"))?;
+        }
+        if let Some(body) = self.body.take() {
+            wasi::http::types::OutgoingBody::finish(body, None).map_err(|e| format!("{e:?}"))?;
+        }
+        self.answer()
+    }
+
+    /// Ends the body unfinished, so the callee's read fails, and waits until the callee
+    /// has answered (it stops writing before the caller cleans up after it).
+    pub fn abort(mut self) {
+        drop(self.stream.take());
+        drop(self.body.take());
+        let _ = self.answer();
+    }
+
+    fn answer(&self) -> Result<(u16, Vec<u8>), String> {
+        self.response.subscribe().block();
+        let response = match self.response.get() {
+            Some(Ok(Ok(response))) => response,
+            Some(Ok(Err(e))) => return Err(format!("{e:?}")),
+            Some(Err(())) | None => return Err("no response".into()),
+        };
+        let status = response.status();
+        let body = response.consume().map_err(|()| "the response body was taken".to_owned())?;
+        let stream = body.stream().map_err(|()| "the response stream was taken".to_owned())?;
+        let mut out = Vec::new();
+        loop {
+            match stream.blocking_read(64 << 10) {
+                Ok(bytes) => out.extend_from_slice(&bytes),
+                Err(wasi::io::streams::StreamError::Closed) => break,
+                Err(e) => return Err(format!("{e:?}")),
+            }
+        }
+        drop(stream);
+        drop(body);
+        Ok((status, out))
+    }
+}

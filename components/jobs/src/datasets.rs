@@ -2,7 +2,10 @@
 
 use api::range::{self, Wanted};
 use api::{ApiError, Query};
+use darkroom_spin::kv::SpinKv;
 use darkroom_spin::{Incoming, Reply, incoming::random_hex};
+use jobs::chunked::ChunkSink;
+use store::KeyValue;
 use jobs::dataset::{self, Dataset, Format};
 use futures::StreamExt;
 use serde_json::{Value, json};
@@ -20,8 +23,123 @@ pub fn create(req: Incoming) -> Result<Reply, ApiError> {
     })?;
     let kv = crate::kv()?;
     let body = req.body_reader(config.max_dataset_bytes, "max_dataset_bytes")?;
-    let (ds, created) = dataset::ingest(&kv, body, format, &random_hex(16), &config.ingest_limits(), jobs::driver::now_micros())?;
+    let (upload, limits, now) = (random_hex(16), config.ingest_limits(), jobs::driver::now_micros());
+    let helper = if config.dataset_store_helper { StoreHelper::start(&kv, &upload, limits.chunk_size) } else { None };
+    let (ds, created) = match helper {
+        Some(sink) => {
+            let ingested = dataset::ingest_to(&kv, body, sink, format, &upload, &limits, now);
+            let _ = kv.delete(&jobs::keys::dataset_pending(&upload)?);
+            ingested?
+        }
+        None => dataset::ingest(&kv, body, format, &upload, &limits, now)?,
+    };
     Ok(Reply::json(if created { 201 } else { 200 }, &object(&ds)).header("location", &format!("/api/datasets/{}", ds.id)))
+}
+
+/// The other end of [`StoreHelper`]: stores the body of an upload in progress as its
+/// chunks; answers its size, SHA-256 and chunk digests.
+pub fn store_chunks(req: Incoming, upload: &str) -> Result<Reply, ApiError> {
+    let config = crate::config()?;
+    let kv = crate::kv()?;
+    if !kv.exists(&jobs::keys::dataset_pending(upload)?)? {
+        return Err(ApiError::NotFound(format!("no dataset upload {upload} in progress")));
+    }
+    let body = req.body_reader(config.max_dataset_bytes, "max_dataset_bytes")?;
+    let (bytes, sha256, chunk_sha) = dataset::store_chunks(&kv, body, upload, &config.ingest_limits())?;
+    Ok(Reply::json(200, &json!({"bytes": bytes, "sha256": sha256, "chunk_sha": chunk_sha})))
+}
+
+/// A second instance of this component (service chaining) that stores an upload's
+/// chunks and computes its SHA-256 (the id) as this one sends the bytes, while this one
+/// parses them: the 1 MB store writes, which wait on the disk (SQLite commits), and the
+/// hash were over half an upload's time in wasm, and no longer hold up the parse. The
+/// helper writes `dsc/{upload}/n` only while `dsp/{upload}` marks the upload as in
+/// progress, so a stray request stores nothing.
+struct StoreHelper<'a> {
+    post: darkroom_spin::chain::StreamingPost,
+    chunks: HelperChunks<'a>,
+    sent: u64,
+}
+
+/// The chunks a store helper writes for an upload.
+struct HelperChunks<'a> {
+    kv: &'a SpinKv,
+    upload: String,
+    chunk_size: u32,
+}
+
+impl HelperChunks<'_> {
+    /// Removes every chunk the helper may have written for `sent` bytes (it has
+    /// answered by now, so it writes no more).
+    fn remove(&self, sent: u64) {
+        for n in 0..=sent / u64::from(self.chunk_size.max(1)) {
+            if let Ok(key) = jobs::keys::dataset_chunk(&self.upload, n as u32) {
+                let _ = self.kv.delete(&key);
+            }
+        }
+    }
+}
+
+impl<'a> StoreHelper<'a> {
+    /// The helper, started; `None` (store in this instance) when it cannot be.
+    fn start(kv: &'a SpinKv, upload: &str, chunk_size: u32) -> Option<Self> {
+        let marker = jobs::keys::dataset_pending(upload).ok()?;
+        kv.set(&marker, b"").ok()?;
+        match darkroom_spin::chain::StreamingPost::start("jobs", &format!("/api/datasets/chunks/{upload}")) {
+            Ok(post) => {
+                let chunks = HelperChunks { kv, upload: upload.to_owned(), chunk_size };
+                Some(Self { post, chunks, sent: 0 })
+            }
+            Err(e) => {
+                eprintln!("darkroom: dataset upload {upload}: storing in this instance, the helper did not start: {e}");
+                let _ = kv.delete(&marker);
+                None
+            }
+        }
+    }
+
+    fn failed(detail: String) -> jobs::Error {
+        jobs::Error::Store(store::Error::Backend(format!("the dataset store helper: {detail}")))
+    }
+}
+
+impl ChunkSink for StoreHelper<'_> {
+    fn write(&mut self, bytes: &[u8]) -> jobs::Result<()> {
+        self.post.write(bytes).map_err(Self::failed)?;
+        self.sent += bytes.len() as u64;
+        Ok(())
+    }
+
+    fn finish(self) -> jobs::Result<(u64, String, Vec<String>)> {
+        let StoreHelper { post, chunks, sent } = self;
+        let expected_chunks = sent.div_ceil(u64::from(chunks.chunk_size.max(1)));
+        let stored = post.finish().map_err(Self::failed).and_then(|(status, body)| {
+            if !(200..300).contains(&status) {
+                return Err(Self::failed(format!("{status}: {}", darkroom_spin::chain::problem_detail(&body))));
+            }
+            let answer: Value = serde_json::from_slice(&body).map_err(|e| Self::failed(e.to_string()))?;
+            let chunk_sha: Option<Vec<String>> = answer["chunk_sha"].as_array().and_then(|a| a.iter().map(|d| d.as_str().map(str::to_owned)).collect());
+            match (answer["bytes"].as_u64(), answer["sha256"].as_str(), chunk_sha) {
+                (Some(bytes), Some(sha256), Some(chunk_sha)) if bytes == sent && sha256.len() == 64 && chunk_sha.len() as u64 == expected_chunks => {
+                    Ok((sent, sha256.to_owned(), chunk_sha))
+                }
+                _ => Err(Self::failed(format!("it answered {answer} for {sent} bytes"))),
+            }
+        });
+        if stored.is_err() {
+            chunks.remove(sent);
+        }
+        stored
+    }
+
+    fn abort(self) {
+        self.post.abort();
+        self.chunks.remove(self.sent);
+    }
+
+    fn chunk_size(&self) -> u32 {
+        self.chunks.chunk_size
+    }
 }
 
 pub fn list(req: &Incoming) -> Result<Reply, ApiError> {

@@ -14,6 +14,8 @@ pub async fn route(req: Incoming) -> Result<Reply, ApiError> {
         (["api", "datasets"], Method::Post) => datasets::create(req),
         (["api", "datasets"], Method::Get | Method::Head) => datasets::list(&req),
         (["api", "datasets"], _) => not_allowed("GET, HEAD, POST"),
+        (["api", "datasets", "chunks", upload], Method::Post) => datasets::store_chunks(req, upload),
+        (["api", "datasets", "chunks", _], _) => not_allowed("POST"),
         (["api", "datasets", id], Method::Get | Method::Head) => datasets::get(id),
         (["api", "datasets", id], Method::Delete) => datasets::delete(id),
         (["api", "datasets", _], _) => not_allowed("GET, HEAD, DELETE"),

@@ -42,6 +42,36 @@ pub fn delete<K: KeyValue>(kv: &K, prefix: &str) -> Result<()> {
     Ok(())
 }
 
+/// Where a dataset ingest sends the bytes it parses: [`ChunkWriter`] stores and hashes them
+/// in this instance; the `jobs` component hands them to another instance that stores and
+/// hashes them while this one parses (a second core for one upload).
+pub trait ChunkSink {
+    fn write(&mut self, bytes: &[u8]) -> Result<()>;
+    /// Every byte is stored: (size, SHA-256 of the whole, [`chunk_digest`] per chunk).
+    fn finish(self) -> Result<(u64, String, Vec<String>)>;
+    /// Stops, and removes every chunk written so far (best effort).
+    fn abort(self);
+    fn chunk_size(&self) -> u32;
+}
+
+impl<K: KeyValue> ChunkSink for ChunkWriter<'_, K> {
+    fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        ChunkWriter::write(self, bytes)
+    }
+
+    fn finish(self) -> Result<(u64, String, Vec<String>)> {
+        ChunkWriter::finish(self)
+    }
+
+    fn abort(self) {
+        ChunkWriter::abort(&self)
+    }
+
+    fn chunk_size(&self) -> u32 {
+        ChunkWriter::chunk_size(self)
+    }
+}
+
 /// Streams bytes into fixed-size chunks as they arrive, hashing the whole (SHA-256) and
 /// each chunk ([`chunk_digest`]),
 /// so an ingest never holds more than one chunk.
@@ -62,7 +92,10 @@ impl<'a, K: KeyValue> ChunkWriter<'a, K> {
     /// A writer over bytes already stored at `key(n)` in chunks of `chunk_size`: it
     /// hashes them as [`new`](Self::new) would, and writes and removes nothing.
     pub fn in_place(kv: &'a K, chunk_size: u32, key: impl Fn(u32) -> Result<String> + 'a) -> Self {
-        Self { in_place: true, ..Self::new(kv, chunk_size, key) }
+        Self {
+            in_place: true,
+            ..Self::new(kv, chunk_size, key)
+        }
     }
 
     pub fn new(kv: &'a K, chunk_size: u32, key: impl Fn(u32) -> Result<String> + 'a) -> Self {

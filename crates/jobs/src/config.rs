@@ -5,7 +5,7 @@ use crate::dataset::IngestLimits;
 use crate::{Error, Result};
 
 /// Every variable this crate reads (each must be declared in `spin.toml`).
-pub const VARIABLES: [&str; 14] = [
+pub const VARIABLES: [&str; 15] = [
     "max_job_images",
     "default_shard_images",
     "max_cluster_images",
@@ -20,6 +20,7 @@ pub const VARIABLES: [&str; 14] = [
     "job_request_budget_ms",
     "jobs_base_url",
     "kv_chunk_bytes",
+    "dataset_store_helper",
 ];
 
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +50,11 @@ pub struct Config {
     /// Most images a `cluster` job takes: its one reduce holds every vector (209 f32s
     /// each) and runs k-means over them in one request (default 5,000: ~4 MB, a few s).
     pub max_cluster_images: u64,
+    /// Whether a dataset upload hands its bytes to a second instance of `jobs` (over
+    /// service chaining) that stores and hashes them while the upload parses: `on`
+    /// (default) or `off` (everything in the one instance; the manifest without service
+    /// chaining sets it).
+    pub dataset_store_helper: bool,
 }
 
 impl Default for Config {
@@ -99,6 +105,18 @@ impl Config {
             max_job_images: int("max_job_images", 10_000, 1, 200_000)?,
             default_shard_images: int("default_shard_images", 8, 1, 10_000)?,
             max_cluster_images: int("max_cluster_images", 5_000, 2, 50_000)?,
+            dataset_store_helper: match lookup("dataset_store_helper")
+                .map(|v| v.trim().to_ascii_lowercase())
+                .as_deref()
+            {
+                None | Some("" | "on" | "true" | "1") => true,
+                Some("off" | "false" | "0") => false,
+                Some(other) => {
+                    return Err(Error::Invalid(format!(
+                        "variable dataset_store_helper = {other:?} is not on or off"
+                    )));
+                }
+            },
         };
         if config.default_concurrency > config.max_concurrency {
             return Err(Error::Invalid(

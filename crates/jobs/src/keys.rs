@@ -4,6 +4,7 @@
 //! ds/{id}/m                 dataset record (JSON), written last: the commit point
 //! ds/{id}/idx               row-offset index (u64 LE byte offsets, one per `stride` rows)
 //! dsc/{upload}/{n}          dataset chunk n, under the ingest's own upload token
+//! dsp/{upload}              an ingest whose chunks another instance stores (while it runs)
 //! dsl/{rev:020}/{id}        dataset listing entry, rev = u64::MAX - created_micros
 //! job/{id}/items/m|n        an image job's frozen image list (chunked: 64-char ids, no separator)
 //! job/{id}/spec             job spec (JSON), written once: the commit point of a job
@@ -37,6 +38,11 @@ pub fn dataset_chunks(upload: &str) -> Result<String> {
 }
 pub fn dataset_chunk(upload: &str, n: u32) -> Result<String> {
     checked(format!("dsc/{}/{n}", hex_id(upload, 32)?))
+}
+/// `dsp/{upload}`: written by an ingest before another instance stores its chunks,
+/// which stores only for an upload so marked: a stray request leaves nothing behind.
+pub fn dataset_pending(upload: &str) -> Result<String> {
+    checked(format!("dsp/{}", hex_id(upload, 32)?))
 }
 pub fn dataset_listing(created_micros: u64, id: &str) -> Result<String> {
     checked(format!(

@@ -221,21 +221,109 @@ fn a_dataset_already_in_chunks_is_ingested_in_place_like_a_streamed_one() {
 
     let kv = MemoryKv::new();
     for (n, chunk) in bytes.chunks(1000).enumerate() {
-        kv.set(&jobs::keys::dataset_chunk(UPLOAD, n as u32).unwrap(), chunk).unwrap();
+        kv.set(&jobs::keys::dataset_chunk(UPLOAD, n as u32).unwrap(), chunk)
+            .unwrap();
     }
     let before = kv.writes();
     let at = 1_700_000_000_000_000;
-    let (ds, created) = dataset::ingest_stored(&kv, &bytes[..], Format::Csv, UPLOAD, &limits(), at).unwrap();
+    let (ds, created) =
+        dataset::ingest_stored(&kv, &bytes[..], Format::Csv, UPLOAD, &limits(), at).unwrap();
     assert!(created);
     assert_eq!(ds, expected, "the same record, chunk digests and index");
-    assert_eq!(kv.writes() - before, 3, "record, index and listing only: no chunk rewritten");
-    assert_eq!(ds.chunk(&kv, 2).unwrap(), bytes[2000..3000], "chunks read back checked against their digests");
+    assert_eq!(
+        kv.writes() - before,
+        3,
+        "record, index and listing only: no chunk rewritten"
+    );
+    assert_eq!(
+        ds.chunk(&kv, 2).unwrap(),
+        bytes[2000..3000],
+        "chunks read back checked against their digests"
+    );
 
     // Refused in place: the chunks stay for their owner, nothing else is written.
     let bad = b"a,b\n1,2\n3\n".to_vec();
     let kv = MemoryKv::new();
-    kv.set(&jobs::keys::dataset_chunk(UPLOAD, 0).unwrap(), &bad).unwrap();
-    let err = dataset::ingest_stored(&kv, &bad[..], Format::Csv, UPLOAD, &limits(), at).unwrap_err();
+    kv.set(&jobs::keys::dataset_chunk(UPLOAD, 0).unwrap(), &bad)
+        .unwrap();
+    let err =
+        dataset::ingest_stored(&kv, &bad[..], Format::Csv, UPLOAD, &limits(), at).unwrap_err();
     assert!(matches!(err, Error::BadData { line: 3, .. }), "{err:?}");
-    assert_eq!(kv.keys(), vec![jobs::keys::dataset_chunk(UPLOAD, 0).unwrap()]);
+    assert_eq!(
+        kv.keys(),
+        vec![jobs::keys::dataset_chunk(UPLOAD, 0).unwrap()]
+    );
+}
+
+/// What the `jobs` component's store helper does, in one process: the bytes the ingest
+/// sends are stored by `store_chunks` (the helper's side) when the body ends.
+struct InProcessHelper<'a> {
+    kv: &'a MemoryKv,
+    sent: Vec<u8>,
+}
+
+impl jobs::chunked::ChunkSink for InProcessHelper<'_> {
+    fn write(&mut self, bytes: &[u8]) -> jobs::Result<()> {
+        self.sent.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn finish(self) -> jobs::Result<(u64, String, Vec<String>)> {
+        dataset::store_chunks(self.kv, &self.sent[..], UPLOAD, &limits())
+    }
+
+    fn abort(self) {}
+
+    fn chunk_size(&self) -> u32 {
+        limits().chunk_size
+    }
+}
+
+#[test]
+fn a_dataset_whose_chunks_another_instance_stores_is_the_same_dataset() {
+    let bytes = common::sales_csv(&common::sales(700, 4));
+    let (expected, _) = ingest(&MemoryKv::new(), &bytes, Format::Csv).unwrap();
+    let kv = MemoryKv::new();
+    let sink = InProcessHelper {
+        kv: &kv,
+        sent: Vec::new(),
+    };
+    let (ds, created) = dataset::ingest_to(
+        &kv,
+        &bytes[..],
+        sink,
+        Format::Csv,
+        UPLOAD,
+        &limits(),
+        1_700_000_000_000_000,
+    )
+    .unwrap();
+    assert!(created);
+    assert_eq!(ds, expected, "the same record, id, chunk digests and index");
+    assert_eq!(ds.chunk(&kv, 3).unwrap(), bytes[3000..4000]);
+
+    // The helper's side alone: over the byte limit, or cut off, it leaves nothing.
+    let small = IngestLimits {
+        max_bytes: 2500,
+        ..limits()
+    };
+    let kv = MemoryKv::new();
+    let err = dataset::store_chunks(&kv, &bytes[..], UPLOAD, &small).unwrap_err();
+    assert!(matches!(err, Error::TooLarge(_)), "{err:?}");
+    assert!(kv.is_empty(), "{:?}", kv.keys());
+    struct CutOff<'a>(&'a [u8]);
+    impl std::io::Read for CutOff<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(std::io::Error::other("the sender went away"));
+            }
+            let n = self.0.len().min(out.len()).min(1500);
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+    let err = dataset::store_chunks(&kv, CutOff(&bytes[..4200]), UPLOAD, &limits()).unwrap_err();
+    assert!(matches!(err, Error::Invalid(_)), "{err:?}");
+    assert!(kv.is_empty(), "{:?}", kv.keys());
 }

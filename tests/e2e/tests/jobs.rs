@@ -393,6 +393,9 @@ fn bad_input_gets_problem_json_and_writes_nothing() {
     let problem = expect::problem(&client.post("/api/datasets", long.as_bytes(), "text/csv"), 413);
     assert!(problem["detail"].as_str().unwrap().contains("line 2"), "{problem}");
     expect::problem(&client.post("/api/datasets", b"a,b\n1,2\n", "image/png"), 415);
+    // The store helper's route stores nothing for an upload that is not in progress.
+    let stray = client.post(&format!("/api/datasets/chunks/{}", "ab".repeat(16)), b"id,m\n1,2\n", "application/octet-stream");
+    expect::problem(&stray, 404);
     assert_eq!(kv.keys(), before, "a refused request left keys behind");
     expect::problem(&client.get("/api/jobs/00000000000000000000000000000000"), 404);
     expect::problem(&client.get("/api/datasets/nope"), 404);
@@ -519,4 +522,57 @@ fn a_host_killed_mid_job_resumes_with_only_the_missing_shards() {
     // An uninterrupted run of the same job gives the same output.
     let (fresh, _) = run_to_end(&client, job(&client, body));
     assert_eq!(expect::json(&client.get(fresh["result"].as_str().unwrap()), 200), resumed);
+}
+
+#[test]
+fn a_dataset_stored_by_the_helper_equals_one_stored_in_one_instance() {
+    if skip("a_dataset_stored_by_the_helper_equals_one_stored_in_one_instance") {
+        return;
+    }
+    // Small chunks, so the helper writes many; quoted fields and CRLF across them.
+    let csv = testkit::sales_csv(&testkit::sales(20_000, 5));
+    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&csv));
+    let mut answers = Vec::new();
+    for helper in ["on", "off"] {
+        let host = host(&[("dataset_store_helper", helper), ("kv_chunk_bytes", "65536")], None);
+        let client = host.client();
+        let ds = upload(&client, &csv);
+        assert_eq!(ds["id"].as_str(), Some(sha.as_str()), "helper {helper}: the id is the SHA-256 of the bytes");
+        let raw = client.get(&format!("/datasets/{sha}"));
+        assert!(raw.status == 200 && raw.body == csv, "helper {helper}: the bytes read back differ");
+        // The same bytes again: 200, the stored dataset, and the second upload's chunks gone.
+        let keys = KvFile::new(host.state_dir()).keys();
+        let again = client.post("/api/datasets", &csv, "text/csv");
+        assert_eq!(expect::json(&again, 200)["id"], ds["id"]);
+        assert_eq!(KvFile::new(host.state_dir()).keys(), keys, "helper {helper}: a second upload left keys");
+        let job = job(&client, json!({"task": "aggregate", "input": {"dataset": sha}, "params": agg_params()}));
+        let (object, _) = run_to_end(&client, job);
+        let result = expect::json(&client.get(object["result"].as_str().unwrap()), 200);
+        answers.push((ds, result));
+    }
+    assert_eq!(answers[0], answers[1], "the helper changes nothing a client sees");
+}
+
+#[test]
+fn a_store_fault_in_the_helper_refuses_the_upload_and_leaves_nothing() {
+    if skip("a_store_fault_in_the_helper_refuses_the_upload_and_leaves_nothing") {
+        return;
+    }
+    let csv = testkit::sales_csv(&testkit::sales(20_000, 6));
+    // Writes: the pending marker, then the helper's chunks (65,536 bytes each).
+    for n in [2, 5] {
+        let host = Host::spawn_with(HostOptions {
+            variables: &[("kv_chunk_bytes", "65536")],
+            kv_fault: Some(KvFault::FailNthWrite(n)),
+            ..HostOptions::default()
+        })
+        .unwrap_or_else(|e| panic!("{e:#}"));
+        let client = host.client();
+        let reply = client.post("/api/datasets", &csv, "text/csv");
+        expect::problem(&reply, 503);
+        assert_eq!(KvFile::new(host.state_dir()).keys(), Vec::<String>::new(), "fault on write {n} left keys");
+        // The same upload again, without the fault now spent, is stored whole.
+        let ds = upload(&client, &csv);
+        assert_eq!(client.get(&format!("/datasets/{}", ds["id"].as_str().unwrap())).body, csv);
+    }
 }

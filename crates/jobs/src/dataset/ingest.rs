@@ -6,7 +6,7 @@
 
 use super::csv_records::{self, CsvRecords};
 use super::{Column, ColumnType, Dataset, Format};
-use crate::chunked::ChunkWriter;
+use crate::chunked::{ChunkSink, ChunkWriter};
 use crate::{Error, Result, keys};
 use std::io::{BufRead, BufReader, Read};
 use store::KeyValue;
@@ -85,10 +85,72 @@ fn ingest_chunks<K: KeyValue, R: Read>(
     ingest_into(kv, body, writer, format, upload, limits, created_micros)
 }
 
-fn ingest_into<'a, K: KeyValue, R: Read>(
-    kv: &'a K,
+/// [`ingest`] with the bytes going to `sink` (which stores them as the chunks
+/// `dsc/{upload}/{n}` of `sink.chunk_size()` bytes) instead of this instance's writer.
+pub fn ingest_to<K: KeyValue, R: Read, W: ChunkSink>(
+    kv: &K,
     body: R,
-    writer: ChunkWriter<'a, K>,
+    sink: W,
+    format: Format,
+    upload: &str,
+    limits: &IngestLimits,
+    created_micros: u64,
+) -> Result<(Dataset, bool)> {
+    keys::dataset_chunk(upload, 0)?;
+    ingest_into(kv, body, sink, format, upload, limits, created_micros)
+}
+
+/// What a store helper does for [`ingest_to`]: stores `body` as the chunks
+/// `dsc/{upload}/{n}`, hashing it, without parsing it; answers (size, SHA-256, chunk
+/// digests). A failed or oversized body has its chunks removed.
+pub fn store_chunks<K: KeyValue, R: Read>(
+    kv: &K,
+    mut body: R,
+    upload: &str,
+    limits: &IngestLimits,
+) -> Result<(u64, String, Vec<String>)> {
+    keys::dataset_chunk(upload, 0)?;
+    let mut writer = ChunkWriter::new(kv, limits.chunk_size, move |n| {
+        keys::dataset_chunk(upload, n)
+    });
+    let (mut buf, mut size) = (vec![0u8; 256 << 10], 0u64);
+    let stored = loop {
+        let n = match body.read(&mut buf) {
+            Ok(0) => break writer.finish(),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            // The ingest stopped sending (it refused the body): not a fault here.
+            Err(e) => break Err(Error::Invalid(format!("the body was cut off: {e}"))),
+        };
+        size += n as u64;
+        if size > limits.max_bytes {
+            break Err(Error::TooLarge(format!(
+                "the dataset exceeds max_dataset_bytes ({} bytes)",
+                limits.max_bytes
+            )));
+        }
+        if let Err(e) = writer.write(&buf[..n]) {
+            break Err(e);
+        }
+    };
+    match stored {
+        Ok(done) => Ok(done),
+        Err(e) => {
+            // `finish` may fail after writing; remove every chunk this upload may own.
+            for n in 0..=size / u64::from(limits.chunk_size.max(1)) {
+                if let Ok(key) = keys::dataset_chunk(upload, n as u32) {
+                    let _ = kv.delete(&key);
+                }
+            }
+            Err(e)
+        }
+    }
+}
+
+fn ingest_into<K: KeyValue, R: Read, W: ChunkSink>(
+    kv: &K,
+    body: R,
+    writer: W,
     format: Format,
     upload: &str,
     limits: &IngestLimits,
@@ -117,9 +179,9 @@ fn ingest_into<'a, K: KeyValue, R: Read>(
     )
 }
 
-fn commit<K: KeyValue>(
+fn commit<K: KeyValue, W: ChunkSink>(
     kv: &K,
-    writer: ChunkWriter<'_, K>,
+    writer: W,
     parsed: Parsed,
     format: Format,
     upload: &str,
@@ -278,10 +340,10 @@ pub fn is_number(s: &str) -> bool {
     i == b.len()
 }
 
-fn parse_csv<'a, K: KeyValue, R: Read>(
-    tee: Tee<'a, K, R>,
+fn parse_csv<R: Read, W: ChunkSink>(
+    tee: Tee<R, W>,
     limits: &IngestLimits,
-) -> (Result<Parsed>, Tee<'a, K, R>) {
+) -> (Result<Parsed>, Tee<R, W>) {
     let mut records = CsvRecords::new(tee);
     let mut names: Vec<String> = Vec::new();
     let mut infer: Vec<Infer> = Vec::new();
@@ -367,10 +429,10 @@ fn bad(line: u64, field_index: usize, reason: String) -> Error {
     }
 }
 
-fn parse_ndjson<'a, K: KeyValue, R: Read>(
-    tee: Tee<'a, K, R>,
+fn parse_ndjson<R: Read, W: ChunkSink>(
+    tee: Tee<R, W>,
     limits: &IngestLimits,
-) -> (Result<Parsed>, Tee<'a, K, R>) {
+) -> (Result<Parsed>, Tee<R, W>) {
     let mut reader = BufReader::with_capacity(64 << 10, tee);
     let result = ndjson_records(&mut reader, limits);
     let tee = reader.into_inner();
@@ -451,9 +513,9 @@ fn ndjson_records<R: BufRead>(reader: &mut R, limits: &IngestLimits) -> Result<P
 
 /// Passes the body through to the parser while storing it in chunks and enforcing the
 /// byte and line limits.
-struct Tee<'a, K: KeyValue, R> {
+struct Tee<R, W> {
     inner: R,
-    writer: ChunkWriter<'a, K>,
+    writer: W,
     max_bytes: u64,
     max_line: u64,
     bytes: u64,
@@ -463,8 +525,8 @@ struct Tee<'a, K: KeyValue, R> {
     failure: Option<Error>,
 }
 
-impl<'a, K: KeyValue, R: Read> Tee<'a, K, R> {
-    fn new(inner: R, writer: ChunkWriter<'a, K>, limits: &IngestLimits) -> Self {
+impl<R: Read, W: ChunkSink> Tee<R, W> {
+    fn new(inner: R, writer: W, limits: &IngestLimits) -> Self {
         Self {
             inner,
             writer,
@@ -533,7 +595,7 @@ fn clone_store(e: &store::Error) -> store::Error {
     }
 }
 
-impl<K: KeyValue, R: Read> Read for Tee<'_, K, R> {
+impl<R: Read, W: ChunkSink> Read for Tee<R, W> {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
         if self.failure.is_some() {
             return Err(std::io::Error::other("ingest stopped"));

@@ -5,7 +5,7 @@ mod csv_records;
 mod ingest;
 mod rows;
 
-pub use ingest::{IngestLimits, ingest, ingest_stored, is_number};
+pub use ingest::{IngestLimits, ingest, ingest_stored, ingest_to, is_number, store_chunks};
 pub use rows::{Rows, read_rows};
 
 use crate::{Error, Result, chunked, keys};
