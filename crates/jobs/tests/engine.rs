@@ -16,7 +16,8 @@ const CHUNK: u32 = 4096;
 
 fn config() -> Config {
     Config {
-        reduce_partition_rows: 700,
+        // Small, so 7 merchants (estimated: at most 72 groups) span 5 reduce partitions.
+        reduce_partition_rows: 15,
         kv_chunk_bytes: CHUNK,
         ..Config::default()
     }
@@ -660,5 +661,42 @@ fn retry_delays_follow_step_functions() {
             none.delay_ms(20, 0.5)
         ],
         [1000, 2000, 4000, 60_000]
+    );
+}
+
+#[test]
+fn the_reduce_is_sized_by_the_estimated_groups_not_the_rows() {
+    let kv = Arc::new(MemoryKv::new());
+    let config = Config {
+        reduce_partition_rows: 1000,
+        ..config()
+    };
+    let partitions = |csv: &[u8], n: u8| {
+        let ds = store_dataset(&kv, csv);
+        spec::create(
+            &*kv,
+            request("aggregate", &ds.id, agg_params(), json!({})),
+            &job_id(n),
+            &config,
+            10,
+        )
+        .unwrap()
+        .partitions
+    };
+    // 5,000 rows over 7 merchants: one partition, where the rows alone would ask for 5.
+    assert_eq!(
+        partitions(&common::sales_csv(&common::sales(5000, 8)), 2),
+        1
+    );
+    // 5,000 rows, each its own merchant: the estimate (within a few percent, plus the
+    // margin) asks for about 6.
+    let mut csv = b"order_id,merchant,amount\n".to_vec();
+    for i in 0..5000 {
+        csv.extend(format!("{i},m{i},1.00\n").bytes());
+    }
+    let many = partitions(&csv, 3);
+    assert!(
+        (5..=7).contains(&many),
+        "{many} partitions for 5,000 groups"
     );
 }

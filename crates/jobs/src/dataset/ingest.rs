@@ -5,6 +5,7 @@
 //! visible until the record is written last; a refused body has its chunks removed.
 
 use super::csv_records::{self, CsvRecords};
+use super::distinct::Distinct;
 use super::{Column, ColumnType, Dataset, Format};
 use crate::chunked::{ChunkSink, ChunkWriter};
 use crate::{Error, Result, keys};
@@ -220,6 +221,7 @@ fn commit<K: KeyValue, W: ChunkSink>(
         chunk_sha,
         stride: limits.stride,
         data_start: parsed.data_start,
+        distinct: parsed.distinct,
     };
     let index: Vec<u8> = parsed.index.iter().flat_map(|o| o.to_le_bytes()).collect();
     let listing = keys::dataset_listing(created_micros, &id)?;
@@ -249,6 +251,8 @@ struct Parsed {
     index: Vec<u64>,
     data_start: u64,
     bytes_seen: u64,
+    /// Per column, when the parser counted them.
+    distinct: Vec<u64>,
 }
 
 impl Parsed {
@@ -271,6 +275,7 @@ impl Parsed {
             index,
             data_start,
             bytes_seen: 0,
+            distinct: Vec::new(),
         }
     }
 }
@@ -347,6 +352,7 @@ fn parse_csv<R: Read, W: ChunkSink>(
     let mut records = CsvRecords::new(tee);
     let mut names: Vec<String> = Vec::new();
     let mut infer: Vec<Infer> = Vec::new();
+    let mut sketches: Vec<Distinct> = Vec::new();
     let (mut rows, mut index, mut data_start) = (0u64, Vec::new(), None);
     let result = records.for_each(
         |e| Error::Corrupt(format!("io: {e}")),
@@ -354,6 +360,7 @@ fn parse_csv<R: Read, W: ChunkSink>(
             if data_start.is_none() {
                 names = header(rec.cells, limits)?;
                 infer = vec![Infer::new(); names.len()];
+                sketches = vec![Distinct::default(); names.len()];
                 data_start = Some(rec.end);
                 return Ok(true);
             }
@@ -368,8 +375,9 @@ fn parse_csv<R: Read, W: ChunkSink>(
                     ),
                 ));
             }
-            for (inf, cell) in infer.iter_mut().zip(rec.cells) {
+            for ((inf, sketch), cell) in infer.iter_mut().zip(&mut sketches).zip(rec.cells) {
                 inf.see(cell);
+                sketch.see(cell.as_bytes());
             }
             if rows % u64::from(limits.stride) == 0 {
                 index.push(rec.start);
@@ -397,6 +405,7 @@ fn parse_csv<R: Read, W: ChunkSink>(
         }
         let mut parsed = Parsed::new(rows, names, &infer, index, data_start);
         parsed.bytes_seen = tee.bytes;
+        parsed.distinct = sketches.iter().map(Distinct::estimate).collect();
         Ok(parsed)
     });
     (result.map_err(|e| tee.explain(e, open_quote)), tee)

@@ -2,6 +2,7 @@
 //! index, so a shard reads its row range without the rest of the file.
 
 mod csv_records;
+pub mod distinct;
 mod ingest;
 mod rows;
 
@@ -84,6 +85,10 @@ pub struct Dataset {
     pub stride: u32,
     /// Byte offset of the first data row.
     pub data_start: u64,
+    /// Each column's approximate distinct count ([`distinct`]; empty in older records
+    /// and for NDJSON): what an `aggregate` sizes its reduce by.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub distinct: Vec<u64>,
 }
 
 impl Dataset {

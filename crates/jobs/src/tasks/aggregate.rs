@@ -104,6 +104,20 @@ impl Aggregate {
         Ok(Self { group_by, values })
     }
 
+    /// At most how many groups this can make of `ds`: its rows, or fewer when the upload
+    /// estimated the key columns' distinct values.
+    pub fn groups_bound(&self, ds: &Dataset) -> u64 {
+        let estimates: Option<Vec<u64>> = self
+            .group_by
+            .iter()
+            .map(|(_, i)| ds.distinct.get(*i).copied())
+            .collect();
+        match estimates {
+            Some(estimates) => crate::dataset::distinct::combinations(estimates, ds.rows),
+            None => ds.rows,
+        }
+    }
+
     /// Folds rows into per-group accumulators.
     pub fn mapper(&self) -> Mapper<'_> {
         Mapper {

@@ -67,13 +67,14 @@ impl Task {
         }
     }
 
-    /// How many reduce partitions the job gets: an `aggregate` over `rows` rows has at
-    /// most `rows` groups, so `ceil(rows / rows_per_partition)` partitions keep every
-    /// reduce request under that many groups however many distinct keys there are.
+    /// How many reduce partitions the job gets: `ceil(groups / rows_per_partition)`, so
+    /// each reduce merges at most about that many groups, where `groups` bounds the
+    /// `aggregate`'s groups: the product of its key columns' distinct estimates (with a
+    /// margin) when the upload counted them, else the rows.
     pub fn partitions(&self, ds: &Dataset, rows_per_partition: u64, max: u32) -> u32 {
         match self {
-            Task::Aggregate(_) => ds
-                .rows
+            Task::Aggregate(agg) => agg
+                .groups_bound(ds)
                 .div_ceil(rows_per_partition.max(1))
                 .clamp(1, u64::from(max.max(1))) as u32,
             Task::MatrixStats(_) => 1,
