@@ -13,7 +13,9 @@
 //! Quoting RFC 4180 does not allow (a quote inside an unquoted field, text after a
 //! closing quote), which the `csv` crate reads in its own way, hands the rest of the
 //! stream to the `csv` crate itself, as does a record longer than [`MAX_BUFFER`]: the
-//! fast path never has to agree with `csv` on input it does not understand.
+//! fast path never has to agree with `csv` on input it does not understand. One
+//! difference on purpose: a quote still open at the end of the stream is an error here
+//! (the ingest reports where it opened), where `csv` ends the record.
 
 use crate::{Error, Result};
 use std::io::{Cursor, Read};
@@ -86,8 +88,9 @@ enum Scanned {
     Stopped,
     /// The stream ended.
     Done,
-    /// Quoting the fast path does not read, in the record starting at this index.
-    Irregular(usize),
+    /// The rest, from the record starting at this index, goes to the `csv` crate: its
+    /// quoting is not RFC 4180's, or it is longer than [`MAX_BUFFER`].
+    Handover(usize),
 }
 
 impl<R: Read> CsvRecords<R> {
@@ -141,7 +144,7 @@ impl<R: Read> CsvRecords<R> {
             match fast.scan(&mut f)? {
                 Scanned::More(at) => fast.shift(at),
                 Scanned::Stopped | Scanned::Done => return Ok(()),
-                Scanned::Irregular(at) => self.go_slow(at),
+                Scanned::Handover(at) => self.go_slow(at),
             }
         }
     }
@@ -243,7 +246,7 @@ impl<R: Read> Fast<R> {
         self.buf.copy_within(at..self.len, 0);
         self.len -= at;
         self.offset += at as u64;
-        if self.len * 2 > self.buf.len() {
+        if self.len * 2 > self.buf.len() && self.buf.len() < MAX_BUFFER {
             self.buf.resize(self.buf.len() * 2, 0);
         }
     }
@@ -287,7 +290,7 @@ impl<R: Read> Fast<R> {
                         // A record longer than the largest buffer goes to the `csv` crate.
                         let full = resume == 0 && self.buf.len() >= MAX_BUFFER;
                         return Ok(if full {
-                            Scanned::Irregular(0)
+                            Scanned::Handover(0)
                         } else {
                             Scanned::More(resume)
                         });
@@ -298,7 +301,7 @@ impl<R: Read> Fast<R> {
                             let (line, column) = self.place(field);
                             Err(never_closed(line, column))
                         } else {
-                            Ok(Scanned::Irregular(resume))
+                            Ok(Scanned::Handover(resume))
                         };
                     }
                     ranges.push((field, self.len));
@@ -322,7 +325,7 @@ impl<R: Read> Fast<R> {
                 for &(a, b) in &ranges {
                     match self.field_quoting(a, b) {
                         Some(kind) => kinds.push(kind),
-                        None => return Ok(Scanned::Irregular(resume)),
+                        None => return Ok(Scanned::Handover(resume)),
                     }
                 }
             }
