@@ -72,11 +72,7 @@ impl HelperChunks<'_> {
     /// Removes every chunk the helper may have written for `sent` bytes (it has
     /// answered by now, so it writes no more).
     fn remove(&self, sent: u64) {
-        for n in 0..=sent / u64::from(self.chunk_size.max(1)) {
-            if let Ok(key) = jobs::keys::dataset_chunk(&self.upload, n as u32) {
-                let _ = self.kv.delete(&key);
-            }
-        }
+        dataset::remove_chunks(self.kv, &self.upload, dataset::chunks_owned(sent, self.chunk_size));
     }
 }
 

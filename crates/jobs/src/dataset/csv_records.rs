@@ -334,8 +334,8 @@ impl<R: Read> Fast<R> {
             }
             let mut cells = recycle(std::mem::take(&mut spare));
             if quoted {
-                // Unquote; unescape doubled quotes into the scratch, then take each cell
-                // from the text or the scratch.
+                // Unquote; unescape doubled quotes into the scratch (their ranges become
+                // scratch ranges), then take each cell from the text or the scratch.
                 self.scratch.clear();
                 for ((a, b), kind) in ranges.iter_mut().zip(&kinds) {
                     match kind {
@@ -344,18 +344,16 @@ impl<R: Read> Fast<R> {
                         Quoted::Doubled => {
                             let from = self.scratch.len();
                             unescape(&self.buf[*a + 1..*b - 1], &mut self.scratch);
-                            // Marked as scratch ranges: past the text's end.
-                            (*a, *b) = (self.len + 1 + from, self.len + 1 + self.scratch.len());
+                            (*a, *b) = (from, self.scratch.len());
                         }
                     }
                 }
-                for &(a, b) in &ranges {
-                    cells.push(if a > self.len {
+                for (&(a, b), kind) in ranges.iter().zip(&kinds) {
+                    cells.push(match kind {
                         // Valid: UTF-8 text with some quote bytes taken out.
-                        std::str::from_utf8(&self.scratch[a - self.len - 1..b - self.len - 1])
-                            .map_err(|e| Error::corrupt("an unescaped cell", e))?
-                    } else {
-                        &text[a..b]
+                        Quoted::Doubled => std::str::from_utf8(&self.scratch[a..b])
+                            .map_err(|e| Error::corrupt("an unescaped cell", e))?,
+                        Quoted::No | Quoted::Plain => &text[a..b],
                     });
                 }
             } else {

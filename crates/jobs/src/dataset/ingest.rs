@@ -125,25 +125,36 @@ pub fn store_chunks<K: KeyValue, R: Read>(
         };
         size += n as u64;
         if size > limits.max_bytes {
-            break Err(Error::TooLarge(format!(
-                "the dataset exceeds max_dataset_bytes ({} bytes)",
-                limits.max_bytes
-            )));
+            break Err(over_max_bytes(limits.max_bytes));
         }
         if let Err(e) = writer.write(&buf[..n]) {
             break Err(e);
         }
     };
-    match stored {
-        Ok(done) => Ok(done),
-        Err(e) => {
-            // `finish` may fail after writing; remove every chunk this upload may own.
-            for n in 0..=size / u64::from(limits.chunk_size.max(1)) {
-                if let Ok(key) = keys::dataset_chunk(upload, n as u32) {
-                    let _ = kv.delete(&key);
-                }
-            }
-            Err(e)
+    if stored.is_err() {
+        remove_chunks(kv, upload, chunks_owned(size, limits.chunk_size));
+    }
+    stored
+}
+
+fn over_max_bytes(max_bytes: u64) -> Error {
+    Error::TooLarge(format!(
+        "the dataset exceeds max_dataset_bytes ({max_bytes} bytes)"
+    ))
+}
+
+/// How many chunks an upload that stopped after `bytes` bytes may own: the last one may
+/// or may not have been written when it stopped.
+pub fn chunks_owned(bytes: u64, chunk_size: u32) -> u64 {
+    bytes / u64::from(chunk_size.max(1)) + 1
+}
+
+/// Removes the chunks `dsc/{upload}/0..count` (best effort; absent ones are fine): what
+/// a refused upload, a failed one or a second copy of stored bytes leaves behind.
+pub fn remove_chunks<K: KeyValue>(kv: &K, upload: &str, count: u64) {
+    for n in 0..count {
+        if let Ok(key) = keys::dataset_chunk(upload, n as u32) {
+            let _ = kv.delete(&key);
         }
     }
 }
@@ -190,23 +201,15 @@ fn commit<K: KeyValue, W: ChunkSink>(
     created_micros: u64,
 ) -> Result<(Dataset, bool)> {
     let chunk_size = writer.chunk_size();
-    let cleanup = |n: usize| {
-        for i in 0..n {
-            if let Ok(key) = keys::dataset_chunk(upload, i as u32) {
-                let _ = kv.delete(&key);
-            }
-        }
-    };
     let (bytes, id, chunk_sha) = match writer.finish() {
         Ok(done) => done,
         Err(e) => {
-            // The last chunk may or may not be there: remove every one this upload could own.
-            cleanup((parsed.bytes_seen / u64::from(chunk_size)) as usize + 1);
+            remove_chunks(kv, upload, chunks_owned(parsed.bytes_seen, chunk_size));
             return Err(e);
         }
     };
     if let Some(existing) = super::get(kv, &id)? {
-        cleanup(chunk_sha.len());
+        remove_chunks(kv, upload, chunk_sha.len() as u64);
         return Ok((existing, false));
     }
     let dataset = Dataset {
@@ -238,7 +241,7 @@ fn commit<K: KeyValue, W: ChunkSink>(
     if let Err(e) = written {
         let _ = kv.delete(&listing);
         let _ = kv.delete(&index_key);
-        cleanup(dataset.chunk_sha.len());
+        remove_chunks(kv, upload, dataset.chunk_sha.len() as u64);
         return Err(e.into());
     }
     Ok((dataset, true))
@@ -569,10 +572,7 @@ impl<R: Read, W: ChunkSink> Tee<R, W> {
     fn scan(&mut self, bytes: &[u8]) -> Result<()> {
         self.bytes += bytes.len() as u64;
         if self.bytes > self.max_bytes {
-            return Err(Error::TooLarge(format!(
-                "the dataset exceeds max_dataset_bytes ({} bytes)",
-                self.max_bytes
-            )));
+            return Err(over_max_bytes(self.max_bytes));
         }
         let mut from = 0;
         for newline in memchr::memchr_iter(b'\n', bytes)

@@ -6,7 +6,10 @@ pub mod distinct;
 mod ingest;
 mod rows;
 
-pub use ingest::{IngestLimits, ingest, ingest_stored, ingest_to, is_number, store_chunks};
+pub use ingest::{
+    IngestLimits, chunks_owned, ingest, ingest_stored, ingest_to, is_number, remove_chunks,
+    store_chunks,
+};
 pub use rows::{Rows, read_rows};
 
 use crate::{Error, Result, chunked, keys};
