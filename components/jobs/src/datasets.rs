@@ -49,6 +49,10 @@ pub fn store_chunks(req: Incoming, upload: &str) -> Result<Reply, ApiError> {
     Ok(Reply::json(200, &json!({"bytes": bytes, "sha256": sha256, "chunk_sha": chunk_sha})))
 }
 
+/// How far this instance may run ahead of its store helper: bytes parsed but not yet
+/// taken by the helper wait here (an instance has 128 MiB; the parse itself needs a few).
+const HELPER_QUEUE_BYTES: usize = 16 << 20;
+
 /// A second instance of this component (service chaining) that stores an upload's
 /// chunks and computes its SHA-256 (the id) as this one sends the bytes, while this one
 /// parses them: the 1 MB store writes, which wait on the disk (SQLite commits), and the
@@ -81,7 +85,7 @@ impl<'a> StoreHelper<'a> {
     fn start(kv: &'a SpinKv, upload: &str, chunk_size: u32) -> Option<Self> {
         let marker = jobs::keys::dataset_pending(upload).ok()?;
         kv.set(&marker, b"").ok()?;
-        match darkroom_spin::chain::StreamingPost::start("jobs", &format!("/api/datasets/chunks/{upload}")) {
+        match darkroom_spin::chain::StreamingPost::start("jobs", &format!("/api/datasets/chunks/{upload}"), HELPER_QUEUE_BYTES) {
             Ok(post) => {
                 let chunks = HelperChunks { kv, upload: upload.to_owned(), chunk_size };
                 Some(Self { post, chunks, sent: 0 })
@@ -101,7 +105,9 @@ impl<'a> StoreHelper<'a> {
 
 impl ChunkSink for StoreHelper<'_> {
     fn write(&mut self, bytes: &[u8]) -> jobs::Result<()> {
-        self.post.write(bytes).map_err(Self::failed)?;
+        if let Err(e) = self.post.write(bytes) {
+            return Err(Self::failed(self.post.failure(e)));
+        }
         self.sent += bytes.len() as u64;
         Ok(())
     }
