@@ -28,6 +28,8 @@ mod cache;
 mod error;
 mod headers;
 mod kv;
+
+pub use kv::choose_wal;
 pub mod manifest;
 mod memory;
 mod outbound;

@@ -1,6 +1,6 @@
 //! `darkroom-host [--listen ADDR] [--variable k=v]... [--state-dir DIR]
 //! [--runtime-config-file FILE] [--kv-fail-write N] [--kv-fail-writes-after N] [--max-instance-memory BYTES]
-//! [--kv-max-value-bytes N] [--pooling on|off] [MANIFEST]`: run, print the error chain, exit.
+//! [--kv-max-value-bytes N] [--pooling on|off] [--sqlite-journal spin|wal] [MANIFEST]`: run, print the error chain, exit.
 
 use std::process::ExitCode;
 
@@ -19,7 +19,7 @@ fn main() -> ExitCode {
 
 const USAGE: &str = "usage: darkroom-host [--listen ADDR] [--variable k=v]... [--state-dir DIR] \
 [--runtime-config-file FILE] [--kv-fail-write N] [--kv-fail-writes-after N] [--max-instance-memory BYTES] \
-[--kv-max-value-bytes N] [--pooling on|off] [MANIFEST=spin.toml]";
+[--kv-max-value-bytes N] [--pooling on|off] [--sqlite-journal spin|wal] [MANIFEST=spin.toml]";
 
 fn run() -> anyhow::Result<()> {
     use anyhow::{Context, bail};
@@ -73,6 +73,12 @@ fn run() -> anyhow::Result<()> {
             "--max-instance-memory" => config.max_instance_memory = Some(value()?.parse()?),
             "--kv-max-value-bytes" => config.kv_max_value_bytes = Some(value()?.parse()?),
             // Spin pools instances by default (docs/performance.md); `off` measures without.
+            // Spin's rollback journal by default (src/kv/sqlite.rs); `wal` to compare.
+            "--sqlite-journal" => match value()?.as_str() {
+                "spin" => _ = darkroom_host::choose_wal(false),
+                "wal" => _ = darkroom_host::choose_wal(true),
+                v => bail!("--sqlite-journal expects spin or wal, got {v:?}"),
+            },
             "--pooling" => match value()?.as_str() {
                 "on" => _ = darkroom_host::allocation::choose_pooling(true),
                 "off" => _ = darkroom_host::allocation::choose_pooling(false),

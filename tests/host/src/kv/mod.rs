@@ -15,6 +15,8 @@
 mod redis;
 mod sqlite;
 
+pub use sqlite::choose_wal;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
