@@ -12,7 +12,17 @@ use store::{BlobManifest, KeyValue};
 /// one ([`store::fast_digest`]); the dataset as a whole keeps its SHA-256 (its id).
 pub use store::{digest_matches as chunk_matches, fast_digest as chunk_digest};
 
-/// Writes `bytes` as `{prefix}/0..n` and then `{prefix}/m`.
+/// The first byte of a value stored whole in its `{prefix}/m` key (never the `{` of a
+/// JSON manifest), then its [`chunk_digest`], a newline and the bytes.
+///
+/// Why: most job values (a shard's partial, a reduce's output for a few groups) are far
+/// below one chunk, and a chunk plus a manifest is two store commits where this is one.
+/// Under Spin's SQLite store a commit is a journal written, two `fsync`s and a journal
+/// removed, so a 10-shard job spent ~11 of its ~46 commits on chunks of small values.
+const INLINE: u8 = 0;
+
+/// Writes `bytes` under `prefix`: in one key when they fit in one (see [`INLINE`]), else as
+/// `{prefix}/0..n` and then `{prefix}/m`.
 pub fn put<K: KeyValue>(kv: &K, prefix: &str, bytes: &[u8], chunk_size: u32) -> Result<()> {
     let mut writer = ValueWriter::new(kv, prefix, chunk_size);
     writer.chunks.write(bytes)?;
@@ -185,9 +195,21 @@ impl<'a, K: KeyValue> ValueWriter<'a, K> {
         }
     }
 
-    /// Writes the last chunk and then the manifest: the value's commit point.
+    /// Writes the last chunk and then the manifest: the value's commit point. A value that
+    /// never filled a chunk goes whole into the manifest's key instead ([`INLINE`]).
     pub fn commit(self) -> Result<()> {
         let chunk_size = self.chunks.chunk_size();
+        let digest = chunk_digest(&self.chunks.buf);
+        let inline_len = 1 + digest.len() + 1 + self.chunks.buf.len();
+        if self.chunks.written == 0 && inline_len <= self.chunks.chunk_size {
+            let mut value = Vec::with_capacity(inline_len);
+            value.push(INLINE);
+            value.extend_from_slice(digest.as_bytes());
+            value.push(b'\n');
+            value.extend_from_slice(&self.chunks.buf);
+            self.kv.set(&format!("{}/m", self.prefix), &value)?;
+            return Ok(());
+        }
         let (size, sha256, chunk_sha) = self.chunks.finish()?;
         let manifest = BlobManifest {
             size,
@@ -220,7 +242,8 @@ impl<K: KeyValue> std::io::Write for ValueWriter<'_, K> {
 }
 
 /// Reads a committed value one chunk at a time (so merging many values holds one chunk
-/// of each), checking the size and SHA-256 of the whole when the last byte is read.
+/// of each), checking the size and SHA-256 of the whole when the last byte is read (a
+/// value stored whole in its manifest's key is checked against its digest at once).
 pub struct ValueReader<K: KeyValue> {
     kv: K,
     prefix: String,
@@ -237,6 +260,9 @@ pub fn reader<K: KeyValue>(kv: K, prefix: &str) -> Result<Option<ValueReader<K>>
     let Some(raw) = kv.get(&format!("{prefix}/m"))? else {
         return Ok(None);
     };
+    if raw.first() == Some(&INLINE) {
+        return inline_reader(kv, prefix, raw).map(Some);
+    }
     let manifest: BlobManifest =
         serde_json::from_slice(&raw).map_err(|e| Error::corrupt(prefix, e))?;
     Ok(Some(ValueReader {
@@ -251,12 +277,46 @@ pub fn reader<K: KeyValue>(kv: K, prefix: &str) -> Result<Option<ValueReader<K>>
     }))
 }
 
+/// A reader over a value stored whole in its manifest's key ([`INLINE`]), checked first.
+fn inline_reader<K: KeyValue>(kv: K, prefix: &str, raw: Vec<u8>) -> Result<ValueReader<K>> {
+    let damaged = || Error::Corrupt(format!("{prefix} fails its checksum"));
+    let newline = raw.iter().position(|&b| b == b'\n').ok_or_else(damaged)?;
+    let digest = std::str::from_utf8(&raw[1..newline]).map_err(|_| damaged())?;
+    let bytes = raw[newline + 1..].to_vec();
+    if !chunk_matches(&bytes, digest) {
+        return Err(damaged());
+    }
+    let size = bytes.len() as u64;
+    Ok(ValueReader {
+        kv,
+        prefix: prefix.to_owned(),
+        // No chunks to fetch; what is left is `chunk`, already checked.
+        manifest: BlobManifest {
+            size,
+            chunks: 0,
+            chunk_size: 0,
+            content_type: "application/json".into(),
+            sha256: String::new(),
+            digest: None,
+            dims: None,
+            made_from: None,
+            parts: None,
+        },
+        next: 0,
+        chunk: bytes,
+        at: 0,
+        read: size,
+        whole: Sha256::new(),
+    })
+}
+
 impl<K: KeyValue> ValueReader<K> {
     /// The whole value, checked like a streamed read.
     pub fn read_all(mut self) -> Result<Vec<u8>> {
         let size =
             usize::try_from(self.manifest.size).map_err(|e| Error::corrupt(&self.prefix, e))?;
         let mut bytes = Vec::with_capacity(size.min(64 << 20));
+        bytes.append(&mut self.chunk);
         while self.advance()? {
             bytes.append(&mut self.chunk);
         }
@@ -266,8 +326,10 @@ impl<K: KeyValue> ValueReader<K> {
     /// Loads the next chunk; `false` at the end, after checking the whole value.
     fn advance(&mut self) -> Result<bool> {
         if self.next >= self.manifest.chunks {
-            if self.read != self.manifest.size
-                || hex::encode(self.whole.clone().finalize()) != self.manifest.sha256
+            let inline = self.manifest.chunks == 0 && self.manifest.sha256.is_empty();
+            if !inline
+                && (self.read != self.manifest.size
+                    || hex::encode(self.whole.clone().finalize()) != self.manifest.sha256)
             {
                 return Err(Error::Corrupt(format!(
                     "{} fails its checksum",
@@ -461,5 +523,59 @@ mod tests {
                 .read_to_end(&mut Vec::new())
                 .is_err()
         );
+    }
+
+    #[test]
+    fn a_value_under_one_chunk_is_one_key_checked_like_chunks() {
+        use std::io::Write;
+        let kv = MemoryKv::new();
+        for len in [0usize, 1, 500, 1000 - 23] {
+            let bytes: Vec<u8> = (0..len as u32).map(|i| (i % 239) as u8).collect();
+            put(&kv, "p", &bytes, 1000).unwrap();
+            let mut keys = kv.get_keys().unwrap();
+            keys.sort();
+            assert_eq!(keys, ["p/m"], "{len} bytes: one key, one commit");
+            assert!(exists(&kv, "p").unwrap());
+            assert_eq!(get(&kv, "p").unwrap().unwrap(), bytes, "{len} bytes");
+            let mut got = Vec::new();
+            reader(&kv, "p")
+                .unwrap()
+                .unwrap()
+                .read_to_end(&mut got)
+                .unwrap();
+            assert_eq!(got, bytes, "{len} bytes, streamed");
+            if len > 0 {
+                // A changed byte, or a cut value, fails its digest.
+                let mut raw = kv.get("p/m").unwrap().unwrap();
+                let last = raw.len() - 1;
+                raw[last] ^= 1;
+                kv.set("p/m", &raw).unwrap();
+                assert!(
+                    matches!(get(&kv, "p"), Err(Error::Corrupt(_))),
+                    "{len} bytes"
+                );
+                raw.truncate(last);
+                kv.set("p/m", &raw).unwrap();
+                assert!(
+                    matches!(get(&kv, "p"), Err(Error::Corrupt(_))),
+                    "{len} bytes"
+                );
+            }
+            delete(&kv, "p").unwrap();
+            assert!(kv.is_empty());
+        }
+        // One byte past what fits with the header: chunks and a manifest, as before.
+        let bytes = vec![7u8; 1000 - 22];
+        put(&kv, "q", &bytes, 1000).unwrap();
+        assert_eq!(kv.get_keys().unwrap().len(), 2);
+        assert_eq!(get(&kv, "q").unwrap().unwrap(), bytes);
+        // Streamed in pieces that never fill a chunk: one key too.
+        let mut w = ValueWriter::new(&kv, "s", 1000);
+        for piece in bytes[..900].chunks(7) {
+            w.write_all(piece).unwrap();
+        }
+        w.commit().unwrap();
+        assert!(kv.get("s/0").unwrap().is_none());
+        assert_eq!(get(&kv, "s").unwrap().unwrap(), bytes[..900]);
     }
 }
