@@ -21,6 +21,9 @@ pub use store::{digest_matches as chunk_matches, fast_digest as chunk_digest};
 /// removed, so a 10-shard job spent ~11 of its ~46 commits on chunks of small values.
 const INLINE: u8 = 0;
 
+/// The length of a [`chunk_digest`]: `xxh3:` and 16 hex digits.
+const INLINE_DIGEST_LEN: usize = 21;
+
 /// Writes `bytes` under `prefix`: in one key when they fit in one (see [`INLINE`]), else as
 /// `{prefix}/0..n` and then `{prefix}/m`.
 pub fn put<K: KeyValue>(kv: &K, prefix: &str, bytes: &[u8], chunk_size: u32) -> Result<()> {
@@ -199,9 +202,10 @@ impl<'a, K: KeyValue> ValueWriter<'a, K> {
     /// never filled a chunk goes whole into the manifest's key instead ([`INLINE`]).
     pub fn commit(self) -> Result<()> {
         let chunk_size = self.chunks.chunk_size();
-        let digest = chunk_digest(&self.chunks.buf);
-        let inline_len = 1 + digest.len() + 1 + self.chunks.buf.len();
+        let inline_len = 1 + INLINE_DIGEST_LEN + 1 + self.chunks.buf.len();
         if self.chunks.written == 0 && inline_len <= self.chunks.chunk_size {
+            let digest = chunk_digest(&self.chunks.buf);
+            debug_assert_eq!(digest.len(), INLINE_DIGEST_LEN);
             let mut value = Vec::with_capacity(inline_len);
             value.push(INLINE);
             value.extend_from_slice(digest.as_bytes());
@@ -247,7 +251,9 @@ impl<K: KeyValue> std::io::Write for ValueWriter<'_, K> {
 pub struct ValueReader<K: KeyValue> {
     kv: K,
     prefix: String,
-    manifest: BlobManifest,
+    /// `None` for a value stored whole in its manifest's key: it is all in `chunk`,
+    /// checked already, with nothing to fetch.
+    manifest: Option<BlobManifest>,
     next: u32,
     chunk: Vec<u8>,
     at: usize,
@@ -268,7 +274,7 @@ pub fn reader<K: KeyValue>(kv: K, prefix: &str) -> Result<Option<ValueReader<K>>
     Ok(Some(ValueReader {
         kv,
         prefix: prefix.to_owned(),
-        manifest,
+        manifest: Some(manifest),
         next: 0,
         chunk: Vec::new(),
         at: 0,
@@ -286,26 +292,14 @@ fn inline_reader<K: KeyValue>(kv: K, prefix: &str, raw: Vec<u8>) -> Result<Value
     if !chunk_matches(&bytes, digest) {
         return Err(damaged());
     }
-    let size = bytes.len() as u64;
     Ok(ValueReader {
         kv,
         prefix: prefix.to_owned(),
-        // No chunks to fetch; what is left is `chunk`, already checked.
-        manifest: BlobManifest {
-            size,
-            chunks: 0,
-            chunk_size: 0,
-            content_type: "application/json".into(),
-            sha256: String::new(),
-            digest: None,
-            dims: None,
-            made_from: None,
-            parts: None,
-        },
+        manifest: None,
         next: 0,
+        read: 0,
         chunk: bytes,
         at: 0,
-        read: size,
         whole: Sha256::new(),
     })
 }
@@ -313,8 +307,12 @@ fn inline_reader<K: KeyValue>(kv: K, prefix: &str, raw: Vec<u8>) -> Result<Value
 impl<K: KeyValue> ValueReader<K> {
     /// The whole value, checked like a streamed read.
     pub fn read_all(mut self) -> Result<Vec<u8>> {
-        let size =
-            usize::try_from(self.manifest.size).map_err(|e| Error::corrupt(&self.prefix, e))?;
+        let size = match &self.manifest {
+            Some(manifest) => {
+                usize::try_from(manifest.size).map_err(|e| Error::corrupt(&self.prefix, e))?
+            }
+            None => self.chunk.len(),
+        };
         let mut bytes = Vec::with_capacity(size.min(64 << 20));
         bytes.append(&mut self.chunk);
         while self.advance()? {
@@ -325,11 +323,12 @@ impl<K: KeyValue> ValueReader<K> {
 
     /// Loads the next chunk; `false` at the end, after checking the whole value.
     fn advance(&mut self) -> Result<bool> {
-        if self.next >= self.manifest.chunks {
-            let inline = self.manifest.chunks == 0 && self.manifest.sha256.is_empty();
-            if !inline
-                && (self.read != self.manifest.size
-                    || hex::encode(self.whole.clone().finalize()) != self.manifest.sha256)
+        let Some(manifest) = &self.manifest else {
+            return Ok(false);
+        };
+        if self.next >= manifest.chunks {
+            if self.read != manifest.size
+                || hex::encode(self.whole.clone().finalize()) != manifest.sha256
             {
                 return Err(Error::Corrupt(format!(
                     "{} fails its checksum",
@@ -529,6 +528,7 @@ mod tests {
     fn a_value_under_one_chunk_is_one_key_checked_like_chunks() {
         use std::io::Write;
         let kv = MemoryKv::new();
+        assert_eq!(chunk_digest(b"any").len(), INLINE_DIGEST_LEN);
         for len in [0usize, 1, 500, 1000 - 23] {
             let bytes: Vec<u8> = (0..len as u32).map(|i| (i % 239) as u8).collect();
             put(&kv, "p", &bytes, 1000).unwrap();
