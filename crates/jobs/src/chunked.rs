@@ -17,7 +17,7 @@ pub use store::{digest_matches as chunk_matches, fast_digest as chunk_digest};
 ///
 /// Why: most job values (a shard's partial, a reduce's output for a few groups) are far
 /// below one chunk, and a chunk plus a manifest is two store commits where this is one.
-/// Under Spin's SQLite store a commit is a journal written, two `fsync`s and a journal
+/// Under Spin's SQLite store a commit is a journal written, four `fsync`s and a journal
 /// removed, so a 10-shard job spent ~11 of its ~46 commits on chunks of small values.
 const INLINE: u8 = 0;
 

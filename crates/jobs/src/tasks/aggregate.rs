@@ -475,6 +475,7 @@ impl Mapper<'_> {
                 &self.key
             }
         };
+        let width = self.agg.values.len();
         let sums = if self.groups.is_empty() {
             let head = head(key);
             match self
@@ -484,15 +485,16 @@ impl Mapper<'_> {
             {
                 Some(i) => &mut self.few[i].2,
                 None if self.few.len() < FEW_GROUPS => {
-                    let sums = vec![Sums::default(); self.agg.values.len()];
-                    self.few.push((head, key.to_vec(), sums));
+                    self.few
+                        .push((head, key.to_vec(), vec![Sums::default(); width]));
                     &mut self.few.last_mut().expect("just pushed").2
                 }
                 None => {
                     self.groups
                         .extend(self.few.drain(..).map(|(_, key, sums)| (key, sums)));
-                    let sums = vec![Sums::default(); self.agg.values.len()];
-                    self.groups.entry(key.to_vec()).or_insert(sums)
+                    self.groups
+                        .entry(key.to_vec())
+                        .or_insert_with(|| vec![Sums::default(); width])
                 }
             }
         } else {
@@ -501,7 +503,7 @@ impl Mapper<'_> {
                 None => self
                     .groups
                     .entry(key.to_vec())
-                    .or_insert_with(|| vec![Sums::default(); self.agg.values.len()]),
+                    .or_insert_with(|| vec![Sums::default(); width]),
             }
         };
         for (sums, v) in sums.iter_mut().zip(&self.parsed) {

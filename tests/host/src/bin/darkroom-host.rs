@@ -72,13 +72,13 @@ fn run() -> anyhow::Result<()> {
             }
             "--max-instance-memory" => config.max_instance_memory = Some(value()?.parse()?),
             "--kv-max-value-bytes" => config.kv_max_value_bytes = Some(value()?.parse()?),
-            // Spin pools instances by default (docs/performance.md); `off` measures without.
             // Spin's rollback journal by default (src/kv/sqlite.rs); `wal` to compare.
             "--sqlite-journal" => match value()?.as_str() {
                 "spin" => _ = darkroom_host::choose_wal(false),
                 "wal" => _ = darkroom_host::choose_wal(true),
                 v => bail!("--sqlite-journal expects spin or wal, got {v:?}"),
             },
+            // Spin pools instances by default (docs/performance.md); `off` measures without.
             "--pooling" => match value()?.as_str() {
                 "on" => _ = darkroom_host::allocation::choose_pooling(true),
                 "off" => _ = darkroom_host::allocation::choose_pooling(false),

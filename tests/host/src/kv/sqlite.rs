@@ -9,7 +9,7 @@
 //! blocking pool so a slow write never stalls other requests.
 //!
 //! The journal is Spin's too: Spin leaves SQLite's default, a rollback journal
-//! (`DELETE`), so each `set` is a commit with two `fsync`s and a journal file
+//! (`DELETE`), so each `set` is a commit with four `fsync`s and a journal file
 //! made and removed. This host used WAL until stop 23, which made a small write
 //! about 5 times cheaper and a 1 MB one about 25% dearer than under `spin up`: a
 //! job of 10 shards ran ~45 ms faster here than it would there. The benchmarks
