@@ -139,15 +139,15 @@ impl StreamingPost {
     /// room when there is none.
     fn send(&mut self, wait: bool) -> Result<(), String> {
         let stream = self.stream.as_ref().ok_or("the body is finished")?;
-        let mut waited = !wait;
+        let mut may_block = wait;
         while let Some(first) = self.queued.front() {
             let room = stream.check_write().map_err(|e| format!("{e:?}"))?;
             if room == 0 {
-                if waited {
+                if !may_block {
                     return Ok(());
                 }
                 stream.subscribe().block();
-                waited = true;
+                may_block = false;
                 continue;
             }
             let rest = &first[self.sent_of_first..];
