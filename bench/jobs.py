@@ -10,10 +10,11 @@ vs pandas, DuckDB and a Pillow process pool doing the same work, in one run.
      write it; pandas sums groups with Kahan compensation);
    - DuckDB:   SELECT merchant, sum(amount) FROM read_csv(path, amount DECIMAL(18,2))
      GROUP BY merchant  (exact decimals, like darkroom; DuckDB uses every core).
-   Median of BENCH_REPS (default 5), the three taking turns rep by rep. Each rep reads its own copy of the file (the last
-   order id differs), so each darkroom upload is a first upload of its bytes; an upload of
-   bytes already stored (answered 200, its chunks removed again) is timed apart and not
-   in the total. The per-merchant totals of all three are checked
+   Median of BENCH_REPS (default 5), the three taking turns rep by rep. Each rep reads
+   its own copy of the file (the last order id differs), so each darkroom upload is a
+   first upload of its bytes; an upload of bytes already stored (answered 200, its chunks
+   removed again) is timed apart and not in the total. The per-merchant totals of all
+   three are checked
    against the generator's own integer-cent totals, cent for cent.
 2. variant: a `variant` job ({"preset": "clarendon"}) over BENCH_PHOTOS photos (default
    1,000; 1600x1200 JPEGs) in images per second, vs multiprocessing.Pool(2) running the
