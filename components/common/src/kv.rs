@@ -38,5 +38,5 @@ impl KeyValue for SpinKv {
 /// The app's blob store over Spin KV, with the chunk size from settings.
 pub fn open_store(settings: &api::Settings) -> Result<store::Store<SpinKv>, api::ApiError> {
     let kv = SpinKv::open_default()?;
-    Ok(store::Store::new(kv, settings.kv_chunk_bytes)?)
+    Ok(store::Store::new(kv, settings.kv_chunk_bytes)?.with_inline(settings.kv_inline_blobs))
 }

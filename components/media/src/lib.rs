@@ -99,7 +99,7 @@ fn blob(req: &Incoming, id: &str, kind: BlobKind) -> Result<Reply, ApiError> {
     let reply = cached::serve(
         req,
         &etag,
-        || Ok(store.blob_manifest(id, kind)?.is_some()),
+        || Ok(store.has_blob(id, kind)?),
         || Ok(store.get_blob(id, kind)?),
         || unknown(id),
     )?;

@@ -68,7 +68,7 @@ pub fn prerender(req: &Incoming, id: &str) -> Result<Reply, ApiError> {
     let stored = |target: &Target, cache: &str| {
         Reply::json(200, &serde_json::json!({"id": id, "key": target.key, "format": target.format.name(), "cache": cache}))
     };
-    if target.store.derived_manifest(id, Derived::Render(&target.key))?.is_some() {
+    if target.store.has_derived(id, Derived::Render(&target.key))? {
         return Ok(stored(&target, "hit"));
     }
     if let Some(err) = target.over_budget.take() {

@@ -44,7 +44,7 @@ pub async fn post(req: Incoming, id: &str) -> Result<Reply, ApiError> {
     let path = match &share.variant {
         None => format!("/images/{id}"),
         Some(name) => {
-            let exists = store::keys::is_valid_variant_name(name) && store.derived_manifest(id, Derived::Variant(name))?.is_some();
+            let exists = store::keys::is_valid_variant_name(name) && store.has_derived(id, Derived::Variant(name))?;
             if !exists {
                 return Err(ApiError::NotFound(format!("image {id} has no variant named {name:?}")));
             }

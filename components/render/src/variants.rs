@@ -107,14 +107,11 @@ pub fn get(req: &Incoming, id: &str, name: &str) -> Result<Reply, ApiError> {
     if !store.has_image(id)? {
         return Err(ApiError::NotFound(format!("no image with id {id}")));
     }
-    let manifest = store.derived_manifest(id, Derived::Variant(name))?.ok_or_else(missing)?;
-    let reply = cached::serve(
-        req,
-        &format!("\"{}\"", manifest.sha256),
-        || Ok(true),
-        || Ok(store.get_derived(id, Derived::Variant(name))?),
-        missing,
-    )?;
+    // One read: the tag is the bytes' SHA-256, in the manifest, and a variant that fits
+    // in one value sits whole in the manifest's key anyway.
+    let (manifest, bytes) = store.get_derived(id, Derived::Variant(name))?.ok_or_else(missing)?;
+    let etag = format!("\"{}\"", manifest.sha256);
+    let reply = cached::serve(req, &etag, || Ok(true), || Ok(Some((manifest, bytes))), missing)?;
     Ok(auth::signed_caching(reply, signed_until))
 }
 

@@ -90,7 +90,7 @@ fn plan<K: KeyValue>(
     previous: Option<&ImageRecord>,
 ) -> Result<Vec<Step>, ApiError> {
     let step_body = serde_json::to_value(StepRequest { id: id.to_owned() }).unwrap_or_default();
-    let stored = |kind| -> Result<bool, ApiError> { Ok(store.blob_manifest(id, kind)?.is_some()) };
+    let stored = |kind| -> Result<bool, ApiError> { Ok(store.has_blob(id, kind)?) };
     let thumbnail = match previous.and_then(|r| r.thumbnail.clone()) {
         Some(info) if stored(BlobKind::Thumbnail)? => Some(Output::Thumbnail(info)),
         _ => None,
@@ -106,7 +106,7 @@ fn plan<K: KeyValue>(
     for preset in &settings.auto_presets {
         let recorded = previous.and_then(|r| r.variants.iter().find(|v| &v.name == preset)).cloned();
         let done = match recorded {
-            Some(info) if store.derived_manifest(id, Derived::Variant(preset))?.is_some() => Some(Output::Variant(info)),
+            Some(info) if store.has_derived(id, Derived::Variant(preset))? => Some(Output::Variant(info)),
             _ => None,
         };
         let body = serde_json::to_value(VariantStepRequest { id: id.to_owned(), preset: preset.clone() }).unwrap_or_default();
@@ -141,7 +141,9 @@ impl Original {
     /// Looks up image `id` before its original is stored.
     pub fn find<K: KeyValue>(store: &Store<K>, header: imaging::Header, id: String, size: u64) -> Result<Self, ApiError> {
         let previous = store.get_record(&id)?;
-        let created = store.blob_manifest(&id, BlobKind::Original)?.is_none();
+        // Existence only: an original under one value's size is stored whole in its
+        // manifest's key, which reading would fetch.
+        let created = !store.has_original(&id)?;
         Ok(Self { header, id, size, created, previous })
     }
 }

@@ -20,6 +20,11 @@ pub struct Settings {
     pub thumbnail_quality: u8,
     /// `kv_chunk_bytes`: blob chunk size, at most 1,000,000. Default 1,000,000.
     pub kv_chunk_bytes: u32,
+    /// `kv_inline_blobs`: write a blob that fits in one value whole into its manifest's
+    /// key (one write instead of two; `store::blob::INLINE`). Default true. Versions
+    /// before it cannot read such blobs: set false while replicas of one still run
+    /// during a rolling update (docs/limits.md).
+    pub kv_inline_blobs: bool,
     /// `max_similar_k`: largest `k` of `/similar`. Default 100.
     pub max_similar_k: usize,
     /// `max_batch`: most ids in one `/api/vectorize/batch`. Default 500.
@@ -62,13 +67,14 @@ impl Default for Settings {
 
 impl Settings {
     /// The name of every variable read, for manifests and docs.
-    pub const VARIABLES: [&'static str; 13] = [
+    pub const VARIABLES: [&'static str; 14] = [
         "max_upload_bytes",
         "max_pixels",
         "thumbnail_size",
         "max_thumbnail_size",
         "thumbnail_quality",
         "kv_chunk_bytes",
+        "kv_inline_blobs",
         "max_similar_k",
         "max_batch",
         "duplicate_threshold",
@@ -97,6 +103,7 @@ impl Settings {
                 1,
                 u64::from(store::MAX_CHUNK_BYTES),
             )?,
+            kv_inline_blobs: var.flag("kv_inline_blobs", true)?,
             max_similar_k: var.int("max_similar_k", 100, 1, 10_000)?,
             max_batch: var.int("max_batch", 500, 1, 10_000)?,
             duplicate_threshold: var.float(
@@ -183,6 +190,20 @@ impl<F: Fn(&str) -> Option<String>> Var<'_, F> {
         })
     }
 
+    /// `true`/`false` (also `1`/`0`, `yes`/`no`).
+    fn flag(&self, name: &'static str, default: bool) -> Result<bool, SettingsError> {
+        match self.raw(name).as_deref() {
+            None => Ok(default),
+            Some("true" | "1" | "yes") => Ok(true),
+            Some("false" | "0" | "no") => Ok(false),
+            Some(raw) => Err(SettingsError {
+                name,
+                value: raw.to_owned(),
+                reason: "expected true or false".to_owned(),
+            }),
+        }
+    }
+
     /// A comma-separated list of at most `max` variant names (`none` = empty list).
     fn names(
         &self,
@@ -257,6 +278,8 @@ mod tests {
             (128, 1024, 80)
         );
         assert_eq!(s.kv_chunk_bytes, 1_000_000);
+        assert!(s.kv_inline_blobs);
+        assert!(!with(&[("kv_inline_blobs", " false ")]).unwrap().kv_inline_blobs);
         assert_eq!((s.max_similar_k, s.max_batch), (100, 500));
         assert_eq!(s.duplicate_threshold, vectors::DUPLICATE_THRESHOLD);
         assert_eq!(s.imaging_limits().max_pixels, 50_000_000);
@@ -306,6 +329,7 @@ mod tests {
     fn bad_values_name_the_variable() {
         for (name, value) in [
             ("kv_chunk_bytes", "1000001"),
+            ("kv_inline_blobs", "maybe"),
             ("max_upload_bytes", "lots"),
             ("max_pixels", "0"),
             ("thumbnail_quality", "101"),

@@ -225,6 +225,7 @@ impl<'a, K: KeyValue> ValueWriter<'a, K> {
             dims: None,
             made_from: None,
             parts: None,
+            inline: false,
         };
         self.kv.set(
             &format!("{}/m", self.prefix),

@@ -1,12 +1,26 @@
 //! Chunked blobs: values bigger than the platform's 1 MB cap are split into chunks, and
 //! a manifest written after the last chunk is the commit point, so a reader either sees
 //! no manifest (the blob is absent) or a manifest whose chunks are all in place.
+//!
+//! A blob that fits in one value with its manifest is written whole into the manifest's
+//! key instead ([`INLINE`]): one write, where chunk and manifest were two. Under `spin
+//! up`'s SQLite store every write is a commit with its own journal and fsyncs, and an
+//! upload's thumbnail (~6 KB), vector (~1 KB), auto-preset variant and a phone-sized
+//! original all fit.
 
-use crate::{Error, KeyValue, Result, Store, content_id, digest_matches, fast_digest, is_valid_id, keys};
+use crate::{
+    Error, KeyValue, Result, Store, content_id, digest_matches, fast_digest, is_valid_id, keys,
+};
 use serde::{Deserialize, Serialize};
 
 /// Largest chunk (and so value) the store writes: Fermyon's KV cap.
 pub const MAX_CHUNK_BYTES: u32 = 1_000_000;
+
+/// First byte of a manifest key that holds its blob whole: then the manifest's JSON, a
+/// newline, and the blob's bytes. A JSON manifest starts with `{`, so a reader tells
+/// the two apart by this byte. Versions before it read such a key as a damaged
+/// manifest: `kv_inline_blobs = false` keeps writers on chunks while they still run.
+pub const INLINE: u8 = 0;
 
 /// What a blob holds; each kind is stored under its own key prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -70,6 +84,10 @@ pub struct BlobManifest {
     /// ([`Store::adopt_blob`]), so completing an upload copies nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parts: Option<String>,
+    /// The bytes sit in the manifest's key ([`INLINE`]), not in chunks. Not part of the
+    /// JSON: the key's first byte says it.
+    #[serde(skip)]
+    pub inline: bool,
 }
 
 impl BlobManifest {
@@ -115,7 +133,20 @@ impl<K: KeyValue> Store<K> {
             }
             _ => content_id(bytes),
         };
-        self.put_at(&keys::blob_base(id, kind)?, bytes, sha256, content_type, None, None)
+        self.put_at(
+            &keys::blob_base(id, kind)?,
+            bytes,
+            sha256,
+            content_type,
+            None,
+            None,
+        )
+    }
+
+    /// Whether blob `kind` of image `id` is committed, without reading it (a manifest
+    /// may hold the whole blob).
+    pub fn has_blob(&self, id: &str, kind: BlobKind) -> Result<bool> {
+        self.kv.exists(&keys::manifest(id, kind)?)
     }
 
     /// The manifest of a committed blob, `None` when absent.
@@ -157,10 +188,12 @@ impl<K: KeyValue> Store<K> {
             dims: None,
             made_from: None,
             parts: Some(parts.to_owned()),
+            inline: false,
         };
         manifest.validate()?;
         keys::base_chunk(parts, manifest.chunks)?;
-        self.kv.set(&keys::manifest(id, kind)?, &to_json(&manifest))?;
+        self.kv
+            .set(&keys::manifest(id, kind)?, &to_json(&manifest))?;
         Ok(manifest)
     }
 
@@ -178,6 +211,15 @@ impl<K: KeyValue> Store<K> {
     ) -> Result<Vec<u8>> {
         let base = keys::blob_base(id, kind)?;
         let (start, end) = (range.start.min(manifest.size), range.end.min(manifest.size));
+        if manifest.inline {
+            // One value holds it all: read it again (the manifest was read without
+            // keeping its bytes) and slice; checked like any whole read.
+            let (_, bytes) = self
+                .get_at(&base)?
+                .ok_or_else(|| Error::Corrupt(format!("blob {base} vanished")))?;
+            let end = (end as usize).min(bytes.len());
+            return Ok(bytes[(start as usize).min(end)..end].to_vec());
+        }
         let chunk_size = u64::from(manifest.chunk_size);
         let mut bytes =
             Vec::with_capacity(usize::try_from(end - start).map_err(|_| Error::TooLarge)?);
@@ -225,7 +267,7 @@ impl<K: KeyValue> Store<K> {
         made_from: Option<&str>,
     ) -> Result<BlobManifest> {
         let manifest_key = keys::base_manifest(base)?;
-        let manifest = BlobManifest {
+        let mut manifest = BlobManifest {
             size: bytes.len() as u64,
             chunks: u32::try_from(bytes.len().div_ceil(self.chunk_size as usize))
                 .map_err(|_| Error::TooLarge)?,
@@ -236,38 +278,48 @@ impl<K: KeyValue> Store<K> {
             dims,
             made_from: made_from.map(str::to_owned),
             parts: None,
+            inline: false,
         };
         let previous = self.manifest_at(base).ok().flatten();
-        if previous
+        let same_bytes = previous
             .as_ref()
-            .is_some_and(|p| p.sha256 != manifest.sha256)
+            .is_some_and(|p| p.sha256 == manifest.sha256);
+        // A retry over the same bytes committed as chunks keeps them: turning them into
+        // one value would delete chunks a concurrent reader may be reading.
+        let inline = self.inline && !(same_bytes && previous.as_ref().is_some_and(|p| !p.inline));
+        if let Some(value) = inline
+            .then(|| inline_value(&manifest, bytes, self.chunk_size))
+            .flatten()
         {
-            self.kv.delete(&manifest_key)?;
-        }
-        let written = self
-            .write_chunks(base, bytes)
-            .and_then(|()| self.kv.set(&manifest_key, &to_json(&manifest)));
-        if let Err(err) = written {
-            // No manifest: the chunks written so far are invisible; remove them (best
-            // effort) so a failed write leaves no orphans. A blob already committed with
-            // these same bytes keeps its chunks (they were rewritten identical).
-            if previous
-                .as_ref()
-                .is_none_or(|p| p.sha256 != manifest.sha256)
-            {
-                let old_chunks = previous.as_ref().map_or(0, |p| p.chunks);
-                for n in 0..manifest.chunks.max(old_chunks) {
-                    let _ = keys::base_chunk(base, n).and_then(|key| self.kv.delete(&key));
-                }
+            // One write replaces whatever was there whole, so a reader sees the old blob
+            // or the new one; chunks of an old chunked version go after it.
+            self.kv.set(&manifest_key, &value)?;
+            manifest.inline = true;
+        } else {
+            if previous.is_some() && !same_bytes {
+                self.kv.delete(&manifest_key)?;
             }
-            return Err(err);
+            let written = self
+                .write_chunks(base, bytes)
+                .and_then(|()| self.kv.set(&manifest_key, &to_json(&manifest)));
+            if let Err(err) = written {
+                // No manifest: the chunks written so far are invisible; remove them (best
+                // effort) so a failed write leaves no orphans. A blob already committed
+                // with these same bytes keeps its chunks (they were rewritten identical).
+                if !same_bytes {
+                    let old_chunks = previous.as_ref().map_or(0, chunks_of);
+                    for n in 0..manifest.chunks.max(old_chunks) {
+                        let _ = keys::base_chunk(base, n).and_then(|key| self.kv.delete(&key));
+                    }
+                }
+                return Err(err);
+            }
         }
         // Chunks beyond the new end belonged to a longer previous version. The blob is
         // committed already: a failed delete leaves an invisible orphan, not an error.
-        if let Some(previous) = previous {
-            for n in manifest.chunks..previous.chunks {
-                let _ = keys::base_chunk(base, n).and_then(|key| self.kv.delete(&key));
-            }
+        let kept = if manifest.inline { 0 } else { manifest.chunks };
+        for n in kept..previous.as_ref().map_or(0, chunks_of) {
+            let _ = keys::base_chunk(base, n).and_then(|key| self.kv.delete(&key));
         }
         Ok(manifest)
     }
@@ -281,29 +333,76 @@ impl<K: KeyValue> Store<K> {
 
     /// [`blob_manifest`](Self::blob_manifest) for the blob at `base`.
     pub(crate) fn manifest_at(&self, base: &str) -> Result<Option<BlobManifest>> {
-        let Some(raw) = self.kv.get(&keys::base_manifest(base)?)? else {
+        Ok(self.read_at(base)?.map(|(manifest, _)| manifest))
+    }
+
+    /// The manifest at `base`, with the blob's bytes when they are stored in it
+    /// ([`INLINE`]; their length checked, their digest not yet).
+    fn read_at(&self, base: &str) -> Result<Option<(BlobManifest, Option<Vec<u8>>)>> {
+        let Some(mut raw) = self.kv.get(&keys::base_manifest(base)?)? else {
             return Ok(None);
         };
-        let manifest: BlobManifest = from_json(&raw, "blob manifest")?;
+        if raw.first() != Some(&INLINE) {
+            let manifest: BlobManifest = from_json(&raw, "blob manifest")?;
+            manifest.validate()?;
+            return Ok(Some((manifest, None)));
+        }
+        let end = raw
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or_else(|| Error::Corrupt(format!("blob {base}: inline manifest has no end")))?;
+        let mut manifest: BlobManifest = from_json(&raw[1..end], "inline blob manifest")?;
         manifest.validate()?;
-        Ok(Some(manifest))
+        manifest.inline = true;
+        raw.drain(..=end);
+        if raw.len() as u64 != manifest.size {
+            return Err(Error::Corrupt(format!("blob {base} has the wrong length")));
+        }
+        Ok(Some((manifest, Some(raw))))
     }
 
     /// [`get_blob`](Self::get_blob) for the blob at `base`.
     pub(crate) fn get_at(&self, base: &str) -> Result<Option<(BlobManifest, Vec<u8>)>> {
-        let Some(manifest) = self.manifest_at(base)? else {
+        let Some((manifest, inline)) = self.read_at(base)? else {
             return Ok(None);
         };
         let size = usize::try_from(manifest.size).map_err(|_| Error::TooLarge)?;
-        let mut bytes = Vec::with_capacity(size);
-        for n in 0..manifest.chunks {
-            bytes.extend_from_slice(&self.chunk_at(base, &manifest, n)?);
-        }
+        let bytes = match inline {
+            Some(bytes) => bytes,
+            None => {
+                let mut bytes = Vec::with_capacity(size);
+                for n in 0..manifest.chunks {
+                    bytes.extend_from_slice(&self.chunk_at(base, &manifest, n)?);
+                }
+                bytes
+            }
+        };
         if bytes.len() != size || !manifest.matches(&bytes) {
             return Err(Error::Corrupt(format!("blob {base} fails its checksum")));
         }
         Ok(Some((manifest, bytes)))
     }
+}
+
+/// The chunks a committed blob keeps under its own base (none when inline).
+fn chunks_of(manifest: &BlobManifest) -> u32 {
+    if manifest.inline { 0 } else { manifest.chunks }
+}
+
+/// `manifest` and `bytes` as one [`INLINE`] value, `None` when that would pass
+/// `max_value` bytes (the chunk size: the largest value this store writes).
+fn inline_value(manifest: &BlobManifest, bytes: &[u8], max_value: u32) -> Option<Vec<u8>> {
+    let json = to_json(manifest);
+    let len = 1 + json.len() + 1 + bytes.len();
+    if len > max_value as usize {
+        return None;
+    }
+    let mut value = Vec::with_capacity(len);
+    value.push(INLINE);
+    value.extend_from_slice(&json);
+    value.push(b'\n');
+    value.extend_from_slice(bytes);
+    Some(value)
 }
 
 pub(crate) fn to_json<T: Serialize>(value: &T) -> Vec<u8> {

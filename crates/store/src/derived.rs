@@ -49,6 +49,11 @@ impl<K: KeyValue> Store<K> {
         )
     }
 
+    /// Whether a derived blob is committed, without reading it (its manifest may hold it).
+    pub fn has_derived(&self, id: &str, which: Derived<'_>) -> Result<bool> {
+        self.kv.exists(&keys::base_manifest(&which.base(id)?)?)
+    }
+
     /// The manifest of a derived blob, `None` when absent.
     pub fn derived_manifest(&self, id: &str, which: Derived<'_>) -> Result<Option<BlobManifest>> {
         self.manifest_at(&which.base(id)?)

@@ -1,7 +1,8 @@
 //! The key layout of `docs/contracts.md`, built in one place.
 //!
 //! ```text
-//! img/{id}/{kind}/m        blob manifest (JSON), written last: the commit point
+//! img/{id}/{kind}/m        blob manifest (JSON), written last: the commit point; or
+//!                          0x00, the manifest, "\n" and the bytes (`blob::INLINE`)
 //! img/{id}/{kind}/{n}      blob chunk n (0-based)
 //! img/{id}/meta            image record (JSON)
 //! img/{id}/variant/{name}/m|{n}   a stored variant (a named, filtered rendition)
@@ -152,7 +153,9 @@ pub fn manifest_parts(key: &str) -> Option<(&str, BlobKind)> {
 /// The id of an image record key `img/{id}/meta`, its characters unchecked (as
 /// [`manifest_parts`]); `None` for any other key.
 pub fn record_id_unchecked(key: &str) -> Option<&str> {
-    key.strip_prefix("img/")?.strip_suffix("/meta").filter(|id| id.len() == ID_LEN)
+    key.strip_prefix("img/")?
+        .strip_suffix("/meta")
+        .filter(|id| id.len() == ID_LEN)
 }
 
 /// Splits `img/{id}/{kind}/{n}` into `(id, kind, n)`; `None` for any other key.

@@ -11,6 +11,10 @@ use crate::{BlobKind, Error, KeyValue, Result, blob::MAX_CHUNK_BYTES, keys};
 pub struct Store<K: KeyValue> {
     pub(crate) kv: K,
     pub(crate) chunk_size: u32,
+    /// Whether blobs that fit in one value are written whole into their manifest's key
+    /// (see `blob`): on by default; off while replicas of a version that cannot read
+    /// them still run (`kv_inline_blobs`).
+    pub(crate) inline: bool,
 }
 
 impl<K: KeyValue> Store<K> {
@@ -21,7 +25,18 @@ impl<K: KeyValue> Store<K> {
                 "chunk size {chunk_size} is outside 1..={MAX_CHUNK_BYTES}"
             )));
         }
-        Ok(Self { kv, chunk_size })
+        Ok(Self {
+            kv,
+            chunk_size,
+            inline: true,
+        })
+    }
+
+    /// This store, writing small blobs whole into their manifest's key (`true`, the
+    /// default) or always as chunks (`false`). Either way it reads both.
+    pub fn with_inline(mut self, inline: bool) -> Self {
+        self.inline = inline;
+        self
     }
 
     /// The backend, e.g. to inspect keys in tests.
@@ -95,7 +110,7 @@ impl<K: KeyValue> Store<K> {
     /// Whether image `id`'s original is committed (an upload may still be running, or
     /// have died, before its record: [`has_image`](Self::has_image) is what readers ask).
     pub fn has_original(&self, id: &str) -> Result<bool> {
-        self.kv.exists(&keys::manifest(id, BlobKind::Original)?)
+        self.has_blob(id, BlobKind::Original)
     }
 
     /// Whether image `id` exists: its record is written, the last write of an upload
@@ -118,7 +133,7 @@ impl<K: KeyValue> Store<K> {
                 continue;
             };
             let covered = match self.blob_manifest(id, kind) {
-                Ok(Some(manifest)) => n < manifest.chunks,
+                Ok(Some(manifest)) => !manifest.inline && n < manifest.chunks,
                 Ok(None) | Err(Error::Corrupt(_)) => false,
                 Err(e) => return Err(e),
             };

@@ -10,7 +10,7 @@ use darkroom_e2e::kvcheck::KvFile;
 use darkroom_e2e::{Client, Reply, dedicated_host, expect};
 use image::ImageFormat;
 use serde_json::{Value, json};
-use store::BlobKind;
+use store::{BlobKind, KeyValue as _};
 
 /// Uploads `bytes` (new to this host) and answers the id.
 #[track_caller]
@@ -126,7 +126,15 @@ fn step_jobs_store_variants_prerender_the_cache_and_recompute_vectors() {
     let current = kv.store().blob_manifest(&ids[1], BlobKind::Vector).unwrap().unwrap();
     let mut old = current.clone();
     old.content_type = store::segments::vector_content_type(1);
-    kv.replace(&manifest_key, &serde_json::to_vec(&old).unwrap());
+    // The manifest in the form it is stored in: JSON, or (a blob this small) inline, the
+    // JSON between a 0x00 byte and a newline that the vector's bytes follow.
+    let stored = kv.get(&manifest_key).unwrap().unwrap();
+    let old_json = serde_json::to_vec(&old).unwrap();
+    let value = match stored.iter().position(|&b| b == b'\n') {
+        Some(end) if stored[0] == store::blob::INLINE => [&[store::blob::INLINE][..], &old_json, &stored[end..]].concat(),
+        _ => old_json,
+    };
+    kv.replace(&manifest_key, &value);
     let dedupe = json!({"task": "dedupe", "input": {"images": ids}, "tolerated_failure_percent": 50});
     let before = result_of(&client, dedupe.clone());
     assert_eq!(before["failed"].as_array().unwrap().len(), 1, "{before}");

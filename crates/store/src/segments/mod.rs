@@ -158,7 +158,14 @@ impl<K: KeyValue> Store<K> {
     }
 
     /// Stores image `id`'s vector (`le_bytes`: f32 little-endian, feature `version`) as
-    /// its loose vector blob, then marks the [`catalog`] out of date.
+    /// its loose vector blob, then marks the [`catalog`] out of date if that changed the
+    /// live vectors.
+    ///
+    /// A vector is live only once its image's record exists, and writing the record
+    /// marks the catalog ([`Store::put_record`]). So only a vector stored under a
+    /// record already there (a re-vectorize, a repaired upload) marks it here; an
+    /// upload's vector, stored before its record, costs no extra write. A record
+    /// written after the check below marks the catalog after this vector was stored.
     pub fn put_vector(&self, id: &str, le_bytes: &[u8], version: u32) -> Result<()> {
         self.put_blob(
             id,
@@ -166,7 +173,10 @@ impl<K: KeyValue> Store<K> {
             le_bytes,
             &vector_content_type(version),
         )?;
-        self.touch_vectors()
+        if self.has_image(id)? {
+            self.touch_vectors()?;
+        }
+        Ok(())
     }
 
     /// The loose vector of `id` and its feature version; `None` when absent.
@@ -219,6 +229,7 @@ impl<K: KeyValue> Store<K> {
             dims: None,
             made_from: None,
             parts: None,
+            inline: false,
         };
         for (n, chunk) in bytes.chunks(self.chunk_size as usize).enumerate() {
             self.kv.set(&keys::segment_chunk(&hash, n as u32)?, chunk)?;

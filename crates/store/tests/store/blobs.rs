@@ -233,9 +233,9 @@ fn reads_check_the_fast_digest_and_old_manifests_their_sha256() {
 fn a_listing_finds_committed_vectors_only() {
     let store = Store::new(capped_kv(), 1_000).unwrap();
     let (a, b, c) = (content_id(b"a"), content_id(b"b"), content_id(b"c"));
-    for id in [&a, &b, &c] {
+    for (id, bytes) in [(&a, b"a"), (&b, b"b"), (&c, b"c")] {
         store
-            .put_blob(id, BlobKind::Original, b"x", "image/png")
+            .put_blob(id, BlobKind::Original, bytes, "image/png")
             .unwrap();
     }
     for id in [&a, &b] {

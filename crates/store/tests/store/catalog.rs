@@ -291,11 +291,24 @@ fn an_image_without_its_record_is_in_no_search_until_the_record_commits_it() {
     assert!(store.has_original(&hex_id(&dead)).unwrap());
     let (listed, _) = search(&store);
     assert_eq!(listed.len(), 12);
-    assert!(!listed.contains_key(&dead), "a listing search shows an uncommitted image");
+    assert!(
+        !listed.contains_key(&dead),
+        "a listing search shows an uncommitted image"
+    );
     let (catalogued, report) = search(&store);
     assert_eq!(report.view, View::Catalog);
-    assert!(!catalogued.contains_key(&dead), "a catalog search shows an uncommitted image");
-    assert!(store.list(100, None).unwrap().records.iter().all(|r| r.id != hex_id(&dead)));
+    assert!(
+        !catalogued.contains_key(&dead),
+        "a catalog search shows an uncommitted image"
+    );
+    assert!(
+        store
+            .list(100, None)
+            .unwrap()
+            .records
+            .iter()
+            .all(|r| r.id != hex_id(&dead))
+    );
 
     let mut rec = crate::util::record(100, 5_000);
     rec.id = hex_id(&dead);
@@ -305,4 +318,54 @@ fn an_image_without_its_record_is_in_no_search_until_the_record_commits_it() {
     assert_eq!(after.len(), 13);
     assert!(after.contains_key(&dead), "the committed image is searched");
     assert_eq!(after, brute_force(&store));
+}
+
+#[test]
+fn a_vector_marks_the_catalog_only_when_its_record_already_exists() {
+    let store = small_store();
+    for seed in 0..12 {
+        add_image(&store, seed);
+    }
+    search(&store);
+    assert_eq!(search(&store).1.view, View::Catalog);
+    let marker = || store.kv().get(keys::VECTOR_MARKER).unwrap();
+
+    // An upload's vector, before its record: nothing live changed, no marker write.
+    let before = marker();
+    let fresh = crate::util::add_uncommitted_image(&store, 200);
+    assert_eq!(
+        marker(),
+        before,
+        "a vector without its record rewrote the marker"
+    );
+    assert_eq!(search(&store).1.view, View::Catalog);
+
+    // An image committed without a vector (its vector step failed), repaired later:
+    // the vector is live at once, so it marks, and the next search lists and finds it.
+    let original = bytes(40, 300);
+    let repaired = content_id(&original);
+    store
+        .put_blob(&repaired, BlobKind::Original, &original, "image/png")
+        .unwrap();
+    let mut rec = crate::util::record(300, 7_000);
+    rec.id = repaired.clone();
+    store.ensure_listed(&rec).unwrap();
+    store.put_record(&rec).unwrap();
+    search(&store);
+    assert_eq!(search(&store).1.view, View::Catalog);
+    let before = marker();
+    let vector: Vec<u8> = crate::util::unit(300)
+        .iter()
+        .flat_map(|x| x.to_le_bytes())
+        .collect();
+    store.put_vector(&repaired, &vector, V).unwrap();
+    assert_ne!(marker(), before);
+    let (got, report) = search(&store);
+    assert_eq!(report.view, View::Listing);
+    assert_eq!(
+        got[&store::segments::raw_id(&repaired).unwrap()],
+        crate::util::unit(300)
+    );
+    assert!(!got.contains_key(&fresh));
+    assert_eq!(got, brute_force(&store));
 }

@@ -3,6 +3,7 @@
 mod blobs;
 mod catalog;
 mod delete;
+mod inline;
 mod derived;
 mod listing;
 mod resumable;
