@@ -270,7 +270,9 @@ def upload(host_bin, bench_bin, spin_toml, workdir, files):
     """darkroom as shipped (SQLite, the auto preset), without the auto preset, and both on
     Redis (BENCH_REDIS_URL: SpinKube's store) against thumbor with storage."""
     configs = [("as shipped: SQLite key-value, auto preset clarendon", (), ()),
-               ("auto_presets=none, SQLite", ("auto_presets=none",), ())]
+               ("kv_inline_blobs=false (every blob in chunks), SQLite, auto preset", ("kv_inline_blobs=false",), ()),
+               ("auto_presets=none, SQLite", ("auto_presets=none",), ()),
+               ("auto_presets=none, kv_inline_blobs=false, SQLite", ("auto_presets=none", "kv_inline_blobs=false"), ())]
     redis = os.environ.get("BENCH_REDIS_URL")
     if redis:
         conf = os.path.join(workdir, "redis-runtime-config.toml")
@@ -296,8 +298,9 @@ def upload(host_bin, bench_bin, spin_toml, workdir, files):
     finally:
         stop_thumbor(p)
     print(f"\n### Upload pipeline, 1.5-3 MP JPEGs, 4 clients, {LOAD_SECS:.0f} s, every body distinct\n")
-    print("darkroom: `POST /api/images` (original stored in chunks, SHA-256 id, thumbnail and vector "
-          "chained concurrently, the auto preset's variant). thumbor 7.8: `POST /image` into its file "
+    print("darkroom: `POST /api/images` (original stored, SHA-256 id, thumbnail and vector "
+          "chained concurrently, the auto preset's variant; a blob under one value is one key "
+          "unless kv_inline_blobs=false). thumbor 7.8: `POST /image` into its file "
           "storage, then `GET /unsafe/fit-in/128x128/<id>` kept by its file result storage, as one "
           "request.\n")
     print("| server | images/s | p50 ms | p99 ms | failed | / thumbor |")
