@@ -8,9 +8,7 @@
 //! upload's thumbnail (~6 KB), vector (~1 KB), auto-preset variant and a phone-sized
 //! original all fit.
 
-use crate::{
-    Error, KeyValue, Result, Store, content_id, digest_matches, fast_digest, is_valid_id, keys,
-};
+use crate::{Error, KeyValue, Result, Store, content_id, digest_matches, fast_digest, is_valid_id, keys};
 use serde::{Deserialize, Serialize};
 
 /// Largest chunk (and so value) the store writes: Fermyon's KV cap.
@@ -133,14 +131,7 @@ impl<K: KeyValue> Store<K> {
             }
             _ => content_id(bytes),
         };
-        self.put_at(
-            &keys::blob_base(id, kind)?,
-            bytes,
-            sha256,
-            content_type,
-            None,
-            None,
-        )
+        self.put_at(&keys::blob_base(id, kind)?, bytes, sha256, content_type, None, None)
     }
 
     /// Whether blob `kind` of image `id` is committed, without reading it (a manifest
@@ -192,8 +183,7 @@ impl<K: KeyValue> Store<K> {
         };
         manifest.validate()?;
         keys::base_chunk(parts, manifest.chunks)?;
-        self.kv
-            .set(&keys::manifest(id, kind)?, &to_json(&manifest))?;
+        self.kv.set(&keys::manifest(id, kind)?, &to_json(&manifest))?;
         Ok(manifest)
     }
 

@@ -153,9 +153,7 @@ pub fn manifest_parts(key: &str) -> Option<(&str, BlobKind)> {
 /// The id of an image record key `img/{id}/meta`, its characters unchecked (as
 /// [`manifest_parts`]); `None` for any other key.
 pub fn record_id_unchecked(key: &str) -> Option<&str> {
-    key.strip_prefix("img/")?
-        .strip_suffix("/meta")
-        .filter(|id| id.len() == ID_LEN)
+    key.strip_prefix("img/")?.strip_suffix("/meta").filter(|id| id.len() == ID_LEN)
 }
 
 /// Splits `img/{id}/{kind}/{n}` into `(id, kind, n)`; `None` for any other key.

@@ -35,10 +35,7 @@ pub const UPLOAD_ID_LEN: usize = 32;
 
 /// Whether `uid` can name an upload: 32 lowercase hex characters.
 pub fn is_valid_upload_id(uid: &str) -> bool {
-    uid.len() == UPLOAD_ID_LEN
-        && uid
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    uid.len() == UPLOAD_ID_LEN && uid.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// One resumable upload, as created.
@@ -121,10 +118,7 @@ fn piece_end(uid: &str, start: u64) -> Result<String> {
 /// `upl/{uid}/`: the prefix of an upload's own keys.
 pub fn upload_prefix(uid: &str) -> Result<String> {
     if !is_valid_upload_id(uid) {
-        return Err(Error::InvalidKey(format!(
-            "not an upload id: {:?}",
-            uid.get(..40).unwrap_or(uid)
-        )));
+        return Err(Error::InvalidKey(format!("not an upload id: {:?}", uid.get(..40).unwrap_or(uid))));
     }
     Ok(format!("upl/{uid}/"))
 }
@@ -138,10 +132,7 @@ impl<K: KeyValue> Store<K> {
     /// Records a new upload `uid` (its one write: nothing else exists until a `PATCH`).
     pub fn create_upload(&self, uid: &str, upload: &Upload) -> Result<()> {
         if !(1..=crate::MAX_CHUNK_BYTES).contains(&upload.chunk_size) {
-            return Err(Error::InvalidConfig(format!(
-                "chunk size {}",
-                upload.chunk_size
-            )));
+            return Err(Error::InvalidConfig(format!("chunk size {}", upload.chunk_size)));
         }
         keys::base_chunk(&upload.parts, upload.chunks())?;
         self.kv.set(&info_key(uid)?, &to_json(upload))
@@ -184,24 +175,15 @@ impl<K: KeyValue> Store<K> {
         if full < total {
             let chunk_end = at + upload.chunk_len(full);
             while let Some(raw) = self.kv.get(&piece_end(uid, at)?)? {
-                let end: u64 = std::str::from_utf8(&raw)
-                    .ok()
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(0);
+                let end: u64 = std::str::from_utf8(&raw).ok().and_then(|s| s.parse().ok()).unwrap_or(0);
                 if end <= at || end >= chunk_end {
-                    return Err(Error::Corrupt(format!(
-                        "upload {uid}: piece at {at} ends at {end}"
-                    )));
+                    return Err(Error::Corrupt(format!("upload {uid}: piece at {at} ends at {end}")));
                 }
                 pieces.push((at, end));
                 at = end;
             }
         }
-        Ok(Progress {
-            offset: at.min(upload.length),
-            full,
-            pieces,
-        })
+        Ok(Progress { offset: at.min(upload.length), full, pieces })
     }
 
     /// Appends `body` at `progress` (the caller checked the client's `Upload-Offset`
@@ -224,11 +206,7 @@ impl<K: KeyValue> Store<K> {
                 .kv
                 .get(&piece_data(uid, start, end)?)?
                 .filter(|d| d.len() as u64 == end - start)
-                .ok_or_else(|| {
-                    Error::Corrupt(format!(
-                        "upload {uid}: piece at {start} is missing or short"
-                    ))
-                })?;
+                .ok_or_else(|| Error::Corrupt(format!("upload {uid}: piece at {start} is missing or short")))?;
             buf.extend_from_slice(&data);
         }
         let mut unsaved_from = progress.offset; // bytes of buf from here on are not stored yet
@@ -282,27 +260,16 @@ impl<K: KeyValue> Store<K> {
         let offset = (chunk_start + buf.len() as u64).min(upload.length);
         if offset > unsaved_from {
             let piece = &buf[(unsaved_from - chunk_start) as usize..];
-            self.kv
-                .set(&piece_data(uid, unsaved_from, offset)?, piece)?;
-            self.kv.set(
-                &piece_end(uid, unsaved_from)?,
-                offset.to_string().as_bytes(),
-            )?;
+            self.kv.set(&piece_data(uid, unsaved_from, offset)?, piece)?;
+            self.kv.set(&piece_end(uid, unsaved_from)?, offset.to_string().as_bytes())?;
         }
-        Ok(Appended {
-            offset,
-            cut,
-            overflow,
-        })
+        Ok(Appended { offset, cut, overflow })
     }
 
     /// Chunk `n` of a complete upload, checked for its length.
     pub fn upload_chunk(&self, upload: &Upload, n: u32) -> Result<Vec<u8>> {
         let key = keys::base_chunk(&upload.parts, n)?;
-        let chunk = self
-            .kv
-            .get(&key)?
-            .ok_or_else(|| Error::Corrupt(format!("missing chunk {key}")))?;
+        let chunk = self.kv.get(&key)?.ok_or_else(|| Error::Corrupt(format!("missing chunk {key}")))?;
         if chunk.len() as u64 != upload.chunk_len(n) {
             return Err(Error::Corrupt(format!("chunk {key} has the wrong length")));
         }
@@ -311,13 +278,7 @@ impl<K: KeyValue> Store<K> {
 
     /// The bytes of a complete upload as a [`Read`], one chunk in memory at a time.
     pub fn upload_reader<'a>(&'a self, upload: &'a Upload) -> UploadReader<'a, K> {
-        UploadReader {
-            store: self,
-            upload,
-            next: 0,
-            chunk: Vec::new(),
-            at: 0,
-        }
+        UploadReader { store: self, upload, next: 0, chunk: Vec::new(), at: 0 }
     }
 
     /// Records what completing upload `uid` made (written once, by the completing request).
@@ -368,10 +329,7 @@ impl<K: KeyValue> Store<K> {
             whole.update(&chunk);
             fast.update(&chunk);
         }
-        Ok((
-            hex::encode(whole.finalize()),
-            crate::id::xxh3_digest(fast.digest()),
-        ))
+        Ok((hex::encode(whole.finalize()), crate::id::xxh3_digest(fast.digest())))
     }
 
     /// Removes every upload that expired before `now_micros`: unfinished ones with their
@@ -379,18 +337,13 @@ impl<K: KeyValue> Store<K> {
     pub fn sweep_uploads(&self, now_micros: u64) -> Result<usize> {
         let mut swept = 0;
         for key in self.kv.get_keys()? {
-            let Some(uid) = key
-                .strip_prefix("upl/")
-                .and_then(|k| k.strip_suffix("/info"))
-            else {
+            let Some(uid) = key.strip_prefix("upl/").and_then(|k| k.strip_suffix("/info")) else {
                 continue;
             };
             if !is_valid_upload_id(uid) {
                 continue;
             }
-            let Ok(Some(upload)) = self.upload(uid) else {
-                continue;
-            };
+            let Ok(Some(upload)) = self.upload(uid) else { continue };
             if upload.expires_micros < now_micros {
                 let finished = self.upload_result(uid)?.is_some();
                 self.delete_upload(uid, &upload, !finished)?;
@@ -428,10 +381,7 @@ impl<K: KeyValue> Read for UploadReader<'_, K> {
             if out.is_empty() || self.next >= self.upload.chunks() {
                 return Ok(0);
             }
-            self.chunk = self
-                .store
-                .upload_chunk(self.upload, self.next)
-                .map_err(std::io::Error::other)?;
+            self.chunk = self.store.upload_chunk(self.upload, self.next).map_err(std::io::Error::other)?;
             self.next += 1;
             self.at = 0;
         }

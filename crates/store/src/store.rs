@@ -25,11 +25,7 @@ impl<K: KeyValue> Store<K> {
                 "chunk size {chunk_size} is outside 1..={MAX_CHUNK_BYTES}"
             )));
         }
-        Ok(Self {
-            kv,
-            chunk_size,
-            inline: true,
-        })
+        Ok(Self { kv, chunk_size, inline: true })
     }
 
     /// This store, writing small blobs whole into their manifest's key (`true`, the
