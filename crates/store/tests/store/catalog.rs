@@ -291,24 +291,11 @@ fn an_image_without_its_record_is_in_no_search_until_the_record_commits_it() {
     assert!(store.has_original(&hex_id(&dead)).unwrap());
     let (listed, _) = search(&store);
     assert_eq!(listed.len(), 12);
-    assert!(
-        !listed.contains_key(&dead),
-        "a listing search shows an uncommitted image"
-    );
+    assert!(!listed.contains_key(&dead), "a listing search shows an uncommitted image");
     let (catalogued, report) = search(&store);
     assert_eq!(report.view, View::Catalog);
-    assert!(
-        !catalogued.contains_key(&dead),
-        "a catalog search shows an uncommitted image"
-    );
-    assert!(
-        store
-            .list(100, None)
-            .unwrap()
-            .records
-            .iter()
-            .all(|r| r.id != hex_id(&dead))
-    );
+    assert!(!catalogued.contains_key(&dead), "a catalog search shows an uncommitted image");
+    assert!(store.list(100, None).unwrap().records.iter().all(|r| r.id != hex_id(&dead)));
 
     let mut rec = crate::util::record(100, 5_000);
     rec.id = hex_id(&dead);
