@@ -5,7 +5,10 @@
 # checks on /.well-known/spin/health), which stands in for the Kubernetes Service. Each
 # replica runs under a small supervisor that restarts it when it dies, as the kubelet
 # restarts a killed container. `jobs_base_url` is the balancer's URL, so job shards
-# spread over both replicas.
+# spread over both replicas. r2 runs with `kv_inline_blobs=false`, writing every blob as
+# chunks and a manifest as releases before that variable did, while r1 writes small
+# blobs whole into one key: the mixed state of a rolling update, so reads through the
+# balancer cross the two forms both ways.
 #
 #   scripts/replicas.sh [-- CARGO TEST ARGS]   bring the stack up, run tests/e2e/tests/replicas.rs
 #                                              through it (one test at a time), tear it down
@@ -80,13 +83,14 @@ wait_healthy() {
 # Runs replica $1 on port $2 and restarts it whenever it exits, until $STACK/stopping
 # exists. The current process id is in $STACK/$1.pid; every start is logged.
 supervise() {
-    local name="$1" port="$2" pid
+    local name="$1" port="$2" pid extra=()
+    [[ "$name" == r2 ]] && extra=(--variable "kv_inline_blobs=false")
     while [[ ! -e "$STACK/stopping" ]]; do
         echo "==> $(date -u +%H:%M:%S.%N) starting $name on 127.0.0.1:$port" >>"$STACK/$name.log"
         "$HOST_BIN" --listen "127.0.0.1:$port" --state-dir "$STACK/$name" \
             --runtime-config-file "$STACK/runtime-config.toml" \
             --kv-max-value-bytes 1000000 --max-instance-memory $((128 << 20)) \
-            --variable "jobs_base_url=$BALANCER_URL" spin.toml >>"$STACK/$name.log" 2>&1 &
+            --variable "jobs_base_url=$BALANCER_URL" "${extra[@]}" spin.toml >>"$STACK/$name.log" 2>&1 &
         pid=$!
         echo "$pid" >"$STACK/$name.pid.tmp" && mv "$STACK/$name.pid.tmp" "$STACK/$name.pid"
         wait "$pid" && status=0 || status=$?

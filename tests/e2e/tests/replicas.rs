@@ -5,7 +5,9 @@
 //! through the balancer; the tests run one at a time (the script passes
 //! `--test-threads=1`), since one of them kills a replica.
 //!
-//! - 1,000 uploads, 64 in flight: all retrievable, each listed exactly once;
+//! - 1,000 uploads, 64 in flight: all retrievable, each listed exactly once; r2 runs
+//!   with `kv_inline_blobs=false` (a replica of an older release, mid rolling update), so
+//!   the store holds both blob forms and every read crosses them;
 //! - similar search exact (against a brute force over the vectors read back) while
 //!   uploads and deletes run on both replicas;
 //! - a job whose shards go to the balancer (`jobs_base_url`) lands shards on both;
@@ -25,6 +27,7 @@ use darkroom_e2e::target::notice;
 use darkroom_e2e::{Client, Reply, expect, fixtures};
 use jobs::testkit;
 use serde_json::{Value, json};
+use store::KeyValue as _;
 
 /// What is wrong in the shared store with the images `ids` (other tests' images aside): a
 /// committed blob that does not read back whole, or a chunk outside any manifest.
@@ -102,9 +105,19 @@ fn a_thousand_uploads_through_the_balancer_are_all_stored_and_listed_once() {
         assert!(lost.is_empty() && duplicates.is_empty(), "limit={limit}: lost {lost:?}, duplicates {duplicates:?}");
     }
     assert_whole(&stack, &ids, "1000 uploads through two replicas");
+    // r1 writes small blobs whole into one key, r2 (kv_inline_blobs=false) as chunks, as
+    // during a rolling update: the reads above crossed both forms.
+    let kv = stack.kv();
+    let inline = ids
+        .iter()
+        .filter(|id| kv.get(&format!("img/{id}/original/m")).unwrap().is_some_and(|v| v.first() == Some(&store::blob::INLINE)))
+        .count();
+    assert!(inline > 0 && inline < ids.len(), "both forms stored: {inline} of {} originals inline", ids.len());
     notice(&format!(
-        "e2e: replicas: {UPLOADS} uploads, {IN_FLIGHT} in flight, through haproxy: {}; lost 0, duplicates 0",
-        split_text(&split)
+        "e2e: replicas: {UPLOADS} uploads, {IN_FLIGHT} in flight, through haproxy: {}; lost 0, duplicates 0; \
+         originals one key {inline}, chunks {}",
+        split_text(&split),
+        ids.len() - inline
     ));
 }
 
