@@ -14,7 +14,7 @@ mod entropy;
 mod fdct;
 mod tables;
 
-use entropy::{BitWriter, Codes, write_block};
+use entropy::{BitWriter, Codes, Order, write_block};
 use fdct::Block;
 
 use crate::Error;
@@ -70,7 +70,7 @@ pub(crate) fn encode(
     headers(&mut out, width, height, layout, &q);
     let coder = Coder {
         multipliers: [fdct::multipliers(&q[0]), fdct::multipliers(&q[1])],
-        natural_at: entropy::zigzag_in(fdct::transposed_index),
+        order: Order::new(fdct::transposed_index),
         dc: [
             tables::codes(&tables::DC_LUMA),
             tables::codes(&tables::DC_CHROMA),
@@ -90,7 +90,7 @@ pub(crate) fn encode(
 /// Everything a block needs, by table (0 luminance, 1 chrominance).
 struct Coder {
     multipliers: [Block; 2],
-    natural_at: [u8; 64],
+    order: Order,
     dc: [Codes; 2],
     ac: [Codes; 2],
 }
@@ -114,7 +114,7 @@ impl Coder {
         write_block(
             bits,
             &coefficients,
-            &self.natural_at,
+            &self.order,
             prev_dc,
             &self.dc[table],
             &self.ac[table],
