@@ -6,20 +6,21 @@
 
 use crate::{Error, Result};
 use sha2::{Digest, Sha256};
+use store::blob::INLINE;
 use store::{BlobManifest, KeyValue};
 
 /// A chunk's integrity digest, checked each time a shard reads it: the store's fast
 /// one ([`store::fast_digest`]); the dataset as a whole keeps its SHA-256 (its id).
 pub use store::{digest_matches as chunk_matches, fast_digest as chunk_digest};
 
-/// The first byte of a value stored whole in its `{prefix}/m` key (never the `{` of a
-/// JSON manifest), then its [`chunk_digest`], a newline and the bytes.
-///
-/// Why: most job values (a shard's partial, a reduce's output for a few groups) are far
-/// below one chunk, and a chunk plus a manifest is two store commits where this is one.
-/// Under Spin's SQLite store a commit is a journal written, four `fsync`s and a journal
-/// removed, so a 10-shard job spent ~11 of its ~46 commits on chunks of small values.
-const INLINE: u8 = 0;
+// A value under one chunk is stored whole in its `{prefix}/m` key, framed as a small
+// blob is ([`store::blob::inline_frame`]: [`INLINE`], a header, a newline, the bytes),
+// its header its [`chunk_digest`].
+//
+// Why: most job values (a shard's partial, a reduce's output for a few groups) are far
+// below one chunk, and a chunk plus a manifest is two store commits where this is one.
+// Under Spin's SQLite store a commit is a journal written, four `fsync`s and a journal
+// removed, so a 10-shard job spent ~11 of its ~46 commits on chunks of small values.
 
 /// The length of a [`chunk_digest`]: `xxh3:` and 16 hex digits.
 const INLINE_DIGEST_LEN: usize = 21;
@@ -206,11 +207,7 @@ impl<'a, K: KeyValue> ValueWriter<'a, K> {
         if self.chunks.written == 0 && inline_len <= self.chunks.chunk_size {
             let digest = chunk_digest(&self.chunks.buf);
             debug_assert_eq!(digest.len(), INLINE_DIGEST_LEN);
-            let mut value = Vec::with_capacity(inline_len);
-            value.push(INLINE);
-            value.extend_from_slice(digest.as_bytes());
-            value.push(b'\n');
-            value.extend_from_slice(&self.chunks.buf);
+            let value = store::blob::inline_frame(digest.as_bytes(), &self.chunks.buf);
             self.kv.set(&format!("{}/m", self.prefix), &value)?;
             return Ok(());
         }
@@ -285,12 +282,12 @@ pub fn reader<K: KeyValue>(kv: K, prefix: &str) -> Result<Option<ValueReader<K>>
 }
 
 /// A reader over a value stored whole in its manifest's key ([`INLINE`]), checked first.
-fn inline_reader<K: KeyValue>(kv: K, prefix: &str, raw: Vec<u8>) -> Result<ValueReader<K>> {
+fn inline_reader<K: KeyValue>(kv: K, prefix: &str, mut raw: Vec<u8>) -> Result<ValueReader<K>> {
     let damaged = || Error::Corrupt(format!("{prefix} fails its checksum"));
-    let newline = raw.iter().position(|&b| b == b'\n').ok_or_else(damaged)?;
-    let digest = std::str::from_utf8(&raw[1..newline]).map_err(|_| damaged())?;
-    let bytes = raw[newline + 1..].to_vec();
-    if !chunk_matches(&bytes, digest) {
+    let (header, at) = store::blob::inline_header(&raw).ok_or_else(damaged)?;
+    let digest = std::str::from_utf8(header).map_err(|_| damaged())?.to_owned();
+    let bytes = raw.split_off(at);
+    if !chunk_matches(&bytes, &digest) {
         return Err(damaged());
     }
     Ok(ValueReader {

@@ -14,11 +14,31 @@ use serde::{Deserialize, Serialize};
 /// Largest chunk (and so value) the store writes: Fermyon's KV cap.
 pub const MAX_CHUNK_BYTES: u32 = 1_000_000;
 
-/// First byte of a manifest key that holds its blob whole: then the manifest's JSON, a
-/// newline, and the blob's bytes. A JSON manifest starts with `{`, so a reader tells
-/// the two apart by this byte. Versions before it read such a key as a damaged
-/// manifest: `kv_inline_blobs = false` keeps writers on chunks while they still run.
+/// First byte of a manifest key that holds its value whole ([`inline_frame`]): then a
+/// header with no newline in it, a newline, and the bytes. A blob's header is its
+/// manifest's JSON; a job value's (`jobs::chunked`) its digest. A JSON manifest starts
+/// with `{`, so a reader tells the two apart by this byte. Versions before it read such
+/// a key as a damaged manifest: `kv_inline_blobs = false` keeps writers on chunks while
+/// they still run.
 pub const INLINE: u8 = 0;
+
+/// `header` and `bytes` as one [`INLINE`] value; `header` holds no newline.
+pub fn inline_frame(header: &[u8], bytes: &[u8]) -> Vec<u8> {
+    debug_assert!(!header.contains(&b'\n'), "an inline header holds no newline");
+    let mut value = Vec::with_capacity(1 + header.len() + 1 + bytes.len());
+    value.push(INLINE);
+    value.extend_from_slice(header);
+    value.push(b'\n');
+    value.extend_from_slice(bytes);
+    value
+}
+
+/// The header of a value that starts with [`INLINE`] and where its bytes start; `None`
+/// when the header never ends (damage).
+pub fn inline_header(raw: &[u8]) -> Option<(&[u8], usize)> {
+    let end = raw.iter().position(|&b| b == b'\n')?;
+    Some((raw.get(1..end)?, end + 1))
+}
 
 /// What a blob holds; each kind is stored under its own key prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -307,8 +327,7 @@ impl<K: KeyValue> Store<K> {
         }
         // Chunks beyond the new end belonged to a longer previous version. The blob is
         // committed already: a failed delete leaves an invisible orphan, not an error.
-        let kept = if manifest.inline { 0 } else { manifest.chunks };
-        for n in kept..previous.as_ref().map_or(0, chunks_of) {
+        for n in chunks_of(&manifest)..previous.as_ref().map_or(0, chunks_of) {
             let _ = keys::base_chunk(base, n).and_then(|key| self.kv.delete(&key));
         }
         Ok(manifest)
@@ -337,14 +356,12 @@ impl<K: KeyValue> Store<K> {
             manifest.validate()?;
             return Ok(Some((manifest, None)));
         }
-        let end = raw
-            .iter()
-            .position(|&b| b == b'\n')
+        let (header, at) = inline_header(&raw)
             .ok_or_else(|| Error::Corrupt(format!("blob {base}: inline manifest has no end")))?;
-        let mut manifest: BlobManifest = from_json(&raw[1..end], "inline blob manifest")?;
+        let mut manifest: BlobManifest = from_json(header, "inline blob manifest")?;
         manifest.validate()?;
         manifest.inline = true;
-        raw.drain(..=end);
+        raw.drain(..at);
         if raw.len() as u64 != manifest.size {
             return Err(Error::Corrupt(format!("blob {base} has the wrong length")));
         }
@@ -375,7 +392,7 @@ impl<K: KeyValue> Store<K> {
 }
 
 /// The chunks a committed blob keeps under its own base (none when inline).
-fn chunks_of(manifest: &BlobManifest) -> u32 {
+pub(crate) fn chunks_of(manifest: &BlobManifest) -> u32 {
     if manifest.inline { 0 } else { manifest.chunks }
 }
 
@@ -383,16 +400,7 @@ fn chunks_of(manifest: &BlobManifest) -> u32 {
 /// `max_value` bytes (the chunk size: the largest value this store writes).
 fn inline_value(manifest: &BlobManifest, bytes: &[u8], max_value: u32) -> Option<Vec<u8>> {
     let json = to_json(manifest);
-    let len = 1 + json.len() + 1 + bytes.len();
-    if len > max_value as usize {
-        return None;
-    }
-    let mut value = Vec::with_capacity(len);
-    value.push(INLINE);
-    value.extend_from_slice(&json);
-    value.push(b'\n');
-    value.extend_from_slice(bytes);
-    Some(value)
+    (1 + json.len() + 1 + bytes.len() <= max_value as usize).then(|| inline_frame(&json, bytes))
 }
 
 pub(crate) fn to_json<T: Serialize>(value: &T) -> Vec<u8> {

@@ -129,7 +129,7 @@ impl<K: KeyValue> Store<K> {
                 continue;
             };
             let covered = match self.blob_manifest(id, kind) {
-                Ok(Some(manifest)) => !manifest.inline && n < manifest.chunks,
+                Ok(Some(manifest)) => n < crate::blob::chunks_of(&manifest),
                 Ok(None) | Err(Error::Corrupt(_)) => false,
                 Err(e) => return Err(e),
             };
