@@ -476,35 +476,39 @@ impl Mapper<'_> {
             }
         };
         let width = self.agg.values.len();
-        let sums = if self.groups.is_empty() {
+        // While the groups are few, the key's place in the list; a new group past the
+        // list's end moves the list into the table, where the key then goes.
+        let listed = if self.groups.is_empty() {
             let head = head(key);
-            match self
+            let found = self
                 .few
                 .iter()
-                .position(|(h, k, _)| *h == head && same_bytes(k, key))
-            {
-                Some(i) => &mut self.few[i].2,
+                .position(|(h, k, _)| *h == head && same_bytes(k, key));
+            match found {
+                Some(i) => Some(i),
                 None if self.few.len() < FEW_GROUPS => {
                     self.few
                         .push((head, key.to_vec(), vec![Sums::default(); width]));
-                    &mut self.few.last_mut().expect("just pushed").2
+                    Some(self.few.len() - 1)
                 }
                 None => {
                     self.groups
                         .extend(self.few.drain(..).map(|(_, key, sums)| (key, sums)));
-                    self.groups
-                        .entry(key.to_vec())
-                        .or_insert_with(|| vec![Sums::default(); width])
+                    None
                 }
             }
         } else {
-            match self.groups.get_mut(key) {
+            None
+        };
+        let sums = match listed {
+            Some(i) => &mut self.few[i].2,
+            None => match self.groups.get_mut(key) {
                 Some(sums) => sums,
                 None => self
                     .groups
                     .entry(key.to_vec())
                     .or_insert_with(|| vec![Sums::default(); width]),
-            }
+            },
         };
         for (sums, v) in sums.iter_mut().zip(&self.parsed) {
             sums.add(*v, self.min_max)?;
