@@ -124,9 +124,12 @@ impl StreamingPost {
     /// waited on the other: a 30 MB dataset upload spent a third of its time with the
     /// parser stalled on the store helper and the helper starved for bytes.
     pub fn write(&mut self, bytes: &[u8]) -> Result<(), String> {
-        if !bytes.is_empty() {
-            self.queued.push_back(bytes.to_vec());
-            self.queued_bytes += bytes.len();
+        // Straight from `bytes` while nothing waits before them: only what the host does
+        // not take now is copied into the queue.
+        let taken = if self.queued.is_empty() { self.offer(bytes)? } else { 0 };
+        if taken < bytes.len() {
+            self.queued.push_back(bytes[taken..].to_vec());
+            self.queued_bytes += bytes.len() - taken;
         }
         self.send(false)?;
         while self.queued_bytes > self.max_queued {
@@ -135,27 +138,39 @@ impl StreamingPost {
         Ok(())
     }
 
+    /// Writes as much of `bytes` as the host takes now, without waiting: how much it took.
+    fn offer(&self, bytes: &[u8]) -> Result<usize, String> {
+        let stream = self.stream.as_ref().ok_or("the body is finished")?;
+        let mut taken = 0;
+        while taken < bytes.len() {
+            let room = stream.check_write().map_err(|e| format!("{e:?}"))? as usize;
+            if room == 0 {
+                break;
+            }
+            let n = (bytes.len() - taken).min(room);
+            stream.write(&bytes[taken..taken + n]).map_err(|e| format!("{e:?}"))?;
+            taken += n;
+        }
+        Ok(taken)
+    }
+
     /// Hands queued bytes to the host while it takes them; with `wait`, first waits for
     /// room when there is none.
     fn send(&mut self, wait: bool) -> Result<(), String> {
-        let stream = self.stream.as_ref().ok_or("the body is finished")?;
         let mut may_block = wait;
         while let Some(first) = self.queued.front() {
-            let room = stream.check_write().map_err(|e| format!("{e:?}"))?;
-            if room == 0 {
+            let (len, taken) = (first.len(), self.offer(&first[self.sent_of_first..])?);
+            if taken == 0 {
                 if !may_block {
                     return Ok(());
                 }
-                stream.subscribe().block();
+                self.stream.as_ref().ok_or("the body is finished")?.subscribe().block();
                 may_block = false;
                 continue;
             }
-            let rest = &first[self.sent_of_first..];
-            let n = rest.len().min(room as usize);
-            stream.write(&rest[..n]).map_err(|e| format!("{e:?}"))?;
-            self.queued_bytes -= n;
-            self.sent_of_first += n;
-            if self.sent_of_first == first.len() {
+            self.queued_bytes -= taken;
+            self.sent_of_first += taken;
+            if self.sent_of_first == len {
                 self.queued.pop_front();
                 self.sent_of_first = 0;
             }
