@@ -10,6 +10,11 @@ fn on(kv: &MemoryKv) -> Store<&MemoryKv> {
     Store::new(kv, CAP as u32).unwrap()
 }
 
+/// The committed thumbnail of `id`, read back whole.
+fn thumbnail<K: KeyValue>(store: &Store<K>, id: &str) -> Vec<u8> {
+    store.get_blob(id, BlobKind::Thumbnail).unwrap().unwrap().1
+}
+
 fn thumbnail_of(seed: u64, len: usize) -> (String, Vec<u8>) {
     let data = bytes(len, seed);
     (content_id(&seed.to_le_bytes()), data)
@@ -194,19 +199,13 @@ fn rewrites_between_the_forms_leave_no_chunks_behind() {
         .unwrap();
     assert!(put.inline);
     assert_eq!(store.kv().get(&chunk0).unwrap(), None);
-    assert_eq!(
-        store.get_blob(&id, BlobKind::Thumbnail).unwrap().unwrap().1,
-        other
-    );
+    assert_eq!(thumbnail(&store, &id), other);
 
     // And back to chunks: the inline value is replaced by a JSON manifest.
     chunked
         .put_blob(&id, BlobKind::Thumbnail, &data, "image/jpeg")
         .unwrap();
-    assert_eq!(
-        store.get_blob(&id, BlobKind::Thumbnail).unwrap().unwrap().1,
-        data
-    );
+    assert_eq!(thumbnail(&store, &id), data);
     assert!(store.orphan_chunks().unwrap().is_empty());
 }
 
@@ -224,10 +223,7 @@ fn a_failed_inline_write_keeps_the_previous_blob() {
             .is_err()
     );
     store.kv().clear_faults();
-    assert_eq!(
-        store.get_blob(&id, BlobKind::Thumbnail).unwrap().unwrap().1,
-        data
-    );
+    assert_eq!(thumbnail(&store, &id), data);
 }
 
 #[test]
