@@ -31,7 +31,7 @@ fn a_small_blob_is_one_key_and_one_write() {
     assert_eq!(store.kv().writes() - writes, 1);
     assert!(put.inline);
     let manifest_key = keys::manifest(&id, BlobKind::Thumbnail).unwrap();
-    assert_eq!(store.kv().keys(), [manifest_key.clone()]);
+    assert_eq!(store.kv().keys(), std::slice::from_ref(&manifest_key));
     assert_eq!(store.kv().get(&manifest_key).unwrap().unwrap()[0], INLINE);
 
     let (manifest, back) = store.get_blob(&id, BlobKind::Thumbnail).unwrap().unwrap();
